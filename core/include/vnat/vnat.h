@@ -218,7 +218,7 @@ struct vnat_host_ops {
 /* What one log record describes. Inputs are what a replay feeds back; outputs
  * are what a replay compares. */
 #define VNAT_LOG_KINDS(X)                                                     \
-    X(VNAT_LOG_CREATE, "create")               /* in: data = config, a = seed */ \
+    X(VNAT_LOG_CREATE, "create")               /* in: data = config image, a = seed */ \
     X(VNAT_LOG_EV_FRAME, "ev_frame")           /* in: data = guest frame */   \
     X(VNAT_LOG_EV_WRITABLE, "ev_writable")     /* in: token, a = SO_ERROR */  \
     X(VNAT_LOG_EV_READABLE, "ev_readable")     /* in: token */                \
@@ -273,7 +273,12 @@ enum vnat_op {
  *   addr    address argument or address returned (connect dst, accept peer,
  *           recv source), if any
  *   data    bytes: the frame, the bytes given to send, the bytes peeked or
- *           received (the result of the op), the config for CREATE
+ *           received (the result of the op), the config image for CREATE
+ *
+ * The config image of a CREATE record is the struct vnat_config as created
+ * (defaults applied, struct_size = sizeof(struct vnat_config), the pointers
+ * rules and forwards set to NULL) followed by n_rules struct vnat_rule and
+ * n_forwards struct vnat_forward, so a replay can rebuild the configuration.
  */
 struct vnat_log_record {
     uint32_t kind;
