@@ -88,6 +88,13 @@ struct vw_eth {
  * inner one) so the caller can count and drop it; ethertypes below 0x0600
  * (802.3 length fields) return VW_EUNSUP. */
 int vw_eth_parse(const uint8_t *buf, size_t len, struct vw_eth *out);
+/* Why tagged frames parse instead of failing: the core must tell "this guest
+ * sends VLAN tags" (a misconfiguration worth its own counter,
+ * VNAT_DROP_VLAN) apart from garbage. Up to VW_ETH_MAX_TAGS tags (802.1ad
+ * outer + 802.1Q inner) are walked; vlan_tci is the outermost tag's TCI and
+ * ethertype whatever follows the last tag walked (it may itself be a tag type
+ * if a frame carries more tags than that). See docs/wire.md. */
+#define VW_ETH_MAX_TAGS 2
 /* Writes a 14-byte header. Returns VW_ETH_HLEN or 0. */
 size_t vw_eth_build(uint8_t *buf, size_t cap, const uint8_t dst[6], const uint8_t src[6],
                     uint16_t ethertype);
@@ -266,7 +273,7 @@ struct vw_dhcp {
 };
 /* Checks the fixed part and the magic cookie. Options are walked lazily. */
 int vw_dhcp_parse(const uint8_t *buf, size_t len, struct vw_dhcp *out);
-/* Option iterator: pads skipped, END stops. Returns 1 with *code/*len/*data
+/* Option iterator: pads skipped, END stops. Returns 1 with *code, *len, *data
  * set, 0 at the end, VW_EOPT if an option runs past the buffer. */
 struct vw_dhcp_iter {
     const uint8_t *p;
@@ -315,5 +322,162 @@ size_t vw_icmp4_frame(uint8_t *frame, size_t cap, const struct vw_l2l3 *a, uint8
 size_t vw_arp_frame(uint8_t *frame, size_t cap, const uint8_t eth_dst[6], uint16_t op,
                     const uint8_t sha[6], const uint8_t spa[4], const uint8_t tha[6],
                     const uint8_t tpa[4]);
+
+/* ================================================================ */
+/* Additions (additive to the contract above).                       */
+/* ================================================================ */
+
+/* Parse outcome codes, as text ("ok", "truncated", ...). Never NULL. */
+const char *vw_status_name(int status);
+
+/* TCP option kinds and lengths. */
+#define VW_TCPOPT_EOL 0
+#define VW_TCPOPT_NOP 1
+#define VW_TCPOPT_MSS 2
+#define VW_TCPOPT_WSCALE 3
+#define VW_TCPOPT_SACK_PERM 4
+#define VW_TCPOPT_SACK 5
+#define VW_TCPOPT_TS 8
+#define VW_TCP_MAX_HLEN 60
+
+/* Writes the TCP header of t with its options (layout below) and a ZERO
+ * checksum field; the checksum needs the pseudo-header, so the caller fills
+ * it (vw_tcp4_frame/vw_tcp6_frame do). Option layout, always 4-aligned:
+ *   MSS(4) | SACK-perm+TS(12) or NOP,NOP,TS(12) or NOP,NOP,SACK-perm(4) |
+ *   NOP,WS(4).
+ * Returns vw_tcp_hdr_len(t), or 0 if cap is too small. */
+size_t vw_tcp_build(uint8_t *buf, size_t cap, const struct vw_tcp_out *t);
+
+/* Writes an 8-byte UDP header with a zero checksum field. Returns 8 or 0 (cap
+ * too small, or 8 + payload_len > 65535). */
+size_t vw_udp_build(uint8_t *buf, size_t cap, uint16_t sport, uint16_t dport,
+                    size_t payload_len);
+
+/* Checksum check of a TCP/UDP/ICMPv6 message (len bytes at l4) over IPv6.
+ * UDP over IPv6 must carry a checksum: zero fails (RFC 8200 8.1). */
+bool vw_l4_csum_ok6(const uint8_t src[16], const uint8_t dst[16], uint8_t next,
+                    const uint8_t *l4, size_t len);
+
+/* ---------------------------------------------------------------- */
+/* IPv6 building and ICMPv6                                          */
+/* ---------------------------------------------------------------- */
+#define VW_IPV6_MAX_EXT 8 /* extension headers walked before VW_EUNSUP */
+#define VW_IPPROTO_HOPOPTS 0
+#define VW_IPPROTO_ROUTING 43
+#define VW_IPPROTO_FRAGMENT 44
+#define VW_IPPROTO_AH 51
+#define VW_IPPROTO_NONE 59
+#define VW_IPPROTO_DSTOPTS 60
+
+/* Writes a 40-byte IPv6 header (traffic class and flow label 0). Returns 40
+ * or 0 (cap too small or payload_len > 65535). */
+size_t vw_ipv6_build(uint8_t *buf, size_t cap, const uint8_t src[16], const uint8_t dst[16],
+                     uint8_t next, uint8_t hop_limit, size_t payload_len);
+
+#define VW_ICMP6_DEST_UNREACH 1
+#define VW_ICMP6_PACKET_TOO_BIG 2
+#define VW_ICMP6_TIME_EXCEEDED 3
+#define VW_ICMP6_PARAM_PROBLEM 4
+#define VW_ICMP6_ECHO_REQUEST 128
+#define VW_ICMP6_ECHO_REPLY 129
+#define VW_ICMP6_ROUTER_SOLICIT 133
+#define VW_ICMP6_ROUTER_ADVERT 134
+#define VW_ICMP6_NEIGHBOR_SOLICIT 135
+#define VW_ICMP6_NEIGHBOR_ADVERT 136
+
+/* Addresses of an outgoing IPv6 frame. */
+struct vw_l2l3v6 {
+    const uint8_t *eth_dst, *eth_src; /* 6 bytes each */
+    const uint8_t *ip_src, *ip_dst;   /* 16 bytes each */
+    uint8_t hop_limit;
+};
+static inline size_t vw_tcp6_payload_off(const struct vw_tcp_out *t)
+{
+    return VW_ETH_HLEN + VW_IPV6_HLEN + vw_tcp_hdr_len(t);
+}
+#define VW_UDP6_PAYLOAD_OFF (VW_ETH_HLEN + VW_IPV6_HLEN + VW_UDP_HLEN)
+#define VW_ICMP6_PAYLOAD_OFF (VW_ETH_HLEN + VW_IPV6_HLEN + VW_ICMP_HLEN)
+/* IPv6 counterparts of the IPv4 frame builders: the payload is already at
+ * the offset above; headers and checksums (with the IPv6 pseudo-header) are
+ * written in front of it. Return the frame length or 0. A UDP checksum that
+ * computes to 0 is sent as 0xFFFF. */
+size_t vw_tcp6_frame(uint8_t *frame, size_t cap, const struct vw_l2l3v6 *a,
+                     const struct vw_tcp_out *t, size_t payload_len);
+size_t vw_udp6_frame(uint8_t *frame, size_t cap, const struct vw_l2l3v6 *a, uint16_t sport,
+                     uint16_t dport, size_t payload_len);
+size_t vw_icmp6_frame(uint8_t *frame, size_t cap, const struct vw_l2l3v6 *a, uint8_t type,
+                      uint8_t code, const uint8_t rest[4], size_t payload_len);
+
+/* ICMPv6 / NDP option iterator (RFC 4861 4.6: type, length in units of 8
+ * bytes including the two header bytes). Walks the bytes after an NDP
+ * message's fixed part. Returns 1 with *type, *data (the whole option, type
+ * byte included) and *len (in bytes) set; 0 at the end; VW_EOPT for a length
+ * of 0 or an option running past the end (RFC 4861 says drop the packet). */
+struct vw_ndp_iter {
+    const uint8_t *p;
+    size_t left;
+};
+void vw_ndp_iter_init(struct vw_ndp_iter *it, const uint8_t *opts, size_t len);
+int vw_ndp_iter_next(struct vw_ndp_iter *it, uint8_t *type, size_t *len, const uint8_t **data);
+
+/* ---------------------------------------------------------------- */
+/* DHCPv4 building                                                   */
+/* ---------------------------------------------------------------- */
+#define VW_DHCP_OPTS_OFF 240 /* fixed part + magic cookie */
+#define VW_DHCP_ABSENT (-1)   /* vw_dhcp_find: option not present */
+#define VW_DHCP_OPT_PAD 0
+#define VW_DHCP_OPT_SUBNET_MASK 1
+#define VW_DHCP_OPT_ROUTER 3
+#define VW_DHCP_OPT_DNS 6
+#define VW_DHCP_OPT_HOSTNAME 12
+#define VW_DHCP_OPT_DOMAIN 15
+#define VW_DHCP_OPT_MTU 26
+#define VW_DHCP_OPT_BROADCAST 28
+#define VW_DHCP_OPT_REQ_IP 50
+#define VW_DHCP_OPT_LEASE 51
+#define VW_DHCP_OPT_OVERLOAD 52
+#define VW_DHCP_OPT_MSG_TYPE 53
+#define VW_DHCP_OPT_SERVER_ID 54
+#define VW_DHCP_OPT_PARAM_LIST 55
+#define VW_DHCP_OPT_RENEWAL 58
+#define VW_DHCP_OPT_REBINDING 59
+#define VW_DHCP_OPT_CLIENT_ID 61
+#define VW_DHCP_OPT_DOMAIN_SEARCH 119
+#define VW_DHCP_OPT_CLASSLESS_ROUTE 121
+#define VW_DHCP_OPT_END 255
+#define VW_DHCP_DISCOVER 1
+#define VW_DHCP_OFFER 2
+#define VW_DHCP_REQUEST 3
+#define VW_DHCP_DECLINE 4
+#define VW_DHCP_ACK 5
+#define VW_DHCP_NAK 6
+#define VW_DHCP_RELEASE 7
+#define VW_DHCP_INFORM 8
+#define VW_BOOTREQUEST 1
+#define VW_BOOTREPLY 2
+
+/* The fixed part of an outgoing DHCP message. NULL address pointers mean
+ * 0.0.0.0; chaddr is the 6-byte client MAC (the rest of the 16 are zeroed). */
+struct vw_dhcp_out {
+    uint8_t op;
+    uint32_t xid;
+    uint16_t secs, flags;
+    const uint8_t *ciaddr, *yiaddr, *siaddr, *giaddr; /* 4 bytes each or NULL */
+    const uint8_t *chaddr;                            /* 6 bytes or NULL */
+};
+/* Writes the 236-byte fixed part (htype 1, hlen 6, hops 0, sname and file
+ * zeroed) and the magic cookie. Returns VW_DHCP_OPTS_OFF or 0. Options are
+ * then appended at that offset with vw_dhcp_opt_put. */
+size_t vw_dhcp_build(uint8_t *buf, size_t cap, const struct vw_dhcp_out *d);
+/* Appends option code/len/data at buf + off. Returns the new offset, or 0 if
+ * it does not fit in cap, or if code is PAD or END (use vw_dhcp_opt_end).
+ * data may be NULL only when len is 0. */
+size_t vw_dhcp_opt_put(uint8_t *buf, size_t cap, size_t off, uint8_t code, uint8_t len,
+                       const void *data);
+/* Convenience forms: one byte, a big-endian 32-bit value, 4-byte address. */
+size_t vw_dhcp_opt_put8(uint8_t *buf, size_t cap, size_t off, uint8_t code, uint8_t v);
+size_t vw_dhcp_opt_put32(uint8_t *buf, size_t cap, size_t off, uint8_t code, uint32_t v);
+/* Appends END. Returns the new offset or 0. */
+size_t vw_dhcp_opt_end(uint8_t *buf, size_t cap, size_t off);
 
 #endif /* VNAT_WIRE_H */
