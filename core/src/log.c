@@ -1,0 +1,137 @@
+/*
+ * log.c — the one boundary log (design.md, contract point 6) and the
+ * wrappers through which the core calls every host operation.
+ *
+ * Every host operation goes through a wrapper here, so no call can escape
+ * the log. With ops->log NULL the cost is one predictable branch per call.
+ * Records:
+ *   CREATE   data = config image (vnat.h), a = seed
+ *   EV_*     now = clamped now, b = the now the embedder passed (so a replay
+ *            also reproduces time_backwards), token, a = SO_ERROR for
+ *            EV_WRITABLE, data = frame for EV_FRAME. Logged before the event
+ *            is handled (and before due timers fire).
+ *   OP       op, token, a = first integer argument (peek: offset; send,
+ *            discard: len; set_interest: mask; close: reset), b = result,
+ *            addr = connect destination, data = bytes given (send) or
+ *            returned (peek: the b bytes peeked).
+ *   OUT_FRAME op = GUEST_SEND, data = frame, a = b = the sink's return.
+ *   API      a = 1 shutdown, 2 forward_add, 3 forward_remove; data = the
+ *            forward for 2 and 3.
+ */
+#include "internal.h"
+
+static void emit(struct vnat *nat, uint32_t kind, uint32_t op, vnat_token tok, int64_t a,
+                 int64_t b, const struct vnat_sockaddr *addr, const uint8_t *data, size_t len)
+{
+    struct vnat_log_record r;
+    memset(&r, 0, sizeof r);
+    r.kind = kind;
+    r.op = op;
+    r.now = nat->now;
+    r.token = tok;
+    r.a = a;
+    r.b = b;
+    r.addr = addr;
+    r.data = data;
+    r.len = data != NULL ? len : 0;
+    nat->ops.log(nat->ctx, &r);
+}
+
+void log_create(struct vnat *nat, const void *image, size_t image_len)
+{
+    if (nat->ops.log != NULL)
+        emit(nat, VNAT_LOG_CREATE, 0, 0, (int64_t)nat->cfg.seed, 0, NULL, image, image_len);
+}
+
+void log_event(struct vnat *nat, enum vnat_log_kind kind, uint64_t raw_now, vnat_token tok,
+               int64_t a, const uint8_t *data, size_t len)
+{
+    if (nat->ops.log != NULL)
+        emit(nat, kind, 0, tok, a, (int64_t)raw_now, NULL, data, len);
+}
+
+void log_api(struct vnat *nat, int64_t which, const void *data, size_t len)
+{
+    if (nat->ops.log != NULL)
+        emit(nat, VNAT_LOG_API, 0, 0, which, 0, NULL, data, len);
+}
+
+int host_guest_send(struct vnat *nat, const uint8_t *frame, size_t len)
+{
+    int r = nat->ops.guest_send(nat->ctx, frame, len);
+    if (nat->ops.log != NULL)
+        emit(nat, VNAT_LOG_OUT_FRAME, VNAT_OP_GUEST_SEND, 0, r, r, NULL, frame, len);
+    if (r == 0) {
+        nat->stats.frames_out++;
+    } else {
+        nat->stats.frames_refused++;
+        nat->link_full = 1;
+    }
+    return r;
+}
+
+int host_tcp_connect(struct vnat *nat, vnat_token tok, const struct vnat_sockaddr *dst)
+{
+    int r = nat->ops.tcp_connect(nat->ctx, tok, dst);
+    if (nat->ops.log != NULL)
+        emit(nat, VNAT_LOG_OP, VNAT_OP_TCP_CONNECT, tok, 0, r, dst, NULL, 0);
+    return r;
+}
+
+long host_send(struct vnat *nat, vnat_token tok, const uint8_t *buf, size_t len)
+{
+    long r = nat->ops.send(nat->ctx, tok, buf, len);
+    if (nat->ops.log != NULL)
+        emit(nat, VNAT_LOG_OP, VNAT_OP_SEND, tok, (int64_t)len, r, NULL, buf, len);
+    return r;
+}
+
+long host_send_space(struct vnat *nat, vnat_token tok)
+{
+    long r = nat->ops.send_space(nat->ctx, tok);
+    if (nat->ops.log != NULL)
+        emit(nat, VNAT_LOG_OP, VNAT_OP_SEND_SPACE, tok, 0, r, NULL, NULL, 0);
+    return r;
+}
+
+long host_peek(struct vnat *nat, vnat_token tok, size_t off, uint8_t *buf, size_t len)
+{
+    long r = nat->ops.peek(nat->ctx, tok, off, buf, len);
+    if (nat->ops.log != NULL) {
+        /* Log only bytes that can be real: an impossible result is logged
+         * as a number and rejected by the caller. */
+        size_t n = (r > 0 && (size_t)r <= len) ? (size_t)r : 0;
+        emit(nat, VNAT_LOG_OP, VNAT_OP_PEEK, tok, (int64_t)off, r, NULL, n ? buf : NULL, n);
+    }
+    return r;
+}
+
+int host_discard(struct vnat *nat, vnat_token tok, size_t len)
+{
+    int r = nat->ops.discard(nat->ctx, tok, len);
+    if (nat->ops.log != NULL)
+        emit(nat, VNAT_LOG_OP, VNAT_OP_DISCARD, tok, (int64_t)len, r, NULL, NULL, 0);
+    return r;
+}
+
+int host_shutdown_write(struct vnat *nat, vnat_token tok)
+{
+    int r = nat->ops.shutdown_write(nat->ctx, tok);
+    if (nat->ops.log != NULL)
+        emit(nat, VNAT_LOG_OP, VNAT_OP_SHUTDOWN_WRITE, tok, 0, r, NULL, NULL, 0);
+    return r;
+}
+
+void host_close(struct vnat *nat, vnat_token tok, int reset)
+{
+    nat->ops.close(nat->ctx, tok, reset);
+    if (nat->ops.log != NULL)
+        emit(nat, VNAT_LOG_OP, VNAT_OP_CLOSE, tok, reset, 0, NULL, NULL, 0);
+}
+
+void host_set_interest(struct vnat *nat, vnat_token tok, unsigned mask)
+{
+    nat->ops.set_interest(nat->ctx, tok, mask);
+    if (nat->ops.log != NULL)
+        emit(nat, VNAT_LOG_OP, VNAT_OP_SET_INTEREST, tok, (int64_t)mask, 0, NULL, NULL, 0);
+}

@@ -1,0 +1,110 @@
+/*
+ * policy.c — destination translation, deny rules and the new-connection
+ * rate limiter (see policy.h). Pure functions of the configuration and the
+ * virtual clock; no scan depends on the number of flows (rules are scanned,
+ * and their number is fixed at creation).
+ */
+#include "internal.h"
+
+bool policy_ip_in(const struct vnat_ip *ip, const struct vnat_ip *net, unsigned prefix)
+{
+    if (ip->family != net->family)
+        return false;
+    unsigned max = ip->family == VNAT_AF_INET ? 32u : 128u;
+    if (prefix > max)
+        prefix = max;
+    unsigned full = prefix / 8, rest = prefix % 8;
+    if (full > 0 && memcmp(ip->addr, net->addr, full) != 0)
+        return false;
+    if (rest != 0) {
+        uint8_t mask = (uint8_t)(0xffu << (8 - rest));
+        if ((ip->addr[full] & mask) != (net->addr[full] & mask))
+            return false;
+    }
+    return true;
+}
+
+bool policy_rules_deny(const struct vnat *nat, uint8_t proto, const struct vnat_sockaddr *dst)
+{
+    for (uint32_t i = 0; i < nat->cfg.n_rules; i++) {
+        const struct vnat_rule *r = &nat->rules[i];
+        if (r->proto != VNAT_PROTO_ANY && r->proto != proto)
+            continue;
+        if (dst->port < r->port_lo || dst->port > r->port_hi)
+            continue;
+        if (!policy_ip_in(&dst->ip, &r->net, r->prefix))
+            continue;
+        return r->action == VNAT_RULE_DENY;
+    }
+    return false;
+}
+
+static bool ip4_special(const struct vnat *nat, const uint8_t a[4])
+{
+    if (a[0] == 0 || a[0] == 127)
+        return true; /* unspecified/"this network", the guest's own loopback */
+    if (a[0] >= 224)
+        return true; /* multicast, reserved, limited broadcast */
+    if (a[0] == 169 && a[1] == 254 && !(nat->cfg.flags & VNAT_F_ALLOW_LINK_LOCAL))
+        return true;
+    /* The guest subnet's broadcast address. */
+    const struct vnat_ip *g = &nat->cfg.guest_ip;
+    unsigned p = nat->cfg.prefix_len;
+    if (p < 31 && policy_ip_in(&(struct vnat_ip){.family = VNAT_AF_INET,
+                                                  .addr = {a[0], a[1], a[2], a[3]}},
+                               g, p)) {
+        uint32_t host_mask = (p == 0) ? 0xffffffffu : ((1u << (32 - p)) - 1u);
+        uint32_t v = vw_get32(a);
+        if ((v & host_mask) == host_mask)
+            return true;
+    }
+    return false;
+}
+
+enum policy_verdict policy_outbound(const struct vnat *nat, uint8_t proto,
+                                    const struct vnat_sockaddr *dst,
+                                    struct vnat_sockaddr *host_dst)
+{
+    *host_dst = *dst;
+    if (dst->ip.family != VNAT_AF_INET)
+        return POLICY_DENY_SPECIAL; /* IPv6 egress arrives with guest services */
+    if (memcmp(&dst->ip, &nat->cfg.guest_ip, sizeof dst->ip) == 0)
+        return POLICY_DENY_SPECIAL;
+    if (memcmp(&dst->ip, &nat->cfg.gateway_ip, sizeof dst->ip) == 0) {
+        if (!(nat->cfg.flags & VNAT_F_GATEWAY_IS_LOOPBACK))
+            return POLICY_DENY_SPECIAL;
+        host_dst->ip = vnat_ip4(127, 0, 0, 1);
+    } else if (memcmp(&dst->ip, &nat->cfg.dns_ip, sizeof dst->ip) == 0) {
+        if (dst->port != 53 || nat->cfg.n_dns_servers == 0)
+            return POLICY_DENY_SPECIAL;
+        *host_dst = nat->cfg.dns_servers[0];
+    } else if (ip4_special(nat, dst->ip.addr)) {
+        return POLICY_DENY_SPECIAL;
+    }
+    if (policy_rules_deny(nat, proto, dst) || policy_rules_deny(nat, proto, host_dst))
+        return POLICY_DENY_RULE;
+    return POLICY_ALLOW;
+}
+
+bool policy_rate_take(struct vnat *nat)
+{
+    uint64_t rate = nat->cfg.syn_rate_per_sec;
+    if (rate == 0)
+        return true;
+    /* Tokens are counted in token-nanoseconds: one connection costs 1e9,
+     * the bucket refills at `rate` per nanosecond up to rate * 1e9 (one
+     * second's worth, so a burst of `rate` is allowed). */
+    uint64_t cap = rate * VNAT_NS_PER_S;
+    uint64_t elapsed = nat->now - nat->syn_bucket_last;
+    nat->syn_bucket_last = nat->now;
+    if (elapsed >= VNAT_NS_PER_S)
+        nat->syn_bucket = cap;
+    else {
+        uint64_t add = elapsed * rate;
+        nat->syn_bucket = (cap - nat->syn_bucket < add) ? cap : nat->syn_bucket + add;
+    }
+    if (nat->syn_bucket < VNAT_NS_PER_S)
+        return false;
+    nat->syn_bucket -= VNAT_NS_PER_S;
+    return true;
+}

@@ -1,0 +1,1192 @@
+/*
+ * tcp.c — the TCP state machine. The core is the guest's TCP peer: it
+ * terminates each guest connection and mirrors it on one non-blocking host
+ * socket, holding no payload buffer of its own.
+ *
+ * THEORY OF OPERATION
+ *
+ * Sequence spaces. "snd" is the stream host -> guest (our ISN, iss);
+ * "rcv" is the stream guest -> host (the guest's ISN, irs). All sequence
+ * comparisons go through seq_lt/seq_le/... (modulo 2^32, RFC 9293 3.4).
+ *
+ * No payload buffers (design.md, point 7).
+ *  - Guest -> host: a segment is accepted only at rcv_nxt (a partly old
+ *    segment is trimmed, so no byte is written twice; a segment beyond
+ *    rcv_nxt is never delivered out of order). The host's free send space is
+ *    asked first and at most that much is written; rcv_nxt advances by
+ *    exactly what send() took, and the ACK says so. Anything not taken
+ *    (out of order, beyond what the host took, window full, old) is answered
+ *    at once with an ACK for rcv_nxt — a duplicate ACK — so the guest's fast
+ *    retransmit works. The window offered is min(cached free send space,
+ *    65535 << shift) and the cache is a lower bound (it only shrinks by our
+ *    own writes between queries), so the window never exceeds the host's
+ *    free space. When a segment could not be fully taken, write interest is
+ *    set; the writable event sends a window update.
+ *  - Host -> guest: bytes stay in the host socket until the guest ACKs them.
+ *    We peek at offset snd_nxt - snd_una straight into the payload area of
+ *    the frame scratch buffer, within the guest's window and our MSS, build
+ *    the headers around it and send. An ACK discards what it covers.
+ *    Retransmission re-peeks from the socket (go-back-N from snd_una on RTO;
+ *    one segment on the third duplicate ACK).
+ *  - No busy loop: read interest is set only while the guest window has room
+ *    and nothing peeked waits for an ACK with the socket drained; an ACK that
+ *    opens the window or acknowledges data pushes again directly.
+ *
+ * Options. Our SYN-ACK offers MSS = min(guest MSS or 536, mtu - 40), floored
+ * at 64, and window scaling (shift 7) only if the guest's SYN offered it; then
+ * every later window we send is scaled and every guest window is scaled by
+ * the guest's shift (clamped to 14). We offer neither SACK-permitted nor
+ * timestamps: the guest then sends neither. Cost: a loss burst recovers one
+ * hole per RTT (fast retransmit + go-back-N on RTO) instead of SACK's
+ * selective repair, and RTT is sampled once per window (Karn's rule) rather
+ * than per ACK; on a local guest link losses are rare and both are cheap.
+ *
+ * RTO: RFC 6298 estimator, initial 1 s, minimum 200 ms (the guest link is
+ * local, RFC 6298's 1 s minimum would stall a lossy sim link), maximum 60 s,
+ * doubled on each expiry; after TCP_RETRY_LIMIT consecutive expiries the flow
+ * is reset (VNAT_RST_RETRANSMIT_LIMIT). A zero guest window with nothing in
+ * flight arms the persist timer instead: it sends an ACK at snd_una - 1 that
+ * makes the guest repeat its window (a zero-window probe), with backoff.
+ *
+ * STATES (enum vnat_tcp_state; docs/tcp-state-machine.md has the diagram)
+ *  CONNECTING   Guest SYN seen; host connect under way, write interest set,
+ *               on the connect timer list. Nothing sent to the guest yet.
+ *               Guest SYN retransmits are ignored (the connect is never
+ *               restarted); a guest RST aborts; anything else is dropped.
+ *               Writable with SO_ERROR 0 -> SYN-ACK, SYN_RCVD. SO_ERROR != 0
+ *               or connect timeout -> RST to guest, flow reaped.
+ *  SYN_RCVD     SYN-ACK sent, retransmitted on RTO and on a repeated guest
+ *               SYN. No host interest. The guest's ACK of iss+1 ->
+ *               ESTABLISHED (an ACK of anything else gets a RST segment, the
+ *               flow stays).
+ *  ESTABLISHED  Data both ways as above. Guest FIN (once all data before it
+ *               was taken) -> ACK, host shutdown_write, GUEST_FIN. Host EOF
+ *               (peek returns 0) -> FIN after all data, HOST_FIN.
+ *  GUEST_FIN    The guest closed its side; host data still flows to it.
+ *               Retransmitted guest FINs are ACKed again. Host EOF -> FIN,
+ *               BOTH_FIN.
+ *  HOST_FIN     Our FIN sent (retransmitted like data); guest data still
+ *               flows to the host. Guest FIN -> ACK + shutdown_write, then
+ *               BOTH_FIN, or straight to CLOSED if our FIN was already ACKed.
+ *  BOTH_FIN     Both sides closed; waiting for the ACK of our FIN, on the
+ *               closing timer list. That ACK -> host socket closed (no reset).
+ *  CLOSED       Transient: the flow is released in the same call.
+ * In every synchronized state: an acceptable guest RST (seq == rcv_nxt)
+ * closes the host socket with reset (an in-window one gets a challenge ACK,
+ * RFC 5961); a host error (peek/send/SO_ERROR) sends RST to the guest; an
+ * impossible host result resets the flow (VNAT_RST_BAD_HOST_RESULT); the idle
+ * timer (every state but CONNECTING and BOTH_FIN) and the closing timer send
+ * RST to the guest and reset the host socket.
+ *
+ * Unknown flows: a guest SYN (no ACK) creates a flow after the policy, the
+ * flow limit and the rate limit allow it (each refusal is a RST and a
+ * counter); any other segment gets a RST built per RFC 9293 (ACK set: seq =
+ * SEG.ACK; otherwise seq 0, ack = SEG.SEQ + SEG.LEN, RST|ACK), never in
+ * answer to a RST, and never creates a flow.
+ */
+#include "internal.h"
+
+/* Linux errno numbers (the host operations' convention, vnat.h). */
+#define H_EPIPE 32
+#define H_EAGAIN 11
+#define H_ENOMEM 12
+#define H_ENETDOWN 100
+#define H_ENETUNREACH 101
+#define H_ECONNABORTED 103
+#define H_ECONNRESET 104
+#define H_ENOBUFS 105
+#define H_ENOTCONN 107
+#define H_ETIMEDOUT 110
+#define H_ECONNREFUSED 111
+#define H_EHOSTDOWN 112
+#define H_EHOSTUNREACH 113
+
+/* ------------------------------------------------------------------ */
+/* Transition table                                                    */
+/* ------------------------------------------------------------------ */
+
+enum tcp_event {
+    TEV_GUEST_SYN,
+    TEV_HOST_CONNECTED,
+    TEV_CONNECT_FAILED,
+    TEV_CONNECT_TIMEOUT,
+    TEV_GUEST_ACK,
+    TEV_GUEST_FIN,
+    TEV_HOST_EOF,
+    TEV_FIN_ACKED,
+    TEV_GUEST_RST,
+    TEV_HOST_ERROR,
+    TEV_BAD_HOST_RESULT,
+    TEV_RETRANSMIT_LIMIT,
+    TEV_IDLE_TIMEOUT,
+    TEV_CLOSING_TIMEOUT,
+    TEV_SHUTDOWN,
+    TEV__COUNT
+};
+
+static const char *const event_names[TEV__COUNT] = {
+    "guest_syn",       "host_connected", "connect_failed",   "connect_timeout",
+    "guest_ack",       "guest_fin",      "host_eof",         "fin_acked",
+    "guest_rst",       "host_error",     "bad_host_result",  "retransmit_limit",
+    "idle_timeout",    "closing_timeout", "shutdown",
+};
+
+#define T_ROW(from, ev, to, g, h) {from, ev, to, g, h}
+static const struct tcp_transition transitions[] = {
+    T_ROW("none", "guest_syn", "connecting", "-", "tcp_connect; want write"),
+    T_ROW("connecting", "host_connected", "syn_rcvd", "SYN-ACK", "send_space; no interest"),
+    T_ROW("connecting", "connect_failed", "closed", "RST", "close"),
+    T_ROW("connecting", "connect_timeout", "closed", "RST", "close with reset"),
+    T_ROW("connecting", "guest_rst", "closed", "-", "close with reset"),
+    T_ROW("connecting", "host_error", "closed", "RST", "close with reset"),
+    T_ROW("connecting", "bad_host_result", "closed", "RST", "close with reset"),
+    T_ROW("connecting", "shutdown", "closed", "RST", "close with reset"),
+    T_ROW("syn_rcvd", "guest_ack", "established", "data", "want read"),
+    T_ROW("syn_rcvd", "guest_rst", "closed", "-", "close with reset"),
+    T_ROW("syn_rcvd", "host_error", "closed", "RST", "close with reset"),
+    T_ROW("syn_rcvd", "bad_host_result", "closed", "RST", "close with reset"),
+    T_ROW("syn_rcvd", "retransmit_limit", "closed", "RST", "close with reset"),
+    T_ROW("syn_rcvd", "idle_timeout", "closed", "RST", "close with reset"),
+    T_ROW("syn_rcvd", "shutdown", "closed", "RST", "close with reset"),
+    T_ROW("established", "guest_fin", "guest_fin", "ACK", "shutdown_write"),
+    T_ROW("established", "host_eof", "host_fin", "FIN", "read interest off"),
+    T_ROW("established", "guest_rst", "closed", "-", "close with reset"),
+    T_ROW("established", "host_error", "closed", "RST", "close with reset"),
+    T_ROW("established", "bad_host_result", "closed", "RST", "close with reset"),
+    T_ROW("established", "retransmit_limit", "closed", "RST", "close with reset"),
+    T_ROW("established", "idle_timeout", "closed", "RST", "close with reset"),
+    T_ROW("established", "shutdown", "closed", "RST", "close with reset"),
+    T_ROW("guest_fin", "host_eof", "both_fin", "FIN", "read interest off"),
+    T_ROW("guest_fin", "guest_rst", "closed", "-", "close with reset"),
+    T_ROW("guest_fin", "host_error", "closed", "RST", "close with reset"),
+    T_ROW("guest_fin", "bad_host_result", "closed", "RST", "close with reset"),
+    T_ROW("guest_fin", "retransmit_limit", "closed", "RST", "close with reset"),
+    T_ROW("guest_fin", "idle_timeout", "closed", "RST", "close with reset"),
+    T_ROW("guest_fin", "shutdown", "closed", "RST", "close with reset"),
+    T_ROW("host_fin", "guest_fin", "both_fin", "ACK", "shutdown_write"),
+    T_ROW("host_fin", "guest_fin", "closed", "ACK", "shutdown_write; close"),
+    T_ROW("host_fin", "guest_rst", "closed", "-", "close with reset"),
+    T_ROW("host_fin", "host_error", "closed", "RST", "close with reset"),
+    T_ROW("host_fin", "bad_host_result", "closed", "RST", "close with reset"),
+    T_ROW("host_fin", "retransmit_limit", "closed", "RST", "close with reset"),
+    T_ROW("host_fin", "idle_timeout", "closed", "RST", "close with reset"),
+    T_ROW("host_fin", "shutdown", "closed", "RST", "close with reset"),
+    T_ROW("both_fin", "fin_acked", "closed", "-", "close"),
+    T_ROW("both_fin", "guest_rst", "closed", "-", "close with reset"),
+    T_ROW("both_fin", "host_error", "closed", "RST", "close with reset"),
+    T_ROW("both_fin", "bad_host_result", "closed", "RST", "close with reset"),
+    T_ROW("both_fin", "retransmit_limit", "closed", "RST", "close with reset"),
+    T_ROW("both_fin", "closing_timeout", "closed", "RST", "close with reset"),
+    T_ROW("both_fin", "shutdown", "closed", "RST", "close with reset"),
+};
+
+const struct tcp_transition *tcp_transitions(size_t *count)
+{
+    *count = sizeof transitions / sizeof transitions[0];
+    return transitions;
+}
+
+static bool streq(const char *a, const char *b)
+{
+    size_t i = 0;
+    for (; a[i] != '\0' && a[i] == b[i] && i < 64; i++)
+        ;
+    return a[i] == b[i];
+}
+
+__attribute__((unused)) static bool transition_listed(int from, enum tcp_event ev, int to)
+{
+    const char *fname = from < 0 ? "none" : vnat_tcp_state_name(from);
+    const char *tname = vnat_tcp_state_name(to);
+    for (size_t i = 0; i < sizeof transitions / sizeof transitions[0]; i++) {
+        const struct tcp_transition *t = &transitions[i];
+        if (streq(t->from, fname) && streq(t->event, event_names[ev]) &&
+            streq(t->to, tname))
+            return true;
+    }
+    return false;
+}
+
+/* ------------------------------------------------------------------ */
+/* Helpers                                                             */
+/* ------------------------------------------------------------------ */
+
+static inline struct tcp_flow *T(struct flow *f) { return &f->u.tcp; }
+
+static void set_state(struct vnat *nat, struct flow *f, enum tcp_event ev, int to)
+{
+    struct tcp_flow *t = T(f);
+    int from = ev == TEV_GUEST_SYN ? -1 : t->state;
+    VNAT_ASSERT(nat, transition_listed(from, ev, to));
+    if (from >= 0) {
+        VNAT_ASSERT(nat, nat->stats.tcp_flows_by_state[from] > 0);
+        nat->stats.tcp_flows_by_state[from]--;
+    }
+    nat->stats.tcp_flows_by_state[to]++;
+    t->state = (uint8_t)to;
+    switch (to) {
+    case VNAT_TCP_CONNECTING:
+        timer_list_set(nat, f, TCLASS_CONNECT);
+        break;
+    case VNAT_TCP_SYN_RCVD:
+        timer_list_set(nat, f, TCLASS_IDLE);
+        break;
+    case VNAT_TCP_BOTH_FIN:
+        timer_list_set(nat, f, TCLASS_CLOSING);
+        break;
+    case VNAT_TCP_CLOSED:
+        timer_list_clear(nat, f);
+        timer_heap_clear(nat, f);
+        break;
+    default:
+        break;
+    }
+}
+
+/* Free a CLOSED flow: the host socket is already closed. */
+static void release(struct vnat *nat, struct flow *f)
+{
+    VNAT_ASSERT(nat, T(f)->state == VNAT_TCP_CLOSED);
+    VNAT_ASSERT(nat, !(f->flags & FF_SOCKET));
+    nat->stats.tcp_flows_by_state[VNAT_TCP_CLOSED]--;
+    VNAT_ASSERT(nat, nat->tcp_live > 0);
+    nat->tcp_live--;
+    flow_free(nat, f);
+}
+
+static uint16_t rcv_window(const struct flow *f, bool syn)
+{
+    const struct tcp_flow *t = &f->u.tcp;
+    uint32_t space = t->host_space;
+    unsigned shift = syn ? 0 : t->rcv_wscale;
+    uint32_t max = 65535u << shift;
+    if (space > max)
+        space = max;
+    return (uint16_t)(space >> shift);
+}
+
+static void seg_init(const struct flow *f, struct vw_tcp_out *o, uint8_t flags, uint32_t seq)
+{
+    const struct tcp_flow *t = &f->u.tcp;
+    memset(o, 0, sizeof *o);
+    o->sport = f->key.dst_port;
+    o->dport = f->key.guest_port;
+    o->seq = seq;
+    o->ack = t->rcv_nxt;
+    o->flags = flags;
+    o->window = rcv_window(f, flags & VW_TCP_SYN);
+    if (flags & VW_TCP_SYN) {
+        o->opt_mss = true;
+        o->mss = t->mss;
+        if (f->flags & FF_WSCALE) {
+            o->opt_wscale = true;
+            o->wscale = t->rcv_wscale;
+        }
+    }
+}
+
+static void addrs_for(const struct vnat *nat, const struct vnat_ip *src, const struct vnat_ip *dst,
+                      struct vw_l2l3 *a)
+{
+    a->eth_dst = nat->cfg.guest_mac;
+    a->eth_src = nat->cfg.gateway_mac;
+    a->ip_src = src->addr;
+    a->ip_dst = dst->addr;
+    a->ip_id = 0;
+    a->ttl = 64;
+}
+
+/* Build the frame around payload_len bytes already in the scratch buffer and
+ * give it to the guest. Returns the sink's result (0 = taken). */
+static int emit(struct vnat *nat, struct flow *f, const struct vw_tcp_out *o, size_t payload_len)
+{
+    struct vw_l2l3 a;
+    addrs_for(nat, &f->key.dst_ip, &f->key.guest_ip, &a);
+    a.ip_id = nat->ip_id++;
+    size_t n = vw_tcp4_frame(nat->scratch, nat->scratch_len, &a, o, payload_len);
+    VNAT_VERIFY(nat, n > 0);
+    int r = host_guest_send(nat, nat->scratch, n);
+    if (r != 0)
+        link_wait_add(nat, f);
+    return r;
+}
+
+static int send_ctl(struct vnat *nat, struct flow *f, uint8_t flags, uint32_t seq)
+{
+    struct vw_tcp_out o;
+    seg_init(f, &o, flags, seq);
+    return emit(nat, f, &o, 0);
+}
+
+static int send_ack(struct vnat *nat, struct flow *f)
+{
+    return send_ctl(nat, f, VW_TCP_ACK, T(f)->snd_nxt);
+}
+
+static void send_dup_ack(struct vnat *nat, struct flow *f)
+{
+    nat->stats.dup_acks_sent++;
+    send_ack(nat, f);
+}
+
+static void send_synack(struct vnat *nat, struct flow *f)
+{
+    send_ctl(nat, f, VW_TCP_SYN | VW_TCP_ACK, T(f)->iss);
+}
+
+static void set_interest(struct vnat *nat, struct flow *f, unsigned mask)
+{
+    if (!(f->flags & FF_SOCKET) || f->interest == mask)
+        return;
+    f->interest = (uint8_t)mask;
+    host_set_interest(nat, flow_token(nat, f), mask);
+}
+
+/* RST to the guest for a flow we are tearing down. */
+static void send_rst_for_flow(struct vnat *nat, struct flow *f, enum vnat_rst_reason why)
+{
+    struct tcp_flow *t = T(f);
+    struct vw_tcp_out o;
+    if (t->state == VNAT_TCP_CONNECTING) {
+        seg_init(f, &o, VW_TCP_RST | VW_TCP_ACK, 0);
+    } else {
+        seg_init(f, &o, VW_TCP_RST | VW_TCP_ACK, t->snd_nxt);
+    }
+    o.window = 0;
+    nat->stats.rst_sent[why]++;
+    struct vw_l2l3 a;
+    addrs_for(nat, &f->key.dst_ip, &f->key.guest_ip, &a);
+    a.ip_id = nat->ip_id++;
+    size_t n = vw_tcp4_frame(nat->scratch, nat->scratch_len, &a, &o, 0);
+    VNAT_VERIFY(nat, n > 0);
+    host_guest_send(nat, nat->scratch, n); /* a lost RST is recovered by the RST for unknown flows */
+}
+
+/* Tear a flow down: optional RST to the guest, host socket closed (with
+ * reset or not), state CLOSED, flow released. */
+static void teardown(struct vnat *nat, struct flow *f, enum tcp_event ev, int rst_reason,
+                     int close_reset)
+{
+    if (rst_reason >= 0)
+        send_rst_for_flow(nat, f, (enum vnat_rst_reason)rst_reason);
+    if (f->flags & FF_SOCKET) {
+        host_close(nat, flow_token(nat, f), close_reset);
+        f->flags &= (uint16_t)~FF_SOCKET;
+    }
+    set_state(nat, f, ev, VNAT_TCP_CLOSED);
+    release(nat, f);
+}
+
+enum herr { HERR_AGAIN, HERR_RESET, HERR_BAD };
+
+static enum herr classify(long r)
+{
+    switch (-r) {
+    case H_EAGAIN:
+        return HERR_AGAIN;
+    case H_ECONNRESET:
+    case H_EPIPE:
+    case H_ETIMEDOUT:
+    case H_EHOSTUNREACH:
+    case H_ENETUNREACH:
+    case H_ECONNABORTED:
+    case H_ENOTCONN:
+    case H_ECONNREFUSED:
+    case H_ENETDOWN:
+    case H_EHOSTDOWN:
+    case H_ENOBUFS:
+    case H_ENOMEM:
+        return HERR_RESET;
+    default:
+        return HERR_BAD;
+    }
+}
+
+static void bad_host_result(struct vnat *nat, struct flow *f)
+{
+    nat->stats.bad_host_results++;
+    teardown(nat, f, TEV_BAD_HOST_RESULT, VNAT_RST_BAD_HOST_RESULT, 1);
+}
+
+/* A negative host result on a flow: host error -> RST; impossible -> bad.
+ * Returns true if the flow is gone (it always is unless r was -EAGAIN). */
+static bool host_failed(struct vnat *nat, struct flow *f, long r)
+{
+    switch (classify(r)) {
+    case HERR_AGAIN:
+        return false;
+    case HERR_RESET:
+        nat->stats.drops[VNAT_DROP_HOST_ERROR]++;
+        teardown(nat, f, TEV_HOST_ERROR, VNAT_RST_HOST_RESET, 1);
+        return true;
+    default:
+        bad_host_result(nat, f);
+        return true;
+    }
+}
+
+static void rto_arm(struct vnat *nat, struct flow *f)
+{
+    timer_heap_set(nat, f, HKIND_RTO, nat->now + (uint64_t)T(f)->rto_us * VNAT_NS_PER_US);
+}
+
+static void rtt_sample(struct tcp_flow *t, uint64_t now)
+{
+    uint64_t us64 = (now - t->rtt_start) / VNAT_NS_PER_US;
+    uint32_t r = us64 > TCP_RTO_MAX_US ? TCP_RTO_MAX_US : (uint32_t)us64;
+    if (t->srtt_us == 0) {
+        t->srtt_us = r;
+        t->rttvar_us = r / 2;
+    } else {
+        uint32_t d = t->srtt_us > r ? t->srtt_us - r : r - t->srtt_us;
+        t->rttvar_us = (3 * t->rttvar_us + d) / 4;
+        t->srtt_us = (7 * t->srtt_us + r) / 8;
+    }
+    uint64_t rto = (uint64_t)t->srtt_us + (4ull * t->rttvar_us > 1000 ? 4ull * t->rttvar_us : 1000);
+    if (rto < TCP_RTO_MIN_US)
+        rto = TCP_RTO_MIN_US;
+    if (rto > TCP_RTO_MAX_US)
+        rto = TCP_RTO_MAX_US;
+    t->rto_us = (uint32_t)rto;
+}
+
+static uint32_t isn_for(const struct vnat *nat, const struct flow_key *k)
+{
+    if (nat->isn_forced)
+        return nat->isn_force_value;
+    /* RFC 6528: ISN = M + F(4-tuple, secret), M a 4 microsecond clock. */
+    uint32_t m = (uint32_t)(nat->now / 4000);
+    return m + (uint32_t)vnat_siphash24(nat->sip_isn, k, sizeof *k);
+}
+
+/* ------------------------------------------------------------------ */
+/* RST for segments of unknown flows and refused SYNs (RFC 9293 3.10.7.1) */
+/* ------------------------------------------------------------------ */
+
+static void reply_rst(struct vnat *nat, const struct vnat_ip *guest, const struct vnat_ip *dst,
+                      const struct vw_tcp *seg, enum vnat_rst_reason why)
+{
+    if (seg->flags & VW_TCP_RST)
+        return; /* never answer a RST */
+    struct vw_tcp_out o;
+    memset(&o, 0, sizeof o);
+    o.sport = seg->dport;
+    o.dport = seg->sport;
+    if (seg->flags & VW_TCP_ACK) {
+        o.seq = seg->ack;
+        o.flags = VW_TCP_RST;
+    } else {
+        uint32_t len = (uint32_t)seg->payload_len;
+        len += (seg->flags & VW_TCP_SYN) ? 1 : 0;
+        len += (seg->flags & VW_TCP_FIN) ? 1 : 0;
+        o.seq = 0;
+        o.ack = seg->seq + len;
+        o.flags = VW_TCP_RST | VW_TCP_ACK;
+    }
+    struct vw_l2l3 a;
+    addrs_for(nat, dst, guest, &a);
+    a.ip_id = nat->ip_id++;
+    size_t n = vw_tcp4_frame(nat->scratch, nat->scratch_len, &a, &o, 0);
+    VNAT_VERIFY(nat, n > 0);
+    nat->stats.rst_sent[why]++;
+    host_guest_send(nat, nat->scratch, n);
+}
+
+/* ------------------------------------------------------------------ */
+/* Host -> guest                                                       */
+/* ------------------------------------------------------------------ */
+
+static bool state_sends_data(int s)
+{
+    return s == VNAT_TCP_ESTABLISHED || s == VNAT_TCP_GUEST_FIN || s == VNAT_TCP_HOST_FIN ||
+           s == VNAT_TCP_BOTH_FIN;
+}
+
+/* Send one FIN at snd_nxt; the first one changes state. */
+static void send_fin(struct vnat *nat, struct flow *f)
+{
+    struct tcp_flow *t = T(f);
+    bool first = !(f->flags & FF_FIN_EVER);
+    if (seq_lt(t->snd_nxt, t->snd_max))
+        nat->stats.retransmits++;
+    f->flags |= FF_FIN_SENT | FF_FIN_EVER | FF_HOST_EOF;
+    send_ctl(nat, f, VW_TCP_FIN | VW_TCP_ACK, t->snd_nxt);
+    t->snd_nxt++;
+    if (seq_gt(t->snd_nxt, t->snd_max))
+        t->snd_max = t->snd_nxt;
+    if (first) {
+        if (t->state == VNAT_TCP_ESTABLISHED)
+            set_state(nat, f, TEV_HOST_EOF, VNAT_TCP_HOST_FIN);
+        else if (t->state == VNAT_TCP_GUEST_FIN)
+            set_state(nat, f, TEV_HOST_EOF, VNAT_TCP_BOTH_FIN);
+    }
+}
+
+/* Send what the host has, within the guest's window. Returns false if the
+ * flow was torn down. */
+static bool push(struct vnat *nat, struct flow *f)
+{
+    struct tcp_flow *t = T(f);
+    if (!state_sends_data(t->state))
+        return true;
+    bool window_full = false, drained = false, capped = true;
+    if (f->flags & FF_FIN_SENT) {
+        capped = false;
+    } else {
+        for (int burst = 0; burst < TCP_PUSH_BURST; burst++) {
+            uint32_t inflight = t->snd_nxt - t->snd_una;
+            if (inflight >= t->snd_wnd) {
+                window_full = true;
+                capped = false;
+                break;
+            }
+            uint32_t room = t->snd_wnd - inflight;
+            size_t len = room < t->mss ? room : t->mss;
+            struct vw_tcp_out o;
+            seg_init(f, &o, VW_TCP_ACK | VW_TCP_PSH, t->snd_nxt);
+            size_t off = vw_tcp4_payload_off(&o);
+            VNAT_VERIFY(nat, off + len <= nat->scratch_len);
+            long r = host_peek(nat, flow_token(nat, f), inflight, nat->scratch + off, len);
+            if (r > 0) {
+                if ((size_t)r > len) {
+                    bad_host_result(nat, f);
+                    return false;
+                }
+                if (seq_lt(t->snd_nxt, t->snd_max))
+                    nat->stats.retransmits++;
+                else if (!(f->flags & FF_RTT_TIMING)) {
+                    f->flags |= FF_RTT_TIMING;
+                    t->rtt_seq = t->snd_nxt;
+                    t->rtt_start = nat->now;
+                }
+                int sink = emit(nat, f, &o, (size_t)r);
+                t->snd_nxt += (uint32_t)r;
+                if (seq_gt(t->snd_nxt, t->snd_max))
+                    t->snd_max = t->snd_nxt;
+                if (sink != 0) {
+                    capped = false; /* the link is full: resume on link-writable */
+                    break;
+                }
+                continue;
+            }
+            if (r == 0) {
+                send_fin(nat, f);
+                capped = false;
+                break;
+            }
+            if (classify(r) == HERR_AGAIN) {
+                drained = true;
+                capped = false;
+                break;
+            }
+            host_failed(nat, f, r);
+            return false;
+        }
+    }
+    /* Timers: RTO while anything is in flight, persist on a zero window. */
+    bool inflight = t->snd_nxt != t->snd_una;
+    if (inflight) {
+        if (f->heap_kind != HKIND_RTO)
+            rto_arm(nat, f);
+    } else if (t->snd_wnd == 0 && !(f->flags & FF_FIN_SENT)) {
+        if (f->heap_kind != HKIND_PERSIST)
+            timer_heap_set(nat, f, HKIND_PERSIST,
+                           nat->now + (uint64_t)t->rto_us * VNAT_NS_PER_US);
+    } else {
+        timer_heap_clear(nat, f);
+    }
+    /* Read interest only when a readable event could lead to sending. */
+    bool want_read = !(f->flags & FF_HOST_EOF) && !window_full && !(drained && inflight);
+    (void)capped;
+    unsigned mask = (want_read ? VNAT_WANT_READ : 0) |
+                    ((f->flags & FF_WANT_WUPD) ? VNAT_WANT_WRITE : 0);
+    set_interest(nat, f, mask);
+    return true;
+}
+
+/* Retransmit the oldest unacknowledged segment (fast retransmit, link
+ * recovery). Returns false if the flow was torn down. */
+static bool retransmit_one(struct vnat *nat, struct flow *f)
+{
+    struct tcp_flow *t = T(f);
+    uint32_t data_inflight = t->snd_nxt - t->snd_una;
+    if ((f->flags & FF_FIN_SENT) && !(f->flags & FF_FIN_ACKED))
+        data_inflight--;
+    if (data_inflight == 0) {
+        if ((f->flags & FF_FIN_SENT) && !(f->flags & FF_FIN_ACKED)) {
+            nat->stats.retransmits++;
+            send_ctl(nat, f, VW_TCP_FIN | VW_TCP_ACK, t->snd_una);
+        }
+        return true;
+    }
+    size_t len = data_inflight < t->mss ? data_inflight : t->mss;
+    struct vw_tcp_out o;
+    seg_init(f, &o, VW_TCP_ACK | VW_TCP_PSH, t->snd_una);
+    size_t off = vw_tcp4_payload_off(&o);
+    long r = host_peek(nat, flow_token(nat, f), 0, nat->scratch + off, len);
+    if (r > 0 && (size_t)r <= len) {
+        nat->stats.retransmits++;
+        f->flags &= (uint16_t)~FF_RTT_TIMING;
+        emit(nat, f, &o, (size_t)r);
+        return true;
+    }
+    if (r > 0 || r == 0) {
+        /* The host said it has fewer bytes than it already gave us. */
+        bad_host_result(nat, f);
+        return false;
+    }
+    if (classify(r) == HERR_AGAIN) {
+        bad_host_result(nat, f);
+        return false;
+    }
+    host_failed(nat, f, r);
+    return false;
+}
+
+/* Go back to snd_una and send again (RTO, link recovery). */
+static bool go_back(struct vnat *nat, struct flow *f)
+{
+    struct tcp_flow *t = T(f);
+    t->snd_nxt = t->snd_una;
+    if ((f->flags & FF_FIN_EVER) && !(f->flags & FF_FIN_ACKED))
+        f->flags &= (uint16_t)~FF_FIN_SENT;
+    f->flags &= (uint16_t)~FF_RTT_TIMING;
+    t->dupacks = 0;
+    timer_heap_clear(nat, f);
+    return push(nat, f);
+}
+
+/* ------------------------------------------------------------------ */
+/* Guest -> core                                                       */
+/* ------------------------------------------------------------------ */
+
+/* The guest acknowledged up to `ack` (snd_una < ack <= snd_max). Returns
+ * false if the flow was torn down (or finished). */
+static bool ack_advance(struct vnat *nat, struct flow *f, uint32_t ack)
+{
+    struct tcp_flow *t = T(f);
+    uint32_t acked = ack - t->snd_una;
+    bool fin_now = (f->flags & FF_FIN_EVER) && !(f->flags & FF_FIN_ACKED) && ack == t->snd_max;
+    uint32_t data = acked - (fin_now ? 1u : 0u);
+    if (data > 0) {
+        int r = host_discard(nat, flow_token(nat, f), data);
+        if (r != 0) {
+            if (r > 0 || classify(r) != HERR_RESET)
+                bad_host_result(nat, f);
+            else
+                host_failed(nat, f, r);
+            return false;
+        }
+        nat->stats.bytes_host_to_guest += data;
+    }
+    t->snd_una = ack;
+    if (seq_lt(t->snd_nxt, ack))
+        t->snd_nxt = ack;
+    t->dupacks = 0;
+    t->retries = 0;
+    if ((f->flags & FF_RTT_TIMING) && seq_gt(ack, t->rtt_seq)) {
+        rtt_sample(t, nat->now);
+        f->flags &= (uint16_t)~FF_RTT_TIMING;
+    }
+    if (fin_now) {
+        f->flags |= FF_FIN_ACKED | FF_FIN_SENT;
+        if (t->state == VNAT_TCP_BOTH_FIN) {
+            host_close(nat, flow_token(nat, f), 0);
+            f->flags &= (uint16_t)~FF_SOCKET;
+            set_state(nat, f, TEV_FIN_ACKED, VNAT_TCP_CLOSED);
+            release(nat, f);
+            return false;
+        }
+    }
+    if (t->snd_una == t->snd_nxt)
+        timer_heap_clear(nat, f);
+    else
+        rto_arm(nat, f);
+    return true;
+}
+
+/* Data and FIN of an acceptable segment in ESTABLISHED or HOST_FIN.
+ * Returns false if the flow is gone. */
+static bool take_data(struct vnat *nat, struct flow *f, const struct vw_tcp *seg)
+{
+    struct tcp_flow *t = T(f);
+    bool fin = seg->flags & VW_TCP_FIN;
+    uint32_t len = (uint32_t)seg->payload_len;
+    if (seq_gt(seg->seq, t->rcv_nxt)) {
+        /* Out of order: never delivered; the duplicate ACK lets the guest
+         * fast-retransmit the hole. */
+        nat->stats.drops[VNAT_DROP_TCP_UNACCEPTABLE]++;
+        send_dup_ack(nat, f);
+        return true;
+    }
+    uint32_t skip = t->rcv_nxt - seg->seq;
+    if (skip > len || (skip == len && !fin)) {
+        send_dup_ack(nat, f); /* entirely old: a retransmission */
+        return true;
+    }
+    uint32_t fresh = len - skip;
+    uint32_t taken = 0;
+    vnat_token tok = flow_token(nat, f);
+    if (fresh > 0) {
+        long space = host_send_space(nat, tok);
+        if (space < 0) {
+            if (classify(space) != HERR_AGAIN)
+                return !host_failed(nat, f, space);
+            space = 0;
+        }
+        uint64_t sp = (uint64_t)space > UINT32_MAX ? UINT32_MAX : (uint64_t)space;
+        uint32_t want = fresh < sp ? fresh : (uint32_t)sp;
+        if (want > 0) {
+            long n = host_send(nat, tok, seg->payload + skip, want);
+            if (n < 0) {
+                if (classify(n) != HERR_AGAIN)
+                    return !host_failed(nat, f, n);
+                n = 0;
+            }
+            if ((uint64_t)n > want) {
+                bad_host_result(nat, f);
+                return false;
+            }
+            taken = (uint32_t)n;
+            t->rcv_nxt += taken;
+            sp -= taken;
+            nat->stats.bytes_guest_to_host += taken;
+        }
+        t->host_space = (uint32_t)sp;
+        if (taken < fresh) {
+            f->flags |= FF_WANT_WUPD;
+            set_interest(nat, f, f->interest | VNAT_WANT_WRITE);
+        }
+    }
+    if (fin && taken == fresh) {
+        t->rcv_nxt++;
+        f->flags |= FF_GUEST_FIN;
+        int r = host_shutdown_write(nat, tok);
+        if (r != 0) {
+            if (r > 0 || classify(r) == HERR_BAD) {
+                bad_host_result(nat, f);
+                return false;
+            }
+            if (classify(r) == HERR_RESET)
+                return !host_failed(nat, f, r);
+        }
+        send_ack(nat, f);
+        if (t->state == VNAT_TCP_ESTABLISHED) {
+            set_state(nat, f, TEV_GUEST_FIN, VNAT_TCP_GUEST_FIN);
+        } else if (f->flags & FF_FIN_ACKED) {
+            host_close(nat, tok, 0);
+            f->flags &= (uint16_t)~FF_SOCKET;
+            set_state(nat, f, TEV_GUEST_FIN, VNAT_TCP_CLOSED);
+            release(nat, f);
+            return false;
+        } else {
+            set_state(nat, f, TEV_GUEST_FIN, VNAT_TCP_BOTH_FIN);
+        }
+        return true;
+    }
+    if (taken == 0)
+        send_dup_ack(nat, f); /* nothing could be taken */
+    else
+        send_ack(nat, f);
+    return true;
+}
+
+static void open_flow(struct vnat *nat, const struct flow_key *key, const struct vw_tcp *seg)
+{
+    struct vnat_sockaddr dst = {.ip = key->dst_ip, .port = key->dst_port};
+    struct vnat_sockaddr host_dst;
+    if (policy_outbound(nat, VNAT_PROTO_TCP, &dst, &host_dst) != POLICY_ALLOW) {
+        nat->stats.drops[VNAT_DROP_POLICY]++;
+        reply_rst(nat, &key->guest_ip, &key->dst_ip, seg, VNAT_RST_POLICY);
+        return;
+    }
+    if (nat->tcp_live >= nat->cfg.max_tcp_flows || flow_table_full(nat)) {
+        nat->stats.drops[VNAT_DROP_FLOW_LIMIT]++;
+        reply_rst(nat, &key->guest_ip, &key->dst_ip, seg, VNAT_RST_FLOW_LIMIT);
+        return;
+    }
+    if (!policy_rate_take(nat)) {
+        nat->stats.drops[VNAT_DROP_RATE_LIMIT]++;
+        reply_rst(nat, &key->guest_ip, &key->dst_ip, seg, VNAT_RST_RATE_LIMIT);
+        return;
+    }
+    struct flow *f = flow_alloc(nat, key);
+    VNAT_VERIFY(nat, f != NULL);
+    struct tcp_flow *t = T(f);
+    nat->tcp_live++;
+    nat->stats.tcp_flows_total++;
+    t->irs = seg->seq;
+    t->rcv_nxt = seg->seq + 1;
+    uint32_t mss = seg->has_mss ? seg->mss : TCP_DEFAULT_MSS;
+    if (mss > nat->cfg.mtu - 40)
+        mss = nat->cfg.mtu - 40;
+    if (mss < TCP_MIN_MSS)
+        mss = TCP_MIN_MSS;
+    t->mss = (uint16_t)mss;
+    if (seg->has_wscale) {
+        f->flags |= FF_WSCALE;
+        t->snd_wscale = seg->wscale > 14 ? 14 : seg->wscale;
+        t->rcv_wscale = TCP_OUR_WSCALE;
+    }
+    t->snd_wnd = seg->window; /* a SYN's window is never scaled */
+    t->snd_wl1 = seg->seq;
+    t->iss = isn_for(nat, key);
+    t->snd_una = t->snd_nxt = t->snd_max = t->iss;
+    t->snd_wl2 = t->iss;
+    t->rto_us = TCP_RTO_INIT_US;
+    set_state(nat, f, TEV_GUEST_SYN, VNAT_TCP_CONNECTING);
+    vnat_token tok = flow_token(nat, f);
+    int r = host_tcp_connect(nat, tok, &host_dst);
+    if (r != 0) {
+        /* No socket exists after a failed connect, so nothing to close;
+         * a positive return is impossible: close that socket with reset. */
+        if (r > 0) {
+            f->flags |= FF_SOCKET;
+            bad_host_result(nat, f);
+            return;
+        }
+        nat->stats.drops[VNAT_DROP_HOST_ERROR]++;
+        teardown(nat, f, TEV_CONNECT_FAILED, VNAT_RST_CONNECT_FAILED, 0);
+        return;
+    }
+    f->flags |= FF_SOCKET;
+    set_interest(nat, f, VNAT_WANT_WRITE);
+}
+
+static void on_unknown(struct vnat *nat, const struct flow_key *key, const struct vw_tcp *seg)
+{
+    uint8_t fl = seg->flags;
+    if (fl & VW_TCP_RST) {
+        nat->stats.drops[VNAT_DROP_TCP_NO_FLOW]++;
+        return;
+    }
+    if ((fl & VW_TCP_SYN) && !(fl & VW_TCP_ACK)) {
+        if (fl & VW_TCP_FIN) {
+            nat->stats.drops[VNAT_DROP_L4_HEADER]++;
+            return;
+        }
+        open_flow(nat, key, seg);
+        return;
+    }
+    nat->stats.drops[VNAT_DROP_TCP_NO_FLOW]++;
+    reply_rst(nat, &key->guest_ip, &key->dst_ip, seg, VNAT_RST_NO_FLOW);
+}
+
+static void on_connecting(struct vnat *nat, struct flow *f, const struct vw_tcp *seg)
+{
+    struct tcp_flow *t = T(f);
+    if (seg->flags & VW_TCP_RST) {
+        if (seg->seq == t->rcv_nxt || seg->seq == t->irs) {
+            nat->stats.rst_from_guest++;
+            teardown(nat, f, TEV_GUEST_RST, -1, 1);
+        } else {
+            nat->stats.drops[VNAT_DROP_TCP_UNACCEPTABLE]++;
+        }
+        return;
+    }
+    /* A repeated SYN never restarts the connect; anything else is
+     * premature (the guest cannot know our ISN yet). */
+    if (!((seg->flags & VW_TCP_SYN) && !(seg->flags & VW_TCP_ACK)))
+        nat->stats.drops[VNAT_DROP_TCP_UNACCEPTABLE]++;
+}
+
+void tcp_on_segment(struct vnat *nat, const struct vnat_ip *src, const struct vnat_ip *dst,
+                    const struct vw_tcp *seg)
+{
+    struct flow_key key;
+    memset(&key, 0, sizeof key);
+    key.guest_ip = *src;
+    key.dst_ip = *dst;
+    key.guest_port = seg->sport;
+    key.dst_port = seg->dport;
+    key.proto = VNAT_PROTO_TCP;
+    struct flow *f = flow_lookup(nat, &key);
+    if (f == NULL) {
+        on_unknown(nat, &key, seg);
+        return;
+    }
+    struct tcp_flow *t = T(f);
+    if (t->state == VNAT_TCP_CONNECTING) {
+        on_connecting(nat, f, seg);
+        return;
+    }
+    uint8_t fl = seg->flags;
+    uint32_t rwnd = (uint32_t)rcv_window(f, false) << t->rcv_wscale;
+    if (fl & VW_TCP_RST) {
+        if (seg->seq == t->rcv_nxt) {
+            nat->stats.rst_from_guest++;
+            teardown(nat, f, TEV_GUEST_RST, -1, 1);
+        } else {
+            nat->stats.drops[VNAT_DROP_TCP_UNACCEPTABLE]++;
+            if (seq_gt(seg->seq, t->rcv_nxt) && seg->seq - t->rcv_nxt < (rwnd ? rwnd : 1))
+                send_ack(nat, f); /* RFC 5961 challenge ACK */
+        }
+        return;
+    }
+    if (fl & VW_TCP_SYN) {
+        if (t->state == VNAT_TCP_SYN_RCVD && !(fl & VW_TCP_ACK) && seg->seq == t->irs) {
+            nat->stats.retransmits++;
+            send_synack(nat, f); /* our SYN-ACK was lost */
+        } else {
+            nat->stats.drops[VNAT_DROP_TCP_UNACCEPTABLE]++;
+            send_ack(nat, f); /* RFC 5961 challenge ACK */
+        }
+        return;
+    }
+    if (!(fl & VW_TCP_ACK)) {
+        nat->stats.drops[VNAT_DROP_TCP_UNACCEPTABLE]++;
+        return;
+    }
+    timer_list_touch(nat, f);
+    bool need_push = true;
+    if (t->state == VNAT_TCP_SYN_RCVD) {
+        if (seg->ack != t->iss + 1) {
+            nat->stats.drops[VNAT_DROP_TCP_UNACCEPTABLE]++;
+            reply_rst(nat, &f->key.guest_ip, &f->key.dst_ip, seg, VNAT_RST_NO_FLOW);
+            return;
+        }
+        t->snd_una = t->snd_nxt = t->iss + 1;
+        if (seq_lt(t->snd_max, t->snd_nxt))
+            t->snd_max = t->snd_nxt;
+        t->retries = 0;
+        t->snd_wnd = (uint32_t)seg->window << t->snd_wscale;
+        t->snd_wl1 = seg->seq;
+        t->snd_wl2 = seg->ack;
+        timer_heap_clear(nat, f);
+        set_state(nat, f, TEV_GUEST_ACK, VNAT_TCP_ESTABLISHED);
+    } else {
+        if (seq_gt(seg->ack, t->snd_max)) {
+            nat->stats.drops[VNAT_DROP_TCP_UNACCEPTABLE]++;
+            send_ack(nat, f); /* acknowledges something never sent */
+            return;
+        }
+        uint32_t old_wnd = t->snd_wnd;
+        bool window_moved = false;
+        uint32_t old_una = t->snd_una;
+        if (seq_lt(t->snd_wl1, seg->seq) ||
+            (t->snd_wl1 == seg->seq && seq_le(t->snd_wl2, seg->ack))) {
+            uint32_t w = (uint32_t)seg->window << t->snd_wscale;
+            window_moved = w != old_wnd;
+            t->snd_wnd = w;
+            t->snd_wl1 = seg->seq;
+            t->snd_wl2 = seg->ack;
+        }
+        if (seq_gt(seg->ack, t->snd_una)) {
+            if (!ack_advance(nat, f, seg->ack))
+                return;
+        } else if (seg->ack == t->snd_una && seg->payload_len == 0 && !(fl & VW_TCP_FIN) &&
+                   !window_moved && t->snd_nxt != t->snd_una) {
+            if (++t->dupacks == 3 && !retransmit_one(nat, f))
+                return;
+        }
+        need_push = window_moved || t->snd_una != old_una;
+    }
+    if (seg->payload_len > 0 || (fl & VW_TCP_FIN)) {
+        if (t->state == VNAT_TCP_ESTABLISHED || t->state == VNAT_TCP_HOST_FIN) {
+            if (!take_data(nat, f, seg))
+                return;
+        } else {
+            /* The guest already closed: only retransmissions can come, a
+             * retransmitted FIN included; acknowledge them again. */
+            uint32_t end = seg->seq + (uint32_t)seg->payload_len + ((fl & VW_TCP_FIN) ? 1u : 0u);
+            if (seq_gt(end, t->rcv_nxt))
+                nat->stats.drops[VNAT_DROP_TCP_UNACCEPTABLE]++;
+            send_dup_ack(nat, f);
+        }
+    } else if (seq_lt(seg->seq, t->rcv_nxt)) {
+        send_ack(nat, f); /* keepalive or probe below the window */
+    }
+    if (need_push)
+        push(nat, f);
+}
+
+/* ------------------------------------------------------------------ */
+/* Host events                                                         */
+/* ------------------------------------------------------------------ */
+
+void tcp_on_writable(struct vnat *nat, struct flow *f, int so_error)
+{
+    struct tcp_flow *t = T(f);
+    vnat_token tok = flow_token(nat, f);
+    if (t->state == VNAT_TCP_CONNECTING) {
+        if (so_error != 0) {
+            nat->stats.drops[VNAT_DROP_HOST_ERROR]++;
+            teardown(nat, f, TEV_CONNECT_FAILED, VNAT_RST_CONNECT_FAILED, 0);
+            return;
+        }
+        long space = host_send_space(nat, tok);
+        if (space < 0) {
+            if (classify(space) != HERR_AGAIN) {
+                host_failed(nat, f, space);
+                return;
+            }
+            space = 0;
+        }
+        t->host_space = (uint64_t)space > UINT32_MAX ? UINT32_MAX : (uint32_t)space;
+        set_state(nat, f, TEV_HOST_CONNECTED, VNAT_TCP_SYN_RCVD);
+        set_interest(nat, f, 0);
+        t->snd_nxt = t->snd_max = t->iss + 1;
+        send_synack(nat, f);
+        rto_arm(nat, f);
+        return;
+    }
+    if (so_error != 0) {
+        nat->stats.drops[VNAT_DROP_HOST_ERROR]++;
+        teardown(nat, f, TEV_HOST_ERROR, VNAT_RST_HOST_RESET, 1);
+        return;
+    }
+    if ((f->flags & FF_WANT_WUPD) && !(f->flags & FF_GUEST_FIN)) {
+        long space = host_send_space(nat, tok);
+        if (space < 0) {
+            if (classify(space) != HERR_AGAIN) {
+                host_failed(nat, f, space);
+                return;
+            }
+            space = 0;
+        }
+        t->host_space = (uint64_t)space > UINT32_MAX ? UINT32_MAX : (uint32_t)space;
+        if (space > 0) {
+            f->flags &= (uint16_t)~FF_WANT_WUPD;
+            send_ack(nat, f); /* window update */
+        }
+    } else {
+        f->flags &= (uint16_t)~FF_WANT_WUPD;
+    }
+    set_interest(nat, f, (f->interest & VNAT_WANT_READ) |
+                             ((f->flags & FF_WANT_WUPD) ? VNAT_WANT_WRITE : 0));
+}
+
+void tcp_on_readable(struct vnat *nat, struct flow *f)
+{
+    if (state_sends_data(T(f)->state)) {
+        timer_list_touch(nat, f);
+        push(nat, f);
+    } else {
+        set_interest(nat, f, f->interest & ~VNAT_WANT_READ);
+    }
+}
+
+void tcp_on_link_writable(struct vnat *nat, struct flow *f)
+{
+    struct tcp_flow *t = T(f);
+    switch (t->state) {
+    case VNAT_TCP_SYN_RCVD:
+        send_synack(nat, f);
+        return;
+    case VNAT_TCP_CONNECTING:
+        return;
+    default:
+        break;
+    }
+    if (t->snd_nxt != t->snd_una) {
+        go_back(nat, f);
+        return;
+    }
+    send_ack(nat, f); /* a lost ACK or window update */
+    push(nat, f);
+}
+
+void tcp_on_list_timer(struct vnat *nat, struct flow *f, int timer_class)
+{
+    switch (timer_class) {
+    case TCLASS_CONNECT:
+        teardown(nat, f, TEV_CONNECT_TIMEOUT, VNAT_RST_CONNECT_TIMEOUT, 1);
+        break;
+    case TCLASS_IDLE:
+        teardown(nat, f, TEV_IDLE_TIMEOUT, VNAT_RST_IDLE_TIMEOUT, 1);
+        break;
+    case TCLASS_CLOSING:
+        teardown(nat, f, TEV_CLOSING_TIMEOUT, VNAT_RST_CLOSING_TIMEOUT, 1);
+        break;
+    default:
+        VNAT_VERIFY(nat, 0);
+    }
+}
+
+void tcp_on_heap_timer(struct vnat *nat, struct flow *f, int heap_kind)
+{
+    struct tcp_flow *t = T(f);
+    uint32_t doubled = t->rto_us > TCP_RTO_MAX_US / 2 ? TCP_RTO_MAX_US : t->rto_us * 2;
+    if (heap_kind == HKIND_PERSIST) {
+        nat->stats.zero_window_probes++;
+        send_ctl(nat, f, VW_TCP_ACK, t->snd_una - 1);
+        t->rto_us = doubled;
+        timer_heap_set(nat, f, HKIND_PERSIST, nat->now + (uint64_t)t->rto_us * VNAT_NS_PER_US);
+        return;
+    }
+    if (++t->retries > TCP_RETRY_LIMIT) {
+        teardown(nat, f, TEV_RETRANSMIT_LIMIT, VNAT_RST_RETRANSMIT_LIMIT, 1);
+        return;
+    }
+    t->rto_us = doubled;
+    f->flags &= (uint16_t)~FF_RTT_TIMING;
+    if (t->state == VNAT_TCP_SYN_RCVD) {
+        nat->stats.retransmits++;
+        send_synack(nat, f);
+        rto_arm(nat, f);
+        return;
+    }
+    if (t->snd_nxt == t->snd_una)
+        return;
+    if (go_back(nat, f) && t->snd_nxt != t->snd_una && f->heap_kind != HKIND_RTO)
+        rto_arm(nat, f);
+}
+
+void tcp_shutdown_flow(struct vnat *nat, struct flow *f)
+{
+    teardown(nat, f, TEV_SHUTDOWN, VNAT_RST_SHUTDOWN, 1);
+}
+
+int tcp_check_flow(const struct vnat *nat, const struct flow *f, const char **why)
+{
+    const struct tcp_flow *t = &f->u.tcp;
+    if (t->state >= VNAT_TCP__STATE_COUNT || t->state == VNAT_TCP_CLOSED ||
+        t->state == VNAT_TCP_SYN_SENT) {
+        *why = "tcp flow in an impossible state";
+        return 1;
+    }
+    if (!(f->flags & FF_SOCKET)) {
+        *why = "live tcp flow without a host socket";
+        return 1;
+    }
+    uint8_t want = TCLASS_IDLE;
+    if (t->state == VNAT_TCP_CONNECTING)
+        want = TCLASS_CONNECT;
+    else if (t->state == VNAT_TCP_BOTH_FIN)
+        want = TCLASS_CLOSING;
+    if (f->list_class != want) {
+        *why = "tcp flow on the wrong timer list for its state";
+        return 1;
+    }
+    if (!seq_le(t->snd_una, t->snd_nxt) || !seq_le(t->snd_nxt, t->snd_max)) {
+        *why = "snd_una <= snd_nxt <= snd_max broken";
+        return 1;
+    }
+    if (t->snd_una != t->snd_nxt && t->state != VNAT_TCP_CONNECTING && f->heap_kind != HKIND_RTO) {
+        *why = "data in flight without a retransmission timer";
+        return 1;
+    }
+    if ((f->flags & FF_FIN_ACKED) && !(f->flags & FF_FIN_EVER)) {
+        *why = "FIN acknowledged but never sent";
+        return 1;
+    }
+    bool guest_closed = t->state == VNAT_TCP_GUEST_FIN || t->state == VNAT_TCP_BOTH_FIN;
+    if (guest_closed != ((f->flags & FF_GUEST_FIN) != 0)) {
+        *why = "guest FIN flag disagrees with the state";
+        return 1;
+    }
+    bool host_closed = t->state == VNAT_TCP_HOST_FIN || t->state == VNAT_TCP_BOTH_FIN;
+    if (host_closed && !(f->flags & FF_FIN_EVER)) {
+        *why = "host-closed state without our FIN";
+        return 1;
+    }
+    if (t->mss < TCP_MIN_MSS || t->mss > nat->cfg.mtu - 40) {
+        *why = "mss out of range";
+        return 1;
+    }
+    if (t->rto_us < TCP_RTO_MIN_US || t->rto_us > TCP_RTO_MAX_US) {
+        *why = "rto out of range";
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,54 @@
+/*
+ * tcp.h — the TCP state machine: the core terminates the guest's TCP
+ * connections and mirrors each on one host socket, with no payload buffer
+ * (tcp.c has the theory of operation).
+ */
+#ifndef VNAT_TCP_H
+#define VNAT_TCP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct vnat;
+struct flow;
+struct vw_tcp;
+struct vnat_ip;
+
+/* A TCP segment from the guest, already checked (header, checksum, source
+ * address) by the dispatcher. src is the guest, dst the address it sent to. */
+void tcp_on_segment(struct vnat *nat, const struct vnat_ip *src, const struct vnat_ip *dst,
+                    const struct vw_tcp *seg);
+void tcp_on_writable(struct vnat *nat, struct flow *f, int so_error);
+void tcp_on_readable(struct vnat *nat, struct flow *f);
+void tcp_on_link_writable(struct vnat *nat, struct flow *f);
+void tcp_on_list_timer(struct vnat *nat, struct flow *f, int timer_class);
+void tcp_on_heap_timer(struct vnat *nat, struct flow *f, int heap_kind);
+/* vnat_shutdown: RST to the guest, host socket closed with reset, flow freed. */
+void tcp_shutdown_flow(struct vnat *nat, struct flow *f);
+/* Invariants of one live TCP flow: 0 if they hold, else 1 and a reason. */
+int tcp_check_flow(const struct vnat *nat, const struct flow *f, const char **why);
+
+/* Tunables (documented in tcp.c and docs/tcp-state-machine.md). */
+#define TCP_RTO_INIT_US 1000000u  /* RFC 6298 initial RTO */
+#define TCP_RTO_MIN_US 200000u    /* the guest link is local: 200 ms, not RFC 6298's 1 s */
+#define TCP_RTO_MAX_US 60000000u
+#define TCP_RETRY_LIMIT 12        /* consecutive RTO expiries before the flow is reset */
+#define TCP_OUR_WSCALE 7          /* our window shift, only when the guest offered scaling */
+#define TCP_MIN_MSS 64            /* floor for a guest-announced MSS */
+#define TCP_DEFAULT_MSS 536       /* RFC 9293 default when the SYN has no MSS option */
+#define TCP_PUSH_BURST 64         /* segments sent per event per flow, at most */
+
+/* The transition table: every state change the code makes is one row of it
+ * (checked by an assertion in set_state), and docs/tcp-state-machine.md lists
+ * the same rows (checked by a pin). from = "none" for a flow's creation. */
+struct tcp_transition {
+    const char *from;
+    const char *event;
+    const char *to;
+    const char *to_guest; /* what is sent to the guest */
+    const char *host;     /* what the host is asked to do */
+};
+const struct tcp_transition *tcp_transitions(size_t *count);
+
+#endif

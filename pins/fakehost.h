@@ -1,0 +1,152 @@
+/*
+ * fakehost.h — a small scripted fake host and guest-frame helpers for pins
+ * that drive the core through its public API (the full simulator is sim/).
+ * Each socket the core opens gets a record: what it was asked to connect
+ * to, the bytes the core sent it, a scripted receive stream (rx) that the
+ * core peeks and discards, a scripted free send space, errors to return.
+ * Frames the core gives the guest are captured and can be parsed.
+ */
+#ifndef VNAT_PINS_FAKEHOST_H
+#define VNAT_PINS_FAKEHOST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <vnat/vnat.h>
+
+#include "internal.h"
+
+#define FH_MAX_SOCKS 1100
+#define FH_MAX_FRAMES 4096
+#define FH_BUF (2u << 20)
+
+struct fh_sock {
+    bool used;
+    vnat_token tok;
+    struct vnat_sockaddr dst;
+    int connects;       /* tcp_connect calls for this token */
+    bool closed;
+    int close_reset;
+    bool shut_wr;
+    unsigned interest;
+    /* core -> host (guest data the host took) */
+    uint8_t *tx;
+    size_t tx_len;
+    long space;        /* free send space (send takes at most this) */
+    long send_err;     /* if nonzero, send returns it */
+    long space_err;    /* if nonzero, send_space returns it */
+    long send_extra;   /* added to send's return (bad host result pins) */
+    /* host -> core (data from the remote peer) */
+    uint8_t *rx;
+    size_t rx_len;     /* total bytes ever received */
+    size_t rx_disc;    /* bytes discarded */
+    bool rx_eof;
+    long peek_err;     /* if nonzero, peek returns it (once data is exhausted) */
+    long peek_extra;   /* added to peek's return */
+    int peeks;
+};
+
+struct fh_frame {
+    uint8_t *data;
+    size_t len;
+};
+
+/* A parsed TCP frame to the guest. */
+struct fh_seg {
+    bool ok;
+    uint8_t src_ip[4], dst_ip[4];
+    uint16_t sport, dport;
+    uint32_t seq, ack;
+    uint8_t flags;
+    uint16_t window;
+    bool has_mss, has_wscale, sack_perm, has_ts;
+    uint16_t mss;
+    uint8_t wscale;
+    const uint8_t *payload;
+    size_t len;
+};
+
+struct fh {
+    vnat *nat;
+    void *mem;
+    struct vnat_config cfg;
+    uint64_t now;
+    struct fh_sock socks[FH_MAX_SOCKS];
+    struct fh_frame frames[FH_MAX_FRAMES];
+    size_t nframes;
+    size_t seen;         /* frames already consumed by fh_next */
+    int connect_rc;      /* what tcp_connect returns */
+    int refuse;          /* guest_send refuses while nonzero */
+    uint64_t ops_count[VNAT_OP__COUNT];
+    uint64_t log_records;
+    bool logging;
+    vnat_token last_tok;
+    void (*log_fn)(void *ctx, const struct vnat_log_record *rec);
+    void *log_ctx;
+};
+
+/* Create with a default config changed by `tweak` (may be NULL). */
+void fh_init(struct fh *h, void (*tweak)(struct vnat_config *cfg));
+/* Same, forwarding every boundary-log record to log_fn(log_ctx, rec). */
+void fh_init_log(struct fh *h, void (*tweak)(struct vnat_config *cfg),
+                 void (*log_fn)(void *ctx, const struct vnat_log_record *rec), void *log_ctx);
+void fh_free(struct fh *h);
+const struct vnat_host_ops *fh_ops_table(void);
+void fh_check(struct fh *h); /* invariants hold (cmocka assertion) */
+
+/* Socket record for a token (created on connect). */
+struct fh_sock *fh_sock(struct fh *h, vnat_token tok);
+struct fh_sock *fh_last_sock(struct fh *h);
+vnat_token fh_last_token(struct fh *h);
+int fh_open_socks(struct fh *h); /* sockets not closed */
+
+/* Script the remote peer: append data to a socket's receive stream / EOF. */
+void fh_host_data(struct fh_sock *s, const void *data, size_t len);
+
+/* Events (each checks invariants afterwards). */
+vnat_err fh_frame_in(struct fh *h, const uint8_t *frame, size_t len);
+vnat_err fh_writable(struct fh *h, vnat_token tok, int so_error);
+vnat_err fh_readable(struct fh *h, vnat_token tok);
+vnat_err fh_tick(struct fh *h);
+void fh_advance(struct fh *h, uint64_t ns); /* move time and tick */
+
+/* Guest segments. opts: bit 0 MSS(1460), bit 1 wscale(7), bit 2 SACK-perm,
+ * bit 3 timestamps. dst is 4 octets. */
+#define FH_OPT_MSS 1
+#define FH_OPT_WS 2
+#define FH_OPT_SACK 4
+#define FH_OPT_TS 8
+size_t fh_build(struct fh *h, uint8_t *out, size_t cap, const uint8_t dst[4], uint16_t sport,
+                uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags, uint16_t win,
+                unsigned opts, const void *payload, size_t len);
+vnat_err fh_send_seg(struct fh *h, const uint8_t dst[4], uint16_t sport, uint16_t dport,
+                     uint32_t seq, uint32_t ack, uint8_t flags, uint16_t win, unsigned opts,
+                     const void *payload, size_t len);
+
+/* Output frames. */
+size_t fh_pending(struct fh *h);        /* frames not consumed yet */
+struct fh_seg fh_next(struct fh *h);    /* consume the next frame, parsed */
+struct fh_seg fh_parse(const uint8_t *frame, size_t len);
+void fh_drain(struct fh *h);            /* consume everything */
+
+/* A connection through the handshake: guest ISN gisn, returns the core's
+ * ISN in *iss and the token; the guest window is win (unscaled as sent). */
+struct fh_conn {
+    const uint8_t *dst;
+    uint16_t sport, dport;
+    uint32_t gseq; /* guest's next sequence number */
+    uint32_t gack; /* what the guest acknowledged (core's next seq) */
+    uint16_t win;
+    vnat_token tok;
+    struct fh_sock *sock;
+};
+void fh_connect(struct fh *h, struct fh_conn *c, const uint8_t dst[4], uint16_t sport,
+                uint16_t dport, uint32_t gisn, uint16_t win, unsigned opts);
+/* Guest sends data / pure ACK on an established connection. */
+vnat_err fh_guest_data(struct fh *h, struct fh_conn *c, const void *data, size_t len);
+vnat_err fh_guest_ack(struct fh *h, struct fh_conn *c);
+
+uint64_t fh_stat(struct fh *h, size_t offset); /* a uint64 field of vnat_stats */
+#define FH_STAT(h, field) fh_stat((h), offsetof(struct vnat_stats, field))
+
+#endif

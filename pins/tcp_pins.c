@@ -1,0 +1,1084 @@
+/*
+ * tcp_pins.c — TCP behaviour of the core, pinned through the public API with
+ * the scripted fake host (fakehost.c): the reference NAT's TCP baseline tests
+ * under their own names, then one pin per behaviour of issue 3.
+ */
+#include "fakehost.h"
+#include "pin.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const uint8_t DST[4] = {198, 51, 100, 7};
+static const uint8_t DST2[4] = {198, 51, 100, 8};
+static const uint8_t GW[4] = {10, 0, 2, 2};
+
+#define MS (1000ull * 1000ull)
+#define SEC (1000ull * MS)
+#define ECONNREFUSED_ 111
+#define ECONNRESET_ 104
+
+static void fill(uint8_t *b, size_t n, uint32_t salt)
+{
+    for (size_t i = 0; i < n; i++)
+        b[i] = (uint8_t)((i * 7 + salt + (i >> 8)) & 0xff);
+}
+
+/* Read every frame the core sent since the last call; ACK data segments
+ * in order, append their payload to out. Returns bytes appended. */
+static size_t guest_collect(struct fh *h, struct fh_conn *c, uint8_t *out, size_t *have)
+{
+    size_t got = 0;
+    while (fh_pending(h) > 0) {
+        struct fh_seg s = fh_next(h);
+        assert_true(s.ok);
+        if (s.len > 0 && s.seq == c->gack) {
+            memcpy(out + *have, s.payload, s.len);
+            *have += s.len;
+            got += s.len;
+            c->gack += (uint32_t)s.len;
+        }
+        if (s.flags & VW_TCP_FIN && s.seq == c->gack)
+            c->gack++;
+    }
+    return got;
+}
+
+/* ------------------------------------------------------------------ */
+/* The reference NAT's TCP baseline, under its names                   */
+/* ------------------------------------------------------------------ */
+
+PIN(tcp_handshake_emits_synack)
+{
+    struct fh h;
+    fh_init(&h, NULL);
+    assert_int_equal(fh_send_seg(&h, DST, 40000, 80, 1000, 0, VW_TCP_SYN, 64240, FH_OPT_MSS,
+                                 NULL, 0),
+                     VNAT_OK);
+    struct fh_sock *s = fh_last_sock(&h);
+    assert_non_null(s);
+    assert_int_equal(s->connects, 1);
+    assert_memory_equal(s->dst.ip.addr, DST, 4);
+    assert_int_equal(s->dst.port, 80);
+    assert_int_equal(s->interest, VNAT_WANT_WRITE);
+    assert_int_equal(fh_pending(&h), 0); /* nothing before the host connects */
+    assert_int_equal(fh_writable(&h, s->tok, 0), VNAT_OK);
+    struct fh_seg a = fh_next(&h);
+    assert_true(a.ok);
+    assert_int_equal(a.flags, VW_TCP_SYN | VW_TCP_ACK);
+    assert_int_equal(a.ack, 1001);
+    assert_int_equal(a.sport, 80);
+    assert_int_equal(a.dport, 40000);
+    assert_memory_equal(a.src_ip, DST, 4);
+    assert_true(a.has_mss);
+    assert_int_equal(a.mss, 1460);
+    fh_free(&h);
+}
+
+PIN(tcp_data_round_trip)
+{
+    struct fh h;
+    fh_init(&h, NULL);
+    struct fh_conn c;
+    fh_connect(&h, &c, DST, 40001, 80, 5000, 65535, FH_OPT_MSS);
+    fh_drain(&h);
+    assert_int_equal(fh_guest_data(&h, &c, "hello", 5), VNAT_OK);
+    assert_int_equal(c.sock->tx_len, 5);
+    assert_memory_equal(c.sock->tx, "hello", 5);
+    struct fh_seg a = fh_next(&h);
+    assert_int_equal(a.ack, c.gseq);
+    fh_host_data(c.sock, "world!", 6);
+    assert_int_equal(fh_readable(&h, c.tok), VNAT_OK);
+    struct fh_seg d = fh_next(&h);
+    assert_int_equal(d.len, 6);
+    assert_memory_equal(d.payload, "world!", 6);
+    assert_int_equal(d.seq, c.gack);
+    assert_int_equal(c.sock->rx_disc, 0); /* kept in the socket until acknowledged */
+    c.gack += 6;
+    assert_int_equal(fh_guest_ack(&h, &c), VNAT_OK);
+    assert_int_equal(c.sock->rx_disc, 6);
+    assert_int_equal(FH_STAT(&h, bytes_host_to_guest), 6);
+    assert_int_equal(FH_STAT(&h, bytes_guest_to_host), 5);
+    fh_free(&h);
+}
+
+PIN(tcp_writes_more_than_256kb_succeed)
+{
+    /* 1 MB guest -> host through a host socket with only 4096 bytes of send
+     * space that drains slowly: every byte arrives, in order, exactly once. */
+    struct fh h;
+    fh_init(&h, NULL);
+    struct fh_conn c;
+    fh_connect(&h, &c, DST, 40002, 80, 0xFFFFF000u, 65535, FH_OPT_MSS);
+    c.sock->space = 4096;
+    size_t total = 1 << 20;
+    uint8_t *src = malloc(total);
+    fill(src, total, 3);
+    size_t sent = 0;
+    for (int rounds = 0; sent < total && rounds < 100000; rounds++) {
+        fh_drain(&h);
+        size_t n = total - sent < 1460 ? total - sent : 1460;
+        fh_send_seg(&h, DST, 40002, 80, (uint32_t)(0xFFFFF001u + sent), c.gack,
+                    VW_TCP_ACK, 65535, 0, src + sent, n);
+        struct fh_seg a = fh_next(&h);
+        assert_true(a.ok);
+        uint32_t acked = a.ack - 0xFFFFF001u;
+        assert_true(acked <= sent + n);
+        assert_true(acked >= sent);
+        sent = acked;
+        if (c.sock->space == 0 || acked < sent + n) {
+            c.sock->space = 4096; /* the remote reader drained */
+            fh_writable(&h, c.tok, 0);
+        }
+    }
+    assert_int_equal(sent, total);
+    assert_int_equal(c.sock->tx_len, total);
+    assert_memory_equal(c.sock->tx, src, total);
+    free(src);
+    fh_free(&h);
+}
+
+static void rate2(struct vnat_config *c) { c->syn_rate_per_sec = 2; }
+
+PIN(tcp_rate_limit_emits_rst)
+{
+    struct fh h;
+    fh_init(&h, rate2);
+    for (uint16_t p = 0; p < 3; p++)
+        fh_send_seg(&h, DST, (uint16_t)(41000 + p), 80, 77, 0, VW_TCP_SYN, 1000, 0, NULL, 0);
+    assert_int_equal(h.ops_count[VNAT_OP_TCP_CONNECT], 2);
+    struct fh_seg r = fh_next(&h);
+    assert_true(r.ok);
+    assert_int_equal(r.flags, VW_TCP_RST | VW_TCP_ACK);
+    assert_int_equal(r.ack, 78);
+    assert_int_equal(r.dport, 41002);
+    assert_int_equal(FH_STAT(&h, rst_sent[VNAT_RST_RATE_LIMIT]), 1);
+    assert_int_equal(FH_STAT(&h, drops[VNAT_DROP_RATE_LIMIT]), 1);
+    /* A second later the bucket has refilled. */
+    fh_advance(&h, SEC);
+    fh_send_seg(&h, DST, 41010, 80, 77, 0, VW_TCP_SYN, 1000, 0, NULL, 0);
+    assert_int_equal(h.ops_count[VNAT_OP_TCP_CONNECT], 3);
+    fh_free(&h);
+}
+
+static void max2(struct vnat_config *c) { c->max_tcp_flows = 2; }
+
+PIN(tcp_max_concurrent_emits_rst)
+{
+    struct fh h;
+    fh_init(&h, max2);
+    for (uint16_t p = 0; p < 3; p++)
+        fh_send_seg(&h, DST, (uint16_t)(42000 + p), 80, 5, 0, VW_TCP_SYN, 1000, 0, NULL, 0);
+    assert_int_equal(h.ops_count[VNAT_OP_TCP_CONNECT], 2);
+    struct fh_seg r = fh_next(&h);
+    assert_int_equal(r.flags, VW_TCP_RST | VW_TCP_ACK);
+    assert_int_equal(r.dport, 42002);
+    assert_int_equal(FH_STAT(&h, rst_sent[VNAT_RST_FLOW_LIMIT]), 1);
+    assert_int_equal(FH_STAT(&h, tcp_flows_by_state[VNAT_TCP_CONNECTING]), 2);
+    fh_free(&h);
+}
+
+static const struct vnat_rule deny_rules[] = {
+    {.action = VNAT_RULE_DENY, .proto = VNAT_PROTO_TCP, .prefix = 24,
+     .net = {.family = VNAT_AF_INET, .addr = {198, 51, 100, 0}}, .port_lo = 80, .port_hi = 80},
+    {.action = VNAT_RULE_DENY, .proto = VNAT_PROTO_ANY, .prefix = 8,
+     .net = {.family = VNAT_AF_INET, .addr = {127, 0, 0, 0}}, .port_lo = 22, .port_hi = 22},
+};
+static void denies(struct vnat_config *c)
+{
+    c->rules = deny_rules;
+    c->n_rules = 2;
+}
+
+PIN(tcp_deny_list_emits_rst)
+{
+    struct fh h;
+    fh_init(&h, denies);
+    fh_send_seg(&h, DST, 43000, 80, 9, 0, VW_TCP_SYN, 1000, 0, NULL, 0);
+    /* The translated destination is checked too: gateway:22 = 127.0.0.1:22. */
+    fh_send_seg(&h, GW, 43001, 22, 9, 0, VW_TCP_SYN, 1000, 0, NULL, 0);
+    assert_int_equal(h.ops_count[VNAT_OP_TCP_CONNECT], 0);
+    for (int i = 0; i < 2; i++) {
+        struct fh_seg r = fh_next(&h);
+        assert_int_equal(r.flags, VW_TCP_RST | VW_TCP_ACK);
+        assert_int_equal(r.ack, 10);
+    }
+    assert_int_equal(FH_STAT(&h, rst_sent[VNAT_RST_POLICY]), 2);
+    assert_int_equal(FH_STAT(&h, drops[VNAT_DROP_POLICY]), 2);
+    /* Other ports pass; the gateway maps to host loopback. */
+    fh_send_seg(&h, DST, 43002, 443, 9, 0, VW_TCP_SYN, 1000, 0, NULL, 0);
+    fh_send_seg(&h, GW, 43003, 8080, 9, 0, VW_TCP_SYN, 1000, 0, NULL, 0);
+    assert_int_equal(h.ops_count[VNAT_OP_TCP_CONNECT], 2);
+    struct fh_sock *s = fh_last_sock(&h);
+    assert_memory_equal(s->dst.ip.addr, ((uint8_t[]){127, 0, 0, 1}), 4);
+    fh_free(&h);
+}
+
+PIN(tcp_half_close_guest_writes_first)
+{
+    struct fh h;
+    fh_init(&h, NULL);
+    struct fh_conn c;
+    fh_connect(&h, &c, DST, 44000, 80, 100, 65535, FH_OPT_MSS);
+    fh_drain(&h);
+    fh_guest_data(&h, &c, "request", 7);
+    fh_send_seg(&h, DST, 44000, 80, c.gseq, c.gack, VW_TCP_ACK | VW_TCP_FIN, 65535, 0, NULL, 0);
+    assert_true(c.sock->shut_wr);
+    assert_int_equal(c.sock->tx_len, 7);
+    fh_drain(&h);
+    /* The host answers after the guest closed, then closes. */
+    fh_host_data(c.sock, "response", 8);
+    c.sock->rx_eof = true;
+    fh_readable(&h, c.tok);
+    uint8_t got[64];
+    size_t have = 0;
+    c.gseq++;
+    guest_collect(&h, &c, got, &have);
+    assert_int_equal(have, 8);
+    assert_memory_equal(got, "response", 8);
+    assert_int_equal(FH_STAT(&h, tcp_flows_by_state[VNAT_TCP_BOTH_FIN]), 1);
+    fh_guest_ack(&h, &c);
+    assert_true(c.sock->closed);
+    assert_int_equal(c.sock->close_reset, 0);
+    assert_int_equal(FH_STAT(&h, flows_live), 0);
+    fh_free(&h);
+}
+
+PIN(tcp_half_close_host_writes_first)
+{
+    struct fh h;
+    fh_init(&h, NULL);
+    struct fh_conn c;
+    fh_connect(&h, &c, DST, 44100, 80, 100, 65535, FH_OPT_MSS);
+    fh_drain(&h);
+    fh_host_data(c.sock, "banner", 6);
+    c.sock->rx_eof = true;
+    fh_readable(&h, c.tok);
+    uint8_t got[64];
+    size_t have = 0;
+    guest_collect(&h, &c, got, &have);
+    assert_int_equal(have, 6);
+    assert_int_equal(FH_STAT(&h, tcp_flows_by_state[VNAT_TCP_HOST_FIN]), 1);
+    fh_guest_ack(&h, &c); /* acknowledges data and FIN */
+    /* The guest keeps writing after the host closed, then closes. */
+    fh_guest_data(&h, &c, "late data", 9);
+    assert_int_equal(c.sock->tx_len, 9);
+    fh_send_seg(&h, DST, 44100, 80, c.gseq, c.gack, VW_TCP_ACK | VW_TCP_FIN, 65535, 0, NULL, 0);
+    assert_true(c.sock->closed);
+    assert_int_equal(c.sock->close_reset, 0);
+    assert_int_equal(FH_STAT(&h, flows_live), 0);
+    fh_free(&h);
+}
+
+PIN(tcp_connect_to_unreachable_does_not_block_other_flows)
+{
+    struct fh h;
+    fh_init(&h, NULL);
+    fh_send_seg(&h, DST, 45000, 80, 1, 0, VW_TCP_SYN, 1000, 0, NULL, 0);
+    vnat_token stuck = fh_last_token(&h);
+    struct fh_conn c;
+    fh_connect(&h, &c, DST2, 45001, 80, 1, 65535, 0);
+    fh_drain(&h);
+    fh_guest_data(&h, &c, "x", 1);
+    assert_int_equal(c.sock->tx_len, 1);
+    fh_drain(&h);
+    h.now += 3 * SEC;
+    fh_tick(&h);
+    struct fh_seg r = fh_next(&h);
+    assert_int_equal(r.flags, VW_TCP_RST | VW_TCP_ACK);
+    assert_int_equal(r.dport, 45000);
+    assert_true(fh_sock(&h, stuck)->closed);
+    assert_false(c.sock->closed);
+    assert_int_equal(FH_STAT(&h, rst_sent[VNAT_RST_CONNECT_TIMEOUT]), 1);
+    fh_free(&h);
+}
+
+PIN(tcp_connect_async_eventual_rst_on_failure)
+{
+    struct fh h;
+    fh_init(&h, NULL);
+    fh_send_seg(&h, DST, 46000, 81, 500, 0, VW_TCP_SYN, 1000, 0, NULL, 0);
+    vnat_token t = fh_last_token(&h);
+    assert_int_equal(fh_writable(&h, t, ECONNREFUSED_), VNAT_OK);
+    struct fh_seg r = fh_next(&h);
+    assert_int_equal(r.flags, VW_TCP_RST | VW_TCP_ACK);
+    assert_int_equal(r.ack, 501);
+    assert_true(fh_sock(&h, t)->closed);
+    assert_int_equal(FH_STAT(&h, rst_sent[VNAT_RST_CONNECT_FAILED]), 1);
+    assert_int_equal(FH_STAT(&h, flows_live), 0);
+    /* A failure reported at once by tcp_connect is a RST too. */
+    h.connect_rc = -ECONNREFUSED_;
+    fh_send_seg(&h, DST, 46001, 81, 500, 0, VW_TCP_SYN, 1000, 0, NULL, 0);
+    r = fh_next(&h);
+    assert_int_equal(r.flags, VW_TCP_RST | VW_TCP_ACK);
+    assert_int_equal(FH_STAT(&h, flows_live), 0);
+    fh_free(&h);
+}
+
+PIN(tcp_window_scale_negotiated_in_synack)
+{
+    /* Adapted: scaling only when the guest offered it. */
+    struct fh h;
+    fh_init(&h, NULL);
+    fh_send_seg(&h, DST, 47000, 80, 1, 0, VW_TCP_SYN, 65535, FH_OPT_MSS | FH_OPT_WS, NULL, 0);
+    fh_writable(&h, fh_last_token(&h), 0);
+    struct fh_seg a = fh_next(&h);
+    assert_true(a.has_wscale);
+    assert_int_equal(a.wscale, 7);
+    fh_send_seg(&h, DST, 47001, 80, 1, 0, VW_TCP_SYN, 65535, FH_OPT_MSS, NULL, 0);
+    fh_writable(&h, fh_last_token(&h), 0);
+    a = fh_next(&h);
+    assert_int_equal(a.flags, VW_TCP_SYN | VW_TCP_ACK);
+    assert_false(a.has_wscale);
+    fh_free(&h);
+}
+
+PIN(tcp_advertised_window_tracks_guest_buffer)
+{
+    /* The guest offers 4096 bytes: the core sends no more than that before
+     * an ACK, though the host has 100 kB waiting. */
+    struct fh h;
+    fh_init(&h, NULL);
+    struct fh_conn c;
+    fh_connect(&h, &c, DST, 48000, 80, 1, 4096, FH_OPT_MSS);
+    fh_drain(&h);
+    uint8_t *big = malloc(100000);
+    fill(big, 100000, 1);
+    fh_host_data(c.sock, big, 100000);
+    fh_readable(&h, c.tok);
+    size_t bytes = 0;
+    while (fh_pending(&h) > 0)
+        bytes += fh_next(&h).len;
+    assert_int_equal(bytes, 4096);
+    assert_int_equal(c.sock->interest & VNAT_WANT_READ, 0); /* no busy loop */
+    free(big);
+    fh_free(&h);
+}
+
+/* ------------------------------------------------------------------ */
+/* Connect                                                             */
+/* ------------------------------------------------------------------ */
+
+PIN(tcp_syn_retransmit_while_connecting_is_ignored)
+{
+    struct fh h;
+    fh_init(&h, NULL);
+    for (int i = 0; i < 4; i++) {
+        fh_send_seg(&h, DST, 49000, 80, 1234, 0, VW_TCP_SYN, 1000, 0, NULL, 0);
+        h.now += 500 * MS;
+    }
+    assert_int_equal(h.ops_count[VNAT_OP_TCP_CONNECT], 1);
+    assert_int_equal(fh_last_sock(&h)->connects, 1);
+    assert_int_equal(fh_pending(&h), 0);
+    /* The connect timer was not restarted: 3 s after the first SYN. */
+    h.now += 1 * SEC;
+    fh_tick(&h);
+    assert_int_equal(FH_STAT(&h, rst_sent[VNAT_RST_CONNECT_TIMEOUT]), 1);
+    fh_free(&h);
+}
+
+static void mtu600(struct vnat_config *c) { c->mtu = 600; }
+
+PIN(tcp_synack_mss_clamped_to_mtu_and_default_536)
+{
+    struct fh h;
+    fh_init(&h, mtu600);
+    fh_send_seg(&h, DST, 49100, 80, 1, 0, VW_TCP_SYN, 1000, FH_OPT_MSS, NULL, 0);
+    fh_writable(&h, fh_last_token(&h), 0);
+    struct fh_seg a = fh_next(&h);
+    assert_int_equal(a.mss, 560);
+    fh_send_seg(&h, DST, 49101, 80, 1, 0, VW_TCP_SYN, 1000, 0, NULL, 0);
+    fh_writable(&h, fh_last_token(&h), 0);
+    a = fh_next(&h);
+    assert_int_equal(a.mss, 536);
+    fh_free(&h);
+}
+
+PIN(tcp_synack_offers_no_sack_and_no_timestamps)
+{
+    struct fh h;
+    fh_init(&h, NULL);
+    fh_send_seg(&h, DST, 49200, 80, 1, 0, VW_TCP_SYN, 1000,
+                FH_OPT_MSS | FH_OPT_WS | FH_OPT_SACK | FH_OPT_TS, NULL, 0);
+    fh_writable(&h, fh_last_token(&h), 0);
+    struct fh_seg a = fh_next(&h);
+    assert_false(a.sack_perm);
+    assert_false(a.has_ts);
+    fh_free(&h);
+}
+
+PIN(tcp_lost_synack_is_resent_on_guest_syn_and_on_rto)
+{
+    struct fh h;
+    fh_init(&h, NULL);
+    fh_send_seg(&h, DST, 49300, 80, 10, 0, VW_TCP_SYN, 1000, 0, NULL, 0);
+    fh_writable(&h, fh_last_token(&h), 0);
+    struct fh_seg a = fh_next(&h);
+    fh_send_seg(&h, DST, 49300, 80, 10, 0, VW_TCP_SYN, 1000, 0, NULL, 0);
+    struct fh_seg b = fh_next(&h);
+    assert_int_equal(b.flags, VW_TCP_SYN | VW_TCP_ACK);
+    assert_int_equal(b.seq, a.seq);
+    fh_advance(&h, 1 * SEC);
+    b = fh_next(&h);
+    assert_int_equal(b.flags, VW_TCP_SYN | VW_TCP_ACK);
+    assert_int_equal(h.ops_count[VNAT_OP_TCP_CONNECT], 1);
+    fh_free(&h);
+}
+
+/* ------------------------------------------------------------------ */
+/* Guest -> host                                                       */
+/* ------------------------------------------------------------------ */
+
+PIN(tcp_partial_write_acknowledged_exactly)
+{
+    struct fh h;
+    fh_init(&h, NULL);
+    struct fh_conn c;
+    fh_connect(&h, &c, DST, 50000, 80, 1, 65535, 0);
+    fh_drain(&h);
+    c.sock->space = 3;
+    fh_guest_data(&h, &c, "abcdefgh", 8);
+    struct fh_seg a = fh_next(&h);
+    assert_int_equal(a.ack, c.gseq - 5);
+    assert_int_equal(c.sock->tx_len, 3);
+    assert_int_equal(a.window, 0);
+    assert_true(c.sock->interest & VNAT_WANT_WRITE);
+    /* The host drains: a window update, then the guest resends the rest. */
+    c.sock->space = 100;
+    fh_writable(&h, c.tok, 0);
+    struct fh_seg u = fh_next(&h);
+    assert_int_equal(u.ack, c.gseq - 5);
+    assert_int_equal(u.window, 100);
+    fh_send_seg(&h, DST, 50000, 80, c.gseq - 5, c.gack, VW_TCP_ACK, 65535, 0, "defgh", 5);
+    assert_int_equal(c.sock->tx_len, 8);
+    assert_memory_equal(c.sock->tx, "abcdefgh", 8);
+    fh_free(&h);
+}
+
+PIN(tcp_duplicate_segments_never_written_twice)
+{
+    struct fh h;
+    fh_init(&h, NULL);
+    struct fh_conn c;
+    fh_connect(&h, &c, DST, 50100, 80, 1, 65535, 0);
+    uint32_t s0 = c.gseq;
+    fh_guest_data(&h, &c, "0123456789", 10);
+    fh_drain(&h);
+    /* Exact duplicate, then an overlapping one that adds 5 new bytes. */
+    fh_send_seg(&h, DST, 50100, 80, s0, c.gack, VW_TCP_ACK, 65535, 0, "0123456789", 10);
+    struct fh_seg d = fh_next(&h);
+    assert_int_equal(d.ack, s0 + 10);
+    fh_send_seg(&h, DST, 50100, 80, s0 + 5, c.gack, VW_TCP_ACK, 65535, 0, "56789abcde", 10);
+    assert_int_equal(c.sock->tx_len, 15);
+    assert_memory_equal(c.sock->tx, "0123456789abcde", 15);
+    fh_free(&h);
+}
+
+PIN(tcp_out_of_order_never_delivered_and_dup_acked)
+{
+    struct fh h;
+    fh_init(&h, NULL);
+    struct fh_conn c;
+    fh_connect(&h, &c, DST, 50200, 80, 1, 65535, 0);
+    fh_drain(&h);
+    uint32_t s0 = c.gseq;
+    uint64_t dups = FH_STAT(&h, dup_acks_sent);
+    for (int i = 1; i <= 3; i++)
+        fh_send_seg(&h, DST, 50200, 80, s0 + 100u * (uint32_t)i, c.gack, VW_TCP_ACK, 65535, 0,
+                    "later", 5);
+    assert_int_equal(c.sock->tx_len, 0);
+    for (int i = 0; i < 3; i++) {
+        struct fh_seg a = fh_next(&h);
+        assert_int_equal(a.ack, s0);
+    }
+    assert_int_equal(FH_STAT(&h, dup_acks_sent), dups + 3);
+    fh_free(&h);
+}
+
+PIN(tcp_window_never_exceeds_host_free_space)
+{
+    struct fh h;
+    fh_init(&h, NULL);
+    struct fh_conn c;
+    fh_connect(&h, &c, DST, 50300, 80, 1, 65535, FH_OPT_WS);
+    fh_drain(&h);
+    c.sock->space = 5000;
+    uint8_t buf[1000];
+    fill(buf, sizeof buf, 9);
+    fh_guest_data(&h, &c, buf, 1000);
+    struct fh_seg a = fh_next(&h);
+    /* Scaled by our shift 7: the offered window <= 4000 bytes free. */
+    assert_true(((uint32_t)a.window << 7) <= 4000);
+    assert_true(((uint32_t)a.window << 7) > 4000 - 128);
+    fh_free(&h);
+}
+
+PIN(tcp_every_untaken_segment_gets_a_duplicate_ack)
+{
+    /* The pasta collapse (anchors.md): a burst the host takes only part of.
+     * Every segment not taken is answered with a duplicate ACK, so the
+     * guest sees three of them and fast-retransmits. */
+    struct fh h;
+    fh_init(&h, NULL);
+    struct fh_conn c;
+    fh_connect(&h, &c, DST, 50400, 80, 1, 65535, 0);
+    fh_drain(&h);
+    c.sock->space = 1500;
+    uint8_t seg[1000];
+    fill(seg, sizeof seg, 2);
+    uint32_t s0 = c.gseq;
+    for (int i = 0; i < 5; i++)
+        fh_send_seg(&h, DST, 50400, 80, s0 + 1000u * (uint32_t)i, c.gack, VW_TCP_ACK, 65535, 0,
+                    seg, 1000);
+    assert_int_equal(c.sock->tx_len, 1500);
+    struct fh_seg a = fh_next(&h);
+    assert_int_equal(a.ack, s0 + 1000);
+    struct fh_seg b = fh_next(&h);
+    assert_int_equal(b.ack, s0 + 1500);
+    int dups = 0;
+    while (fh_pending(&h) > 0) {
+        struct fh_seg d = fh_next(&h);
+        assert_int_equal(d.ack, s0 + 1500);
+        dups++;
+    }
+    assert_int_equal(dups, 3);
+    fh_free(&h);
+}
+
+/* ------------------------------------------------------------------ */
+/* Host -> guest                                                       */
+/* ------------------------------------------------------------------ */
+
+PIN(tcp_rto_retransmits_with_exponential_backoff)
+{
+    struct fh h;
+    fh_init(&h, NULL);
+    struct fh_conn c;
+    fh_connect(&h, &c, DST, 51000, 80, 1, 65535, 0);
+    fh_drain(&h);
+    fh_host_data(c.sock, "lost", 4);
+    fh_readable(&h, c.tok);
+    struct fh_seg d = fh_next(&h);
+    assert_int_equal(d.len, 4);
+    uint64_t t0 = h.now;
+    uint64_t gaps[3];
+    for (int i = 0; i < 3; i++) {
+        uint64_t start = h.now;
+        uint64_t dl = vnat_next_deadline(h.nat);
+        assert_true(dl > start);
+        h.now = dl;
+        fh_tick(&h);
+        struct fh_seg r = fh_next(&h);
+        assert_int_equal(r.seq, d.seq);
+        assert_int_equal(r.len, 4);
+        gaps[i] = dl - start;
+    }
+    assert_int_equal(gaps[1], 2 * gaps[0]);
+    assert_int_equal(gaps[2], 2 * gaps[1]);
+    assert_true(FH_STAT(&h, retransmits) >= 3);
+    (void)t0;
+    fh_free(&h);
+}
+
+PIN(tcp_retransmit_limit_resets_the_flow)
+{
+    struct fh h;
+    fh_init(&h, NULL);
+    struct fh_conn c;
+    fh_connect(&h, &c, DST, 51100, 80, 1, 65535, 0);
+    fh_host_data(c.sock, "never acked", 11);
+    fh_readable(&h, c.tok);
+    for (int i = 0; i < 40 && FH_STAT(&h, flows_live) > 0; i++) {
+        h.now = vnat_next_deadline(h.nat);
+        fh_tick(&h);
+    }
+    assert_int_equal(FH_STAT(&h, flows_live), 0);
+    assert_int_equal(FH_STAT(&h, rst_sent[VNAT_RST_RETRANSMIT_LIMIT]), 1);
+    assert_true(c.sock->closed);
+    assert_int_equal(c.sock->close_reset, 1);
+    fh_free(&h);
+}
+
+PIN(tcp_fast_retransmit_on_three_duplicate_acks)
+{
+    struct fh h;
+    fh_init(&h, NULL);
+    struct fh_conn c;
+    fh_connect(&h, &c, DST, 51200, 80, 1, 65535, FH_OPT_MSS);
+    fh_drain(&h);
+    uint8_t data[5000];
+    fill(data, sizeof data, 4);
+    fh_host_data(c.sock, data, sizeof data);
+    fh_readable(&h, c.tok);
+    size_t n = fh_pending(&h);
+    assert_int_equal(n, 4);
+    fh_drain(&h);
+    for (int i = 0; i < 3; i++)
+        fh_guest_ack(&h, &c); /* the first segment was lost */
+    struct fh_seg r = fh_next(&h);
+    assert_true(r.ok);
+    assert_int_equal(r.seq, c.gack);
+    assert_int_equal(r.len, 1460);
+    assert_memory_equal(r.payload, data, 1460);
+    fh_free(&h);
+}
+
+PIN(tcp_discards_only_what_the_guest_acknowledged)
+{
+    struct fh h;
+    fh_init(&h, NULL);
+    struct fh_conn c;
+    fh_connect(&h, &c, DST, 51300, 80, 1, 65535, FH_OPT_MSS);
+    fh_drain(&h);
+    uint8_t data[3000];
+    fill(data, sizeof data, 5);
+    fh_host_data(c.sock, data, sizeof data);
+    fh_readable(&h, c.tok);
+    c.gack += 1000;
+    fh_guest_ack(&h, &c);
+    assert_int_equal(c.sock->rx_disc, 1000);
+    c.gack += 2000;
+    fh_guest_ack(&h, &c);
+    assert_int_equal(c.sock->rx_disc, 3000);
+    fh_free(&h);
+}
+
+PIN(tcp_zero_window_probe_then_window_update_resumes)
+{
+    struct fh h;
+    fh_init(&h, NULL);
+    struct fh_conn c;
+    fh_connect(&h, &c, DST, 51400, 80, 1, 0, 0); /* guest window 0 */
+    fh_drain(&h);
+    fh_host_data(c.sock, "waiting", 7);
+    fh_readable(&h, c.tok);
+    assert_int_equal(fh_pending(&h), 0);
+    assert_int_equal(c.sock->interest & VNAT_WANT_READ, 0);
+    uint64_t dl = vnat_next_deadline(h.nat);
+    assert_true(dl != UINT64_MAX);
+    h.now = dl;
+    fh_tick(&h);
+    struct fh_seg p = fh_next(&h);
+    assert_true(p.ok);
+    assert_int_equal(p.seq, c.gack - 1);
+    assert_int_equal(FH_STAT(&h, zero_window_probes), 1);
+    /* The guest opens its window: data flows at once. */
+    c.win = 1000;
+    fh_guest_ack(&h, &c);
+    struct fh_seg d = fh_next(&h);
+    assert_int_equal(d.len, 7);
+    fh_free(&h);
+}
+
+PIN(tcp_read_interest_off_while_peeked_data_waits)
+{
+    struct fh h;
+    fh_init(&h, NULL);
+    struct fh_conn c;
+    fh_connect(&h, &c, DST, 51500, 80, 1, 65535, 0);
+    fh_drain(&h);
+    assert_true(c.sock->interest & VNAT_WANT_READ);
+    fh_host_data(c.sock, "abc", 3);
+    fh_readable(&h, c.tok);
+    assert_int_equal(c.sock->interest & VNAT_WANT_READ, 0);
+    int peeks = c.sock->peeks;
+    c.gack += 3;
+    fh_guest_ack(&h, &c);
+    assert_true(c.sock->interest & VNAT_WANT_READ);
+    assert_true(c.sock->peeks > peeks);
+    fh_free(&h);
+}
+
+/* ------------------------------------------------------------------ */
+/* Close                                                               */
+/* ------------------------------------------------------------------ */
+
+PIN(tcp_fin_with_data_acknowledged_after_its_data)
+{
+    struct fh h;
+    fh_init(&h, NULL);
+    struct fh_conn c;
+    fh_connect(&h, &c, DST, 52000, 80, 1, 65535, 0);
+    fh_drain(&h);
+    fh_send_seg(&h, DST, 52000, 80, c.gseq, c.gack, VW_TCP_ACK | VW_TCP_FIN, 65535, 0, "bye", 3);
+    struct fh_seg a = fh_next(&h);
+    assert_int_equal(a.ack, c.gseq + 4);
+    assert_int_equal(c.sock->tx_len, 3);
+    assert_true(c.sock->shut_wr);
+    fh_free(&h);
+}
+
+PIN(tcp_fin_not_acked_until_its_data_is_taken)
+{
+    struct fh h;
+    fh_init(&h, NULL);
+    struct fh_conn c;
+    fh_connect(&h, &c, DST, 52100, 80, 1, 65535, 0);
+    fh_drain(&h);
+    c.sock->space = 2;
+    fh_send_seg(&h, DST, 52100, 80, c.gseq, c.gack, VW_TCP_ACK | VW_TCP_FIN, 65535, 0, "bye", 3);
+    struct fh_seg a = fh_next(&h);
+    assert_int_equal(a.ack, c.gseq + 2);
+    assert_false(c.sock->shut_wr);
+    fh_free(&h);
+}
+
+PIN(tcp_retransmitted_fin_is_acknowledged_again)
+{
+    struct fh h;
+    fh_init(&h, NULL);
+    struct fh_conn c;
+    fh_connect(&h, &c, DST, 52200, 80, 1, 65535, 0);
+    fh_drain(&h);
+    for (int i = 0; i < 2; i++) {
+        fh_send_seg(&h, DST, 52200, 80, c.gseq, c.gack, VW_TCP_ACK | VW_TCP_FIN, 65535, 0, NULL,
+                    0);
+        struct fh_seg a = fh_next(&h);
+        assert_true(a.ok);
+        assert_int_equal(a.ack, c.gseq + 1);
+    }
+    assert_int_equal(h.ops_count[VNAT_OP_SHUTDOWN_WRITE], 1);
+    fh_free(&h);
+}
+
+PIN(tcp_host_reset_sends_rst_to_guest)
+{
+    struct fh h;
+    fh_init(&h, NULL);
+    struct fh_conn c;
+    fh_connect(&h, &c, DST, 52300, 80, 1, 65535, 0);
+    fh_drain(&h);
+    c.sock->peek_err = -ECONNRESET_;
+    fh_readable(&h, c.tok);
+    struct fh_seg r = fh_next(&h);
+    assert_true(r.flags & VW_TCP_RST);
+    assert_int_equal(r.seq, c.gack);
+    assert_int_equal(FH_STAT(&h, rst_sent[VNAT_RST_HOST_RESET]), 1);
+    assert_true(c.sock->closed);
+    fh_free(&h);
+}
+
+PIN(tcp_guest_rst_closes_host_socket_with_reset)
+{
+    struct fh h;
+    fh_init(&h, NULL);
+    struct fh_conn c;
+    fh_connect(&h, &c, DST, 52400, 80, 1, 65535, 0);
+    fh_drain(&h);
+    /* Out of window: ignored. Exact: accepted. */
+    fh_send_seg(&h, DST, 52400, 80, c.gseq + 1000000, 0, VW_TCP_RST, 0, 0, NULL, 0);
+    assert_false(c.sock->closed);
+    fh_send_seg(&h, DST, 52400, 80, c.gseq, 0, VW_TCP_RST, 0, 0, NULL, 0);
+    assert_true(c.sock->closed);
+    assert_int_equal(c.sock->close_reset, 1);
+    assert_int_equal(FH_STAT(&h, rst_from_guest), 1);
+    assert_int_equal(fh_pending(&h), 0); /* never answer a RST with a RST */
+    fh_free(&h);
+}
+
+PIN(tcp_unknown_flow_segments_get_rfc9293_rst)
+{
+    struct fh h;
+    fh_init(&h, NULL);
+    fh_send_seg(&h, DST, 53000, 80, 100, 7777, VW_TCP_ACK, 1000, 0, "xy", 2);
+    struct fh_seg r = fh_next(&h);
+    assert_int_equal(r.flags, VW_TCP_RST);
+    assert_int_equal(r.seq, 7777);
+    fh_send_seg(&h, DST, 53000, 80, 100, 0, VW_TCP_FIN, 1000, 0, "xy", 2);
+    r = fh_next(&h);
+    assert_int_equal(r.flags, VW_TCP_RST | VW_TCP_ACK);
+    assert_int_equal(r.seq, 0);
+    assert_int_equal(r.ack, 103);
+    fh_send_seg(&h, DST, 53000, 80, 100, 0, VW_TCP_RST, 1000, 0, NULL, 0);
+    assert_int_equal(fh_pending(&h), 0);
+    assert_int_equal(FH_STAT(&h, flows_live), 0);
+    assert_int_equal(h.ops_count[VNAT_OP_TCP_CONNECT], 0);
+    fh_free(&h);
+}
+
+static void idle10(struct vnat_config *c) { c->tcp_idle_timeout_ns = 10 * SEC; }
+
+PIN(tcp_idle_timeout_reaps_with_rst_and_activity_defers_it)
+{
+    struct fh h;
+    fh_init(&h, idle10);
+    struct fh_conn c;
+    fh_connect(&h, &c, DST, 53100, 80, 1, 65535, 0);
+    fh_drain(&h);
+    fh_advance(&h, 8 * SEC);
+    fh_guest_data(&h, &c, "k", 1);
+    fh_advance(&h, 8 * SEC);
+    assert_int_equal(FH_STAT(&h, flows_live), 1);
+    fh_drain(&h);
+    fh_advance(&h, 3 * SEC);
+    assert_int_equal(FH_STAT(&h, flows_live), 0);
+    struct fh_seg r = fh_next(&h);
+    assert_true(r.flags & VW_TCP_RST);
+    assert_int_equal(FH_STAT(&h, rst_sent[VNAT_RST_IDLE_TIMEOUT]), 1);
+    assert_true(c.sock->closed);
+    fh_free(&h);
+}
+
+PIN(tcp_default_idle_timeout_is_two_hours)
+{
+    struct vnat_config cfg;
+    vnat_config_init(&cfg);
+    assert_int_equal(cfg.tcp_idle_timeout_ns, 7200ull * SEC);
+    assert_int_equal(cfg.connect_timeout_ns, 3ull * SEC);
+}
+
+PIN(tcp_closing_timeout_reaps_stuck_closing_flow)
+{
+    struct fh h;
+    fh_init(&h, NULL);
+    struct fh_conn c;
+    fh_connect(&h, &c, DST, 53200, 80, 1, 65535, 0);
+    fh_drain(&h);
+    fh_send_seg(&h, DST, 53200, 80, c.gseq, c.gack, VW_TCP_ACK | VW_TCP_FIN, 65535, 0, NULL, 0);
+    c.sock->rx_eof = true;
+    fh_readable(&h, c.tok); /* our FIN goes out, never acknowledged */
+    assert_int_equal(FH_STAT(&h, tcp_flows_by_state[VNAT_TCP_BOTH_FIN]), 1);
+    for (int i = 0; i < 100 && FH_STAT(&h, flows_live) > 0; i++)
+        fh_advance(&h, 5 * SEC);
+    assert_int_equal(FH_STAT(&h, flows_live), 0);
+    assert_int_equal(FH_STAT(&h, rst_sent[VNAT_RST_CLOSING_TIMEOUT]) +
+                         FH_STAT(&h, rst_sent[VNAT_RST_RETRANSMIT_LIMIT]),
+                     1);
+    fh_free(&h);
+}
+
+static void force_isn(struct fh *h) { vnat_debug_force_isn(h->nat, 1, 0xFFFFFFFFu); }
+
+PIN(tcp_transfer_across_sequence_wrap_with_isn_ffffffff)
+{
+    struct fh h;
+    fh_init(&h, NULL);
+    force_isn(&h);
+    struct fh_conn c;
+    fh_connect(&h, &c, DST, 54000, 80, 0xFFFFFFF0u, 65535, FH_OPT_MSS);
+    assert_int_equal(c.gack, 0); /* ISN 0xFFFFFFFF: the SYN takes it to 0 */
+    fh_drain(&h);
+    uint8_t data[6000];
+    fill(data, sizeof data, 11);
+    fh_host_data(c.sock, data, sizeof data);
+    uint8_t got[6000];
+    size_t have = 0;
+    fh_readable(&h, c.tok);
+    for (int i = 0; i < 20 && have < sizeof data; i++) {
+        guest_collect(&h, &c, got, &have);
+        fh_guest_ack(&h, &c);
+    }
+    assert_int_equal(have, sizeof data);
+    assert_memory_equal(got, data, sizeof data);
+    /* Guest -> host across its own wrap (ISN 0xFFFFFFF0). */
+    uint8_t up[100];
+    fill(up, sizeof up, 12);
+    for (int i = 0; i < 10; i++)
+        fh_guest_data(&h, &c, up + 10 * i, 10);
+    assert_int_equal(c.sock->tx_len, 100);
+    assert_memory_equal(c.sock->tx, up, 100);
+    fh_free(&h);
+}
+
+/* ------------------------------------------------------------------ */
+/* Host results, bad input                                             */
+/* ------------------------------------------------------------------ */
+
+PIN(tcp_impossible_host_results_reset_the_flow)
+{
+    struct fh h;
+    fh_init(&h, NULL);
+    struct fh_conn c;
+    fh_connect(&h, &c, DST, 55000, 80, 1, 65535, 0);
+    c.sock->send_extra = 5; /* send claims more than it was given */
+    fh_guest_data(&h, &c, "abc", 3);
+    assert_true(c.sock->closed);
+    assert_int_equal(c.sock->close_reset, 1);
+    assert_int_equal(FH_STAT(&h, bad_host_results), 1);
+    assert_int_equal(FH_STAT(&h, rst_sent[VNAT_RST_BAD_HOST_RESULT]), 1);
+    struct fh_conn d;
+    fh_connect(&h, &d, DST, 55001, 80, 1, 65535, 0);
+    d.sock->peek_extra = 100000; /* peek returns more than asked */
+    fh_host_data(d.sock, "z", 1);
+    fh_readable(&h, d.tok);
+    assert_true(d.sock->closed);
+    struct fh_conn e;
+    fh_connect(&h, &e, DST, 55002, 80, 1, 65535, 0);
+    e.sock->peek_err = -9999; /* an errno the core does not expect */
+    fh_readable(&h, e.tok);
+    assert_true(e.sock->closed);
+    assert_int_equal(FH_STAT(&h, bad_host_results), 3);
+    assert_int_equal(FH_STAT(&h, flows_live), 0);
+    fh_free(&h);
+}
+
+PIN(tcp_malformed_frames_are_dropped_and_counted)
+{
+    struct fh h;
+    fh_init(&h, NULL);
+    uint8_t f[200];
+    size_t n = fh_build(&h, f, sizeof f, DST, 56000, 80, 1, 0, VW_TCP_SYN, 100, 0, NULL, 0);
+    /* Every truncation of a valid SYN. */
+    for (size_t l = 0; l < n; l++)
+        fh_frame_in(&h, f, l);
+    /* Bad TCP checksum. */
+    uint8_t g[200];
+    memcpy(g, f, n);
+    g[n - 3] ^= 0x40;
+    fh_frame_in(&h, g, n);
+    assert_int_equal(FH_STAT(&h, drops[VNAT_DROP_L4_CHECKSUM]), 1);
+    /* Spoofed source address. */
+    memcpy(g, f, n);
+    g[14 + 15] = 99;
+    g[14 + 10] = 0, g[14 + 11] = 0;
+    uint16_t c = vw_csum_fold(vw_csum_add(0, g + 14, 20));
+    vw_put16(g + 14 + 10, c);
+    fh_frame_in(&h, g, n);
+    assert_int_equal(FH_STAT(&h, drops[VNAT_DROP_SPOOFED]), 1);
+    assert_int_equal(FH_STAT(&h, frames_in), n + 2);
+    assert_int_equal(h.ops_count[VNAT_OP_TCP_CONNECT], 0);
+    assert_int_equal(FH_STAT(&h, flows_live), 0);
+    fh_free(&h);
+}
+
+PIN(tcp_link_full_loses_frames_and_link_writable_resumes)
+{
+    struct fh h;
+    fh_init(&h, NULL);
+    struct fh_conn c;
+    fh_connect(&h, &c, DST, 57000, 80, 1, 65535, 0);
+    fh_drain(&h);
+    h.refuse = 1;
+    fh_host_data(c.sock, "data", 4);
+    fh_readable(&h, c.tok);
+    assert_int_equal(fh_pending(&h), 0);
+    assert_true(FH_STAT(&h, frames_refused) >= 1);
+    h.refuse = 0;
+    assert_int_equal(vnat_on_link_writable(h.nat, h.now), VNAT_OK);
+    fh_check(&h);
+    struct fh_seg d = fh_next(&h);
+    assert_int_equal(d.len, 4);
+    assert_int_equal(d.seq, c.gack);
+    fh_free(&h);
+}
+
+/* A seeded storm of hostile-but-plausible segments and host events: the
+ * invariants hold after every event (fakehost checks them), nothing crashes,
+ * and every byte the host took is a prefix of what the guest sent. */
+static uint64_t rng_next(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+PIN(tcp_random_segment_storm_keeps_invariants)
+{
+    static uint8_t stream[1 << 16];
+    fill(stream, sizeof stream, 21);
+    for (uint64_t seed = 1; seed <= 40; seed++) {
+        struct fh h;
+        fh_init(&h, NULL);
+        uint64_t r = seed * 0x9e3779b97f4a7c15ull;
+        struct fh_conn c;
+        fh_connect(&h, &c, DST, 60000, 80, (uint32_t)rng_next(&r), 65535,
+                   (unsigned)(rng_next(&r) & 15));
+        uint32_t base = c.gseq;
+        uint8_t hostdata[3000];
+        fill(hostdata, sizeof hostdata, 22);
+        for (int step = 0; step < 400 && FH_STAT(&h, flows_live) > 0; step++) {
+            uint64_t x = rng_next(&r);
+            switch (x % 8) {
+            case 0:
+            case 1:
+            case 2: {
+                int64_t o = (int64_t)c.sock->tx_len - 700 + (int64_t)(rng_next(&r) % 1500);
+                uint32_t off = o < 0 ? 0 : (uint32_t)o;
+                uint32_t len = (uint32_t)(rng_next(&r) % 1400);
+                uint8_t fl = VW_TCP_ACK;
+                uint64_t y = rng_next(&r);
+                if (off + len > sizeof stream)
+                    len = 0;
+                if (y % 17 == 0)
+                    fl |= VW_TCP_FIN;
+                if (y % 97 == 0)
+                    fl = VW_TCP_RST;
+                if (y % 61 == 0)
+                    fl |= VW_TCP_SYN;
+                uint32_t ack = c.gack + (uint32_t)c.sock->rx_disc +
+                               (uint32_t)(rng_next(&r) % 3000) - 1000;
+                fh_send_seg(&h, DST, 60000, 80, base + off, ack, fl,
+                            (uint16_t)(rng_next(&r) % 65536), 0, stream + off, len);
+                break;
+            }
+            case 3:
+                if (c.sock->rx_len < FH_BUF - sizeof hostdata)
+                    fh_host_data(c.sock, hostdata, rng_next(&r) % sizeof hostdata);
+                if (rng_next(&r) % 20 == 0)
+                    c.sock->rx_eof = true;
+                fh_readable(&h, c.tok);
+                break;
+            case 4:
+                c.sock->space = (long)(rng_next(&r) % 20000);
+                fh_writable(&h, c.tok, 0);
+                break;
+            case 5:
+                h.refuse = (int)(rng_next(&r) % 2);
+                vnat_on_link_writable(h.nat, h.now);
+                fh_check(&h);
+                break;
+            default:
+                fh_advance(&h, rng_next(&r) % (2 * SEC));
+                break;
+            }
+            fh_drain(&h);
+        }
+        if (c.sock->tx_len > 0)
+            assert_memory_equal(c.sock->tx, stream, c.sock->tx_len);
+        vnat_shutdown(h.nat, h.now);
+        assert_int_equal(fh_open_socks(&h), 0);
+        assert_int_equal(FH_STAT(&h, flows_live), 0);
+        fh_free(&h);
+    }
+}
+
+PIN_MAIN(cmocka_unit_test(tcp_handshake_emits_synack), cmocka_unit_test(tcp_data_round_trip),
+         cmocka_unit_test(tcp_writes_more_than_256kb_succeed),
+         cmocka_unit_test(tcp_rate_limit_emits_rst), cmocka_unit_test(tcp_max_concurrent_emits_rst),
+         cmocka_unit_test(tcp_deny_list_emits_rst),
+         cmocka_unit_test(tcp_half_close_guest_writes_first),
+         cmocka_unit_test(tcp_half_close_host_writes_first),
+         cmocka_unit_test(tcp_connect_to_unreachable_does_not_block_other_flows),
+         cmocka_unit_test(tcp_connect_async_eventual_rst_on_failure),
+         cmocka_unit_test(tcp_window_scale_negotiated_in_synack),
+         cmocka_unit_test(tcp_advertised_window_tracks_guest_buffer),
+         cmocka_unit_test(tcp_syn_retransmit_while_connecting_is_ignored),
+         cmocka_unit_test(tcp_synack_mss_clamped_to_mtu_and_default_536),
+         cmocka_unit_test(tcp_synack_offers_no_sack_and_no_timestamps),
+         cmocka_unit_test(tcp_lost_synack_is_resent_on_guest_syn_and_on_rto),
+         cmocka_unit_test(tcp_partial_write_acknowledged_exactly),
+         cmocka_unit_test(tcp_duplicate_segments_never_written_twice),
+         cmocka_unit_test(tcp_out_of_order_never_delivered_and_dup_acked),
+         cmocka_unit_test(tcp_window_never_exceeds_host_free_space),
+         cmocka_unit_test(tcp_every_untaken_segment_gets_a_duplicate_ack),
+         cmocka_unit_test(tcp_rto_retransmits_with_exponential_backoff),
+         cmocka_unit_test(tcp_retransmit_limit_resets_the_flow),
+         cmocka_unit_test(tcp_fast_retransmit_on_three_duplicate_acks),
+         cmocka_unit_test(tcp_discards_only_what_the_guest_acknowledged),
+         cmocka_unit_test(tcp_zero_window_probe_then_window_update_resumes),
+         cmocka_unit_test(tcp_read_interest_off_while_peeked_data_waits),
+         cmocka_unit_test(tcp_fin_with_data_acknowledged_after_its_data),
+         cmocka_unit_test(tcp_fin_not_acked_until_its_data_is_taken),
+         cmocka_unit_test(tcp_retransmitted_fin_is_acknowledged_again),
+         cmocka_unit_test(tcp_host_reset_sends_rst_to_guest),
+         cmocka_unit_test(tcp_guest_rst_closes_host_socket_with_reset),
+         cmocka_unit_test(tcp_unknown_flow_segments_get_rfc9293_rst),
+         cmocka_unit_test(tcp_idle_timeout_reaps_with_rst_and_activity_defers_it),
+         cmocka_unit_test(tcp_default_idle_timeout_is_two_hours),
+         cmocka_unit_test(tcp_closing_timeout_reaps_stuck_closing_flow),
+         cmocka_unit_test(tcp_transfer_across_sequence_wrap_with_isn_ffffffff),
+         cmocka_unit_test(tcp_impossible_host_results_reset_the_flow),
+         cmocka_unit_test(tcp_malformed_frames_are_dropped_and_counted),
+         cmocka_unit_test(tcp_link_full_loses_frames_and_link_writable_resumes),
+         cmocka_unit_test(tcp_random_segment_storm_keeps_invariants))
