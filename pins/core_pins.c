@@ -163,14 +163,17 @@ PIN(core_hash_index_spreads_guest_chosen_ports)
     }
     assert_int_equal(FH_STAT(&h, flows_live), 1024);
     uint32_t longest = 0;
-    for (uint32_t b = 0; b <= h.nat->bucket_mask; b++) {
-        uint32_t n = 0;
-        for (uint32_t i = h.nat->buckets[b]; i != VNAT_NONE32; i = h.nat->flows[i].hash_next)
-            n++;
+    for (uint32_t i = 0; i < 1024; i++) {
+        const struct flow *f = &h.nat->flows[i];
+        assert_true(f->in_use);
+        uint32_t n = flow_index_probe_len(h.nat, f);
+        assert_true(n >= 1); /* reachable in the index */
         if (n > longest)
             longest = n;
     }
-    assert_true(longest <= 8);
+    /* Half-full linear probing: expected probe ~1.5; a guest aiming ports at
+     * one run would push this towards 1024. */
+    assert_true(longest <= 16);
     for (size_t i = 0; i < h.nframes; i++)
         free(h.frames[i].data);
     h.nframes = h.seen = 0;

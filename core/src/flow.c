@@ -1,21 +1,26 @@
 /*
  * flow.c — the fixed-capacity flow table. Slots live in one array sized at
  * creation; a free list threads the unused ones (LIFO, so the order of slot
- * reuse depends only on the order of events, never on addresses). A bucket
- * index maps the keyed SipHash of the 5-tuple to chains of slots: the key
- * comes from the seed, so the guest, which picks ports, cannot aim flows at
- * one bucket; with as many buckets as slots the expected chain length is
- * below one. A socket token is the slot index plus the slot's generation,
- * so lookup by token is an array access and a stale token is detected by a
- * generation mismatch.
+ * reuse depends only on the order of events, never on addresses). The index
+ * is an open-addressed table (linear probing, at most half full) of
+ * {hash, slot} pairs keyed by the SipHash of the 5-tuple: the key comes from
+ * the seed, so the guest, which picks ports, cannot aim flows at one run of
+ * the index. Keeping the hash in the index means a lookup of a new 5-tuple
+ * (every guest SYN) touches one index cache line and no flow at all, which
+ * keeps SYN cost flat however many flows are live. Removal shifts later
+ * entries back (no tombstones), so probe runs never grow with churn. A
+ * socket token is the slot index plus the slot's generation, so lookup by
+ * token is an array access and a stale token is a generation mismatch.
  */
 #include "internal.h"
 
 void flow_table_init(struct vnat *nat)
 {
     uint32_t n = nat->cfg.max_flows;
-    for (uint32_t i = 0; i <= nat->bucket_mask; i++)
-        nat->buckets[i] = VNAT_NONE32;
+    for (uint32_t i = 0; i <= nat->bucket_mask; i++) {
+        nat->buckets[i].slot = VNAT_NONE32;
+        nat->buckets[i].hash = 0;
+    }
     for (uint32_t i = 0; i < n; i++) {
         struct flow *f = &nat->flows[i];
         memset(f, 0, sizeof *f);
@@ -26,25 +31,101 @@ void flow_table_init(struct vnat *nat)
         f->hash_next = (i + 1 < n) ? i + 1 : VNAT_NONE32;
     }
     nat->free_head = n > 0 ? 0 : VNAT_NONE32;
+    nat->hash_memo_valid = 0;
 }
 
-static uint32_t key_hash(const struct vnat *nat, const struct flow_key *key)
+/* The SYN path hashes a key for the lookup and again for the insert that
+ * follows a miss; the memo of the last key hashed saves the second SipHash. */
+static uint32_t key_hash(struct vnat *nat, const struct flow_key *key)
 {
-    return (uint32_t)vnat_siphash24(nat->sip_table, key, sizeof *key);
+    if (nat->hash_memo_valid && memcmp(&nat->hash_memo_key, key, sizeof *key) == 0)
+        return nat->hash_memo;
+    uint32_t h = (uint32_t)vnat_siphash24(nat->sip_table, key, sizeof *key);
+    nat->hash_memo_key = *key;
+    nat->hash_memo = h;
+    nat->hash_memo_valid = 1;
+    return h;
 }
 
 struct flow *flow_lookup(struct vnat *nat, const struct flow_key *key)
 {
     uint32_t h = key_hash(nat, key);
-    uint32_t i = nat->buckets[h & nat->bucket_mask];
-    /* Bound: a chain can never be longer than the table. */
-    for (uint32_t steps = 0; i != VNAT_NONE32 && steps < nat->cfg.max_flows; steps++) {
-        struct flow *f = &nat->flows[i];
-        if (f->hash == h && memcmp(&f->key, key, sizeof *key) == 0)
-            return f;
-        i = f->hash_next;
+    uint32_t mask = nat->bucket_mask;
+    /* Bound: the index is at most half full, so a probe run ends at an
+     * empty entry long before it could wrap; the step cap is belt and
+     * braces. */
+    for (uint32_t i = h & mask, steps = 0; steps <= mask; i = (i + 1) & mask, steps++) {
+        const struct flow_ref *r = &nat->buckets[i];
+        if (r->slot == VNAT_NONE32)
+            return NULL;
+        if (r->hash == h) {
+            struct flow *f = &nat->flows[r->slot];
+            if (memcmp(&f->key, key, sizeof *key) == 0)
+                return f;
+        }
     }
     return NULL;
+}
+
+static void index_insert(struct vnat *nat, uint32_t h, uint32_t slot)
+{
+    uint32_t mask = nat->bucket_mask;
+    for (uint32_t i = h & mask, steps = 0; steps <= mask; i = (i + 1) & mask, steps++) {
+        if (nat->buckets[i].slot == VNAT_NONE32) {
+            nat->buckets[i].slot = slot;
+            nat->buckets[i].hash = h;
+            return;
+        }
+    }
+    VNAT_VERIFY(nat, 0 && "flow index full");
+}
+
+/* Remove slot's entry and shift later entries of the probe run back so that
+ * every remaining entry stays reachable from its home position. */
+static void index_remove(struct vnat *nat, uint32_t h, uint32_t slot)
+{
+    uint32_t mask = nat->bucket_mask;
+    uint32_t hole = VNAT_NONE32;
+    for (uint32_t i = h & mask, steps = 0; steps <= mask; i = (i + 1) & mask, steps++) {
+        if (nat->buckets[i].slot == VNAT_NONE32)
+            break;
+        if (nat->buckets[i].slot == slot) {
+            hole = i;
+            break;
+        }
+    }
+    VNAT_VERIFY(nat, hole != VNAT_NONE32);
+    uint32_t j = hole;
+    for (uint32_t steps = 0; steps <= mask; steps++) {
+        j = (j + 1) & mask;
+        struct flow_ref *r = &nat->buckets[j];
+        if (r->slot == VNAT_NONE32)
+            break;
+        uint32_t home = r->hash & mask;
+        /* The entry at j may move into the hole only if its home is not in
+         * the cyclic range (hole, j]. */
+        bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+        if (stays)
+            continue;
+        nat->buckets[hole] = *r;
+        hole = j;
+    }
+    nat->buckets[hole].slot = VNAT_NONE32;
+    nat->buckets[hole].hash = 0;
+}
+
+uint32_t flow_index_probe_len(const struct vnat *nat, const struct flow *f)
+{
+    uint32_t mask = nat->bucket_mask;
+    uint32_t slot = flow_index(nat, f);
+    uint32_t n = 1;
+    for (uint32_t i = f->hash & mask; n <= mask + 1; i = (i + 1) & mask, n++) {
+        if (nat->buckets[i].slot == slot)
+            return n;
+        if (nat->buckets[i].slot == VNAT_NONE32)
+            return 0;
+    }
+    return 0;
 }
 
 bool flow_table_full(const struct vnat *nat) { return nat->free_head == VNAT_NONE32; }
@@ -66,9 +147,8 @@ struct flow *flow_alloc(struct vnat *nat, const struct flow_key *key)
     f->key = *key;
     f->hash = key_hash(nat, key);
     f->in_use = 1;
-    uint32_t b = f->hash & nat->bucket_mask;
-    f->hash_next = nat->buckets[b];
-    nat->buckets[b] = i;
+    f->hash_next = VNAT_NONE32;
+    index_insert(nat, f->hash, i);
     nat->stats.flows_live++;
     return f;
 }
@@ -80,15 +160,7 @@ void flow_free(struct vnat *nat, struct flow *f)
     timer_list_clear(nat, f);
     timer_heap_clear(nat, f);
     link_wait_remove(nat, f);
-    /* Unlink from the bucket chain. */
-    uint32_t *pp = &nat->buckets[f->hash & nat->bucket_mask];
-    for (uint32_t steps = 0; *pp != VNAT_NONE32 && steps < nat->cfg.max_flows; steps++) {
-        if (*pp == i) {
-            *pp = f->hash_next;
-            break;
-        }
-        pp = &nat->flows[*pp].hash_next;
-    }
+    index_remove(nat, f->hash, i);
     f->in_use = 0;
     f->flags = 0;
     /* A new generation makes every token naming the old socket stale. */

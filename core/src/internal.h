@@ -118,7 +118,7 @@ struct tcp_flow {
 struct flow {
     struct flow_key key;
     uint32_t hash;      /* keyed hash of key (low 32 bits) */
-    uint32_t hash_next; /* next in bucket chain, or next free slot */
+    uint32_t hash_next; /* next free slot while on the free list */
     uint32_t gen;       /* token generation of this slot, never 0 */
     uint32_t list_prev, list_next; /* timer class list */
     uint32_t heap_pos;  /* index in the timer heap, VNAT_NONE32 if absent */
@@ -150,6 +150,13 @@ struct listener {
 /* Instance                                                            */
 /* ------------------------------------------------------------------ */
 
+/* One entry of the flow index: the key's hash and the flow's slot
+ * (slot VNAT_NONE32 = empty). */
+struct flow_ref {
+    uint32_t hash;
+    uint32_t slot;
+};
+
 struct timer_list {
     uint32_t head, tail;
     uint32_t count;
@@ -167,9 +174,12 @@ struct vnat {
     uint64_t now;      /* largest now seen */
     uint64_t sip_table[2]; /* flow-table hash key */
     uint64_t sip_isn[2];   /* ISN hash key */
+    struct flow_key hash_memo_key; /* last key hashed (flow.c key_hash) */
+    uint32_t hash_memo;
+    uint32_t hash_memo_valid;
 
     struct flow *flows; /* max_flows */
-    uint32_t *buckets;  /* nbuckets heads */
+    struct flow_ref *buckets; /* open-addressed index, bucket_mask+1 entries */
     uint32_t bucket_mask;
     uint32_t free_head;
     uint32_t *heap;     /* flow indices, heap_len used */
@@ -210,6 +220,8 @@ void vnat_derive_key(uint64_t seed, uint64_t domain, uint64_t out[2]);
 void flow_table_init(struct vnat *nat);
 struct flow *flow_lookup(struct vnat *nat, const struct flow_key *key);
 struct flow *flow_alloc(struct vnat *nat, const struct flow_key *key); /* NULL if full */
+/* Position (1-based) of f in its index probe run, 0 if missing (pins, invariants). */
+uint32_t flow_index_probe_len(const struct vnat *nat, const struct flow *f);
 void flow_free(struct vnat *nat, struct flow *f);
 struct flow *flow_by_token(struct vnat *nat, vnat_token tok);
 vnat_token flow_token(const struct vnat *nat, const struct flow *f);

@@ -11,9 +11,12 @@ static inline uint64_t rotl64(uint64_t x, unsigned b) { return (x << b) | (x >> 
 
 static inline uint64_t load_le64(const uint8_t *p)
 {
-    uint64_t v = 0;
-    for (unsigned i = 0; i < 8; i++)
-        v |= (uint64_t)p[i] << (8 * i);
+    /* One unaligned load (the compiler turns memcpy into a mov). */
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
     return v;
 }
 

@@ -128,8 +128,9 @@ static size_t align16(size_t x) { return (x + 15) & ~(size_t)15; }
 
 static void compute_layout(const struct vnat_config *c, struct layout *l)
 {
-    uint32_t nb = 1;
-    while (nb < c->max_flows && nb < MAX_FLOWS_LIMIT)
+    /* The flow index is kept at most half full: nb >= 2 * max_flows. */
+    uint32_t nb = 2;
+    while (nb < 2 * (uint64_t)c->max_flows)
         nb <<= 1;
     l->nbuckets = nb;
     size_t off = align16(sizeof(struct vnat));
@@ -143,7 +144,7 @@ static void compute_layout(const struct vnat_config *c, struct layout *l)
     l->flows = off;
     off = align16(off + (size_t)c->max_flows * sizeof(struct flow));
     l->buckets = off;
-    off = align16(off + (size_t)nb * sizeof(uint32_t));
+    off = align16(off + (size_t)nb * sizeof(struct flow_ref));
     l->heap = off;
     off = align16(off + (size_t)c->max_flows * sizeof(uint32_t));
     l->scratch = off;
@@ -212,7 +213,7 @@ vnat_err vnat_create(const struct vnat_config *cfg, const struct vnat_host_ops *
     for (uint32_t i = 0; i < c.max_forwards; i++)
         nat->listeners[i].gen = 1;
     nat->flows = (struct flow *)(base + l.flows);
-    nat->buckets = (uint32_t *)(base + l.buckets);
+    nat->buckets = (struct flow_ref *)(base + l.buckets);
     nat->bucket_mask = l.nbuckets - 1;
     nat->heap = (uint32_t *)(base + l.heap);
     nat->scratch = base + l.scratch;
@@ -563,6 +564,18 @@ int vnat_check_invariants(const vnat *nat, char *why, size_t why_len)
     }
     if (live != nat->stats.flows_live)
         return broken(why, why_len, "flows_live counter disagrees with the table", UINT64_MAX);
+    uint32_t indexed = 0;
+    for (uint32_t i = 0; i <= nat->bucket_mask; i++) {
+        const struct flow_ref *r = &nat->buckets[i];
+        if (r->slot == VNAT_NONE32)
+            continue;
+        if (r->slot >= nat->cfg.max_flows || !nat->flows[r->slot].in_use ||
+            nat->flows[r->slot].hash != r->hash)
+            return broken(why, why_len, "flow index entry names a dead or different flow", i);
+        indexed++;
+    }
+    if (indexed != live)
+        return broken(why, why_len, "flow index holds a different number of flows", UINT64_MAX);
     if (tcp != nat->tcp_live || tcp > nat->cfg.max_tcp_flows)
         return broken(why, why_len, "tcp flow count wrong or above its limit", UINT64_MAX);
     for (int s = 0; s < VNAT_TCP__STATE_COUNT; s++)
@@ -598,9 +611,10 @@ size_t vnat_debug_flow_size(void) { return sizeof(struct flow); }
 
 size_t vnat_debug_memory_per_flow(void)
 {
-    /* The flow, one bucket head (buckets <= 2 * flows, rounded to a power of
-     * two: the worst case is two heads) and one heap slot. */
-    return sizeof(struct flow) + 2 * sizeof(uint32_t) + sizeof(uint32_t);
+    /* The flow, its index entries (the index has between 2 and 4 entries per
+     * flow: at least twice max_flows, rounded up to a power of two) and one
+     * heap slot. */
+    return sizeof(struct flow) + 4 * sizeof(struct flow_ref) + sizeof(uint32_t);
 }
 
 const struct flow *vnat_debug_flow_at(const struct vnat *nat, uint32_t index)

@@ -4,21 +4,47 @@
  * writes or checks goes through these few functions, so their arithmetic is
  * pinned against hand-computed values in pins/wire_csum_pins.c.
  */
+#include <string.h>
+
 #include "wire.h"
 
 uint32_t vw_csum_add(uint32_t sum, const void *data, size_t len)
 {
-    /* A 64-bit accumulator of 32-bit big-endian chunks cannot overflow for
-     * any len a frame can have (2^32 chunks); one's-complement addition is
-     * associative, so folding the chunks later gives the 16-bit sum. */
+    /* RFC 1071 2(B): the one's-complement sum is byte-order independent, so
+     * sum native 64-bit words with end-around carry (four at a time on the
+     * hot path), fold to 16 bits and swap once to big-endian order. The few
+     * trailing bytes are added big-endian, as are odd last bytes (the high
+     * byte of a zero-padded word). */
     const uint8_t *p = data;
-    uint64_t acc = sum;
-    while (len >= 4) {
-        acc += vw_get32(p);
-        p += 4;
-        len -= 4;
+    uint64_t acc = 0;
+    while (len >= 32) {
+        uint64_t w[4];
+        memcpy(w, p, sizeof w);
+        for (int k = 0; k < 4; k++) {
+            acc += w[k];
+            acc += acc < w[k];
+        }
+        p += 32;
+        len -= 32;
     }
-    if (len >= 2) {
+    while (len >= 8) {
+        uint64_t w;
+        memcpy(&w, p, sizeof w);
+        acc += w;
+        acc += acc < w;
+        p += 8;
+        len -= 8;
+    }
+    acc = (acc & 0xFFFFFFFFu) + (acc >> 32);
+    acc = (acc & 0xFFFFFFFFu) + (acc >> 32);
+    acc = (acc & 0xFFFFu) + (acc >> 16);
+    acc = (acc & 0xFFFFu) + (acc >> 16);
+    acc = (acc & 0xFFFFu) + (acc >> 16);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    acc = ((acc & 0xFFu) << 8) | (acc >> 8);
+#endif
+    acc += sum;
+    while (len >= 2) {
         acc += vw_get16(p);
         p += 2;
         len -= 2;
