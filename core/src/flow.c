@@ -77,7 +77,7 @@ static void index_insert(struct vnat *nat, uint32_t h, uint32_t slot)
             return;
         }
     }
-    VNAT_VERIFY(nat, 0 && "flow index full");
+    vnat_panic_(nat, "flow index full: more flows than max_flows");
 }
 
 /* Remove slot's entry and shift later entries of the probe run back so that

@@ -14,7 +14,7 @@ static void put_char(struct fmt_buf *b, char c)
 
 void fmt_str(struct fmt_buf *b, const char *s)
 {
-    for (size_t i = 0; s[i] != '\0' && i < 4096; i++)
+    for (size_t i = 0; i < 4096 && s[i] != '\0'; i++)
         put_char(b, s[i]);
 }
 
