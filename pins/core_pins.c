@@ -480,7 +480,10 @@ PIN(core_other_protocols_reach_the_services_seam_and_are_counted)
     fh_frame_in(&h, other, sizeof other);
     assert_int_equal(FH_STAT(&h, frames_in), 3);
     assert_int_equal(FH_STAT(&h, drops[VNAT_DROP_NOT_FOR_US]), 1);
-    assert_int_equal(FH_STAT(&h, drops[VNAT_DROP_ETHERTYPE]), 2);
+    /* The all-zero ARP body reaches the ARP service, which counts it
+     * malformed (issue 5); the unknown ethertype stays the dispatcher's. */
+    assert_int_equal(FH_STAT(&h, drops[VNAT_DROP_ETHERTYPE]), 1);
+    assert_int_equal(FH_STAT(&h, drops[VNAT_DROP_ARP_MALFORMED]), 1);
     fh_free(&h);
 }
 

@@ -63,10 +63,30 @@ static int op_tcp_connect(void *ctx, vnat_token tok, const struct vnat_sockaddr 
     return h->connect_rc;
 }
 
+/* A record for a listener or a datagram socket (guest services, issue 5):
+ * enough for the defects and core pins that open one; the services' own
+ * pins use pins/svc_fakehost.c. */
+static int claim_sock(struct fh *h, vnat_token tok, const struct vnat_sockaddr *addr)
+{
+    h->last_tok = tok;
+    uint32_t slot = (uint32_t)tok;
+    if (slot >= FH_MAX_SOCKS)
+        return -95;
+    struct fh_sock *s = &h->socks[slot];
+    free(s->tx);
+    free(s->rx);
+    memset(s, 0, sizeof *s);
+    s->used = true;
+    s->tok = tok;
+    s->dst = *addr;
+    return 0;
+}
+
 static int op_tcp_listen(void *ctx, vnat_token tok, const struct vnat_sockaddr *local)
 {
-    (void)ctx, (void)tok, (void)local;
-    return -95;
+    struct fh *h = ctx;
+    h->ops_count[VNAT_OP_TCP_LISTEN]++;
+    return claim_sock(h, tok, local);
 }
 static int op_tcp_accept(void *ctx, vnat_token l, vnat_token tok, struct vnat_sockaddr *peer)
 {
@@ -172,8 +192,10 @@ static void op_set_interest(void *ctx, vnat_token tok, unsigned mask)
 static int op_dgram_open(void *ctx, vnat_token tok, enum vnat_dgram_kind k,
                          const struct vnat_sockaddr *dst)
 {
-    (void)ctx, (void)tok, (void)k, (void)dst;
-    return -95;
+    struct fh *h = ctx;
+    (void)k;
+    h->ops_count[VNAT_OP_DGRAM_OPEN]++;
+    return claim_sock(h, tok, dst);
 }
 static int op_dgram_bind(void *ctx, vnat_token tok, enum vnat_dgram_kind k,
                          const struct vnat_sockaddr *l)
@@ -184,8 +206,11 @@ static int op_dgram_bind(void *ctx, vnat_token tok, enum vnat_dgram_kind k,
 static long op_dgram_send(void *ctx, vnat_token tok, const uint8_t *b, size_t n,
                           const struct vnat_sockaddr *to)
 {
-    (void)ctx, (void)tok, (void)b, (void)n, (void)to;
-    return -95;
+    struct fh *h = ctx;
+    (void)b, (void)to;
+    h->ops_count[VNAT_OP_DGRAM_SEND]++;
+    assert_non_null(sock_of(h, tok));
+    return (long)n;
 }
 static long op_dgram_recv(void *ctx, vnat_token tok, uint8_t *b, size_t cap,
                           struct vnat_sockaddr *from)

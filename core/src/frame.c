@@ -91,6 +91,12 @@ void frame_dispatch(struct vnat *nat, const uint8_t *frame, size_t len)
         stats_drop(nat, VNAT_DROP_NOT_FOR_US);
         return;
     }
+    /* Anti-spoofing, layer 2: every frame the guest may send carries its own
+     * MAC (DHCP and ARP probes included); layer 3 is checked per protocol. */
+    if (memcmp(eth.src, nat->cfg.guest_mac, 6) != 0) {
+        stats_drop(nat, VNAT_DROP_SPOOFED);
+        return;
+    }
     switch (eth.ethertype) {
     case VW_ETH_P_ARP:
         services_on_arp(nat, &eth);

@@ -17,6 +17,7 @@
 #include <vnat/vnat.h>
 
 #include "wire.h"
+#include "services.h"
 
 /* ------------------------------------------------------------------ */
 /* Assertions                                                          */
@@ -79,6 +80,9 @@ enum timer_class {
     TCLASS_CONNECT, /* connect_timeout_ns */
     TCLASS_IDLE,    /* tcp_idle_timeout_ns */
     TCLASS_CLOSING, /* tcp_closing_timeout_ns */
+    TCLASS_UDP,        /* udp_timeout_ns: UDP flow not answered yet */
+    TCLASS_UDP_STREAM, /* udp_stream_timeout_ns: UDP flow that saw both directions */
+    TCLASS_ICMP,       /* icmp_timeout_ns */
     TCLASS_COUNT
 };
 
@@ -110,6 +114,7 @@ struct tcp_flow {
     uint32_t iss, snd_una, snd_nxt, snd_max, snd_wnd, snd_wl1, snd_wl2;
     uint32_t irs, rcv_nxt;
     uint32_t host_space; /* lower bound of the host socket's free send space */
+    uint32_t host_space_measured; /* host_space when last asked of the host */
     uint32_t rto_us, srtt_us, rttvar_us;
     uint32_t rtt_seq;
     uint64_t rtt_start;
@@ -133,6 +138,7 @@ struct flow {
     uint8_t pad_[2];
     union {
         struct tcp_flow tcp;
+        struct dgram_flow dg; /* UDP and ICMP flows (services.h) */
         uint8_t reserved[88]; /* room for the UDP/ICMP flow state of guest services */
     } u;
 };
@@ -201,6 +207,8 @@ struct vnat {
 
     uint64_t syn_bucket;      /* rate limiter tokens, in token-nanoseconds */
     uint64_t syn_bucket_last; /* when it was last refilled */
+
+    struct svc_state svc; /* guest services (services.h) */
 
     int isn_forced;
     uint32_t isn_force_value;

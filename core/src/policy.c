@@ -61,6 +61,24 @@ static bool ip4_special(const struct vnat *nat, const uint8_t a[4])
     return false;
 }
 
+/* Link-local destinations (169.254/16, e.g. a cloud metadata service) are
+ * reachable only when allowed: by VNAT_F_ALLOW_LINK_LOCAL, or by an ALLOW
+ * rule that is the first rule matching the destination. */
+static bool link_local_allowed(const struct vnat *nat, uint8_t proto,
+                               const struct vnat_sockaddr *dst)
+{
+    const uint8_t *a = dst->ip.addr;
+    if (a[0] != 169 || a[1] != 254)
+        return false;
+    for (uint32_t i = 0; i < nat->cfg.n_rules; i++) {
+        const struct vnat_rule *r = &nat->rules[i];
+        if ((r->proto == VNAT_PROTO_ANY || r->proto == proto) && dst->port >= r->port_lo &&
+            dst->port <= r->port_hi && policy_ip_in(&dst->ip, &r->net, r->prefix))
+            return r->action == VNAT_RULE_ALLOW;
+    }
+    return false;
+}
+
 enum policy_verdict policy_outbound(const struct vnat *nat, uint8_t proto,
                                     const struct vnat_sockaddr *dst,
                                     struct vnat_sockaddr *host_dst)
@@ -77,8 +95,10 @@ enum policy_verdict policy_outbound(const struct vnat *nat, uint8_t proto,
     } else if (memcmp(&dst->ip, &nat->cfg.dns_ip, sizeof dst->ip) == 0) {
         if (dst->port != 53 || nat->cfg.n_dns_servers == 0)
             return POLICY_DENY_SPECIAL;
-        *host_dst = nat->cfg.dns_servers[0];
-    } else if (ip4_special(nat, dst->ip.addr)) {
+        /* The resolver in use (guest services move on after a failure). */
+        uint32_t i = nat->svc.dns_next < nat->cfg.n_dns_servers ? nat->svc.dns_next : 0;
+        *host_dst = nat->cfg.dns_servers[i];
+    } else if (ip4_special(nat, dst->ip.addr) && !link_local_allowed(nat, proto, dst)) {
         return POLICY_DENY_SPECIAL;
     }
     if (policy_rules_deny(nat, proto, dst) || policy_rules_deny(nat, proto, host_dst))

@@ -121,6 +121,8 @@ enum tcp_event {
     TEV_IDLE_TIMEOUT,
     TEV_CLOSING_TIMEOUT,
     TEV_SHUTDOWN,
+    TEV_HOST_ACCEPTED,
+    TEV_GUEST_SYNACK,
     TEV__COUNT
 };
 
@@ -128,7 +130,8 @@ static const char *const event_names[TEV__COUNT] = {
     "guest_syn",       "host_connected", "connect_failed",   "connect_timeout",
     "guest_ack",       "guest_fin",      "host_eof",         "fin_acked",
     "guest_rst",       "host_error",     "bad_host_result",  "retransmit_limit",
-    "idle_timeout",    "closing_timeout", "shutdown",
+    "idle_timeout",    "closing_timeout", "shutdown",        "host_accepted",
+    "guest_synack",
 };
 
 #define T_ROW(from, ev, to, g, h) {from, ev, to, g, h}
@@ -141,6 +144,14 @@ static const struct tcp_transition transitions[] = {
     T_ROW("connecting", "host_error", "closed", "RST", "close with reset"),
     T_ROW("connecting", "bad_host_result", "closed", "RST", "close with reset"),
     T_ROW("connecting", "shutdown", "closed", "RST", "close with reset"),
+    T_ROW("none", "host_accepted", "syn_sent", "SYN", "-"),
+    T_ROW("syn_sent", "guest_synack", "established", "ACK, data", "want read"),
+    T_ROW("syn_sent", "guest_rst", "closed", "-", "close with reset"),
+    T_ROW("syn_sent", "connect_timeout", "closed", "RST", "close with reset"),
+    T_ROW("syn_sent", "host_error", "closed", "RST", "close with reset"),
+    T_ROW("syn_sent", "bad_host_result", "closed", "RST", "close with reset"),
+    T_ROW("syn_sent", "retransmit_limit", "closed", "RST", "close with reset"),
+    T_ROW("syn_sent", "shutdown", "closed", "RST", "close with reset"),
     T_ROW("syn_rcvd", "guest_ack", "established", "data", "want read"),
     T_ROW("syn_rcvd", "guest_rst", "closed", "-", "close with reset"),
     T_ROW("syn_rcvd", "host_error", "closed", "RST", "close with reset"),
@@ -216,7 +227,7 @@ static inline struct tcp_flow *T(struct flow *f) { return &f->u.tcp; }
 static void set_state(struct vnat *nat, struct flow *f, enum tcp_event ev, int to)
 {
     struct tcp_flow *t = T(f);
-    int from = ev == TEV_GUEST_SYN ? -1 : t->state;
+    int from = (ev == TEV_GUEST_SYN || ev == TEV_HOST_ACCEPTED) ? -1 : t->state;
     VNAT_ASSERT(nat, transition_listed(from, ev, to));
     if (from >= 0) {
         VNAT_ASSERT(nat, nat->stats.tcp_flows_by_state[from] > 0);
@@ -226,6 +237,7 @@ static void set_state(struct vnat *nat, struct flow *f, enum tcp_event ev, int t
     t->state = (uint8_t)to;
     switch (to) {
     case VNAT_TCP_CONNECTING:
+    case VNAT_TCP_SYN_SENT:
         timer_list_set(nat, f, TCLASS_CONNECT);
         break;
     case VNAT_TCP_SYN_RCVD:
@@ -257,8 +269,20 @@ static void release(struct vnat *nat, struct flow *f)
 static uint16_t rcv_window(const struct flow *f, bool syn)
 {
     const struct tcp_flow *t = &f->u.tcp;
-    uint32_t space = t->host_space;
+    /* Offer 3/4 of the free space. A host kernel charges its own overhead
+     * to the send buffer (Linux counts skb truesize against SO_SNDBUF), so
+     * every write consumes a little more space than its payload; offering
+     * all of it would pull the window's right edge back after each write and
+     * cut off segments already in flight, which the guest (without SACK)
+     * repairs only on its retransmission timer. The margin keeps the edge
+     * from retreating for any overhead up to 1/3 of the payload. */
+    uint32_t space = t->host_space - t->host_space / 4;
     unsigned shift = syn ? 0 : t->rcv_wscale;
+    /* A tiny buffer must not round to a zero window for good: if the margin
+     * alone would close the window, offer the free space itself (still never
+     * more than is free). */
+    if ((space >> shift) == 0)
+        space = t->host_space;
     uint32_t max = 65535u << shift;
     if (space > max)
         space = max;
@@ -334,6 +358,21 @@ static void send_synack(struct vnat *nat, struct flow *f)
     send_ctl(nat, f, VW_TCP_SYN | VW_TCP_ACK, T(f)->iss);
 }
 
+/* Our SYN of an inbound (port-forward) flow: SYN alone, never ACK (the
+ * reference set ACK, which a real stack answers with RST); MSS for our MTU
+ * and window scaling offered, used only if the guest's SYN-ACK offers it. */
+static void send_syn(struct vnat *nat, struct flow *f)
+{
+    struct vw_tcp_out o;
+    seg_init(f, &o, VW_TCP_SYN, T(f)->iss);
+    o.ack = 0;
+    o.opt_mss = true;
+    o.mss = (uint16_t)(nat->cfg.mtu - 40);
+    o.opt_wscale = true;
+    o.wscale = TCP_OUR_WSCALE;
+    emit(nat, f, &o, 0);
+}
+
 static void set_interest(struct vnat *nat, struct flow *f, unsigned mask)
 {
     if (!(f->flags & FF_SOCKET) || f->interest == mask)
@@ -349,6 +388,9 @@ static void send_rst_for_flow(struct vnat *nat, struct flow *f, enum vnat_rst_re
     struct vw_tcp_out o;
     if (t->state == VNAT_TCP_CONNECTING) {
         seg_init(f, &o, VW_TCP_RST | VW_TCP_ACK, 0);
+    } else if (t->state == VNAT_TCP_SYN_SENT) {
+        seg_init(f, &o, VW_TCP_RST, t->snd_nxt); /* nothing of the guest's to acknowledge */
+        o.ack = 0;
     } else {
         seg_init(f, &o, VW_TCP_RST | VW_TCP_ACK, t->snd_nxt);
     }
@@ -705,6 +747,26 @@ static bool ack_advance(struct vnat *nat, struct flow *f, uint32_t ack)
     return true;
 }
 
+/* The window is (nearly) closed and the guest probes it (a zero-window
+ * probe, a keepalive or an old segment): ask the host again before
+ * answering, so the guest always learns of space the host freed even if no
+ * writable event was asked for. Returns false if the flow is gone. */
+static bool refresh_closed_window(struct vnat *nat, struct flow *f)
+{
+    struct tcp_flow *t = T(f);
+    if (t->host_space >= 2u * t->mss || (f->flags & FF_GUEST_FIN))
+        return true;
+    long space = host_send_space(nat, flow_token(nat, f));
+    if (space < 0) {
+        if (classify(space) != HERR_AGAIN)
+            return !host_failed(nat, f, space);
+        space = 0;
+    }
+    t->host_space = (uint64_t)space > UINT32_MAX ? UINT32_MAX : (uint32_t)space;
+    t->host_space_measured = t->host_space;
+    return true;
+}
+
 /* Data and FIN of an acceptable segment in ESTABLISHED or HOST_FIN.
  * Returns false if the flow is gone. */
 static bool take_data(struct vnat *nat, struct flow *f, const struct vw_tcp *seg)
@@ -721,6 +783,8 @@ static bool take_data(struct vnat *nat, struct flow *f, const struct vw_tcp *seg
     }
     uint32_t skip = t->rcv_nxt - seg->seq;
     if (skip > len || (skip == len && !fin)) {
+        if (!refresh_closed_window(nat, f))
+            return false;
         send_dup_ack(nat, f); /* entirely old: a retransmission */
         return true;
     }
@@ -753,7 +817,12 @@ static bool take_data(struct vnat *nat, struct flow *f, const struct vw_tcp *seg
             nat->stats.bytes_guest_to_host += taken;
         }
         t->host_space = (uint32_t)sp;
-        if (taken < fresh) {
+        t->host_space_measured = t->host_space;
+        /* Not all taken, or a window too small for two more segments: ask to
+         * be told when the host drains, so the window update that reopens
+         * the window is never forgotten (a window that reached zero after an
+         * exact fill used to stall the flow for good). */
+        if (taken < fresh || t->host_space < 2u * t->mss) {
             f->flags |= FF_WANT_WUPD;
             set_interest(nat, f, f->interest | VNAT_WANT_WRITE);
         }
@@ -853,6 +922,87 @@ static void open_flow(struct vnat *nat, const struct flow_key *key, const struct
     set_interest(nat, f, VNAT_WANT_WRITE);
 }
 
+void tcp_open_inbound(struct vnat *nat, const struct flow_key *key, vnat_token tok)
+{
+    struct flow *f = flow_alloc(nat, key);
+    VNAT_VERIFY(nat, f != NULL && flow_token(nat, f) == tok);
+    struct tcp_flow *t = T(f);
+    nat->tcp_live++;
+    nat->stats.tcp_flows_total++;
+    f->flags |= FF_SOCKET;
+    t->mss = (uint16_t)(nat->cfg.mtu - 40);
+    t->rto_us = TCP_RTO_INIT_US;
+    t->iss = isn_for(nat, key);
+    t->snd_una = t->iss;
+    t->snd_nxt = t->snd_max = t->iss + 1;
+    t->snd_wl2 = t->iss;
+    set_state(nat, f, TEV_HOST_ACCEPTED, VNAT_TCP_SYN_SENT);
+    long space = host_send_space(nat, tok);
+    if (space < 0) {
+        if (classify(space) != HERR_AGAIN) {
+            host_failed(nat, f, space);
+            return;
+        }
+        space = 0;
+    }
+    t->host_space = (uint64_t)space > UINT32_MAX ? UINT32_MAX : (uint32_t)space;
+    t->host_space_measured = t->host_space;
+    send_syn(nat, f);
+    rto_arm(nat, f);
+}
+
+/* SYN_SENT (RFC 9293 3.10.7.3): only the guest's SYN-ACK for our SYN moves
+ * the flow on; an acceptable RST refuses it (the host connection is reset);
+ * an ACK of anything else is answered with a RST; the rest is dropped. */
+static void on_syn_sent(struct vnat *nat, struct flow *f, const struct vw_tcp *seg)
+{
+    struct tcp_flow *t = T(f);
+    uint8_t fl = seg->flags;
+    bool ack_ok = (fl & VW_TCP_ACK) && seg->ack == t->iss + 1;
+    if ((fl & VW_TCP_ACK) && !ack_ok) {
+        nat->stats.drops[VNAT_DROP_TCP_UNACCEPTABLE]++;
+        reply_rst(nat, &f->key.guest_ip, &f->key.dst_ip, seg, VNAT_RST_NO_FLOW);
+        return;
+    }
+    if (fl & VW_TCP_RST) {
+        if (ack_ok) {
+            nat->stats.rst_from_guest++;
+            teardown(nat, f, TEV_GUEST_RST, -1, 1);
+        } else {
+            nat->stats.drops[VNAT_DROP_TCP_UNACCEPTABLE]++;
+        }
+        return;
+    }
+    if (!(fl & VW_TCP_SYN) || !ack_ok) {
+        nat->stats.drops[VNAT_DROP_TCP_UNACCEPTABLE]++; /* simultaneous open is not supported */
+        return;
+    }
+    t->irs = seg->seq;
+    t->rcv_nxt = seg->seq + 1;
+    uint32_t mss = seg->has_mss ? seg->mss : TCP_DEFAULT_MSS;
+    if (mss > nat->cfg.mtu - 40)
+        mss = nat->cfg.mtu - 40;
+    if (mss < TCP_MIN_MSS)
+        mss = TCP_MIN_MSS;
+    t->mss = (uint16_t)mss;
+    if (seg->has_wscale) {
+        f->flags |= FF_WSCALE;
+        t->snd_wscale = seg->wscale > 14 ? 14 : seg->wscale;
+        t->rcv_wscale = TCP_OUR_WSCALE;
+    }
+    t->snd_una = t->iss + 1;
+    t->snd_wnd = seg->window; /* a SYN's window is never scaled */
+    t->snd_wl1 = seg->seq;
+    t->snd_wl2 = seg->ack;
+    t->retries = 0;
+    timer_heap_clear(nat, f);
+    set_state(nat, f, TEV_GUEST_SYNACK, VNAT_TCP_ESTABLISHED);
+    timer_list_set(nat, f, TCLASS_IDLE);
+    send_ack(nat, f);
+    push(nat, f);
+}
+
+
 static void on_unknown(struct vnat *nat, const struct flow_key *key, const struct vw_tcp *seg)
 {
     uint8_t fl = seg->flags;
@@ -908,6 +1058,10 @@ void tcp_on_segment(struct vnat *nat, const struct vnat_ip *src, const struct vn
     struct tcp_flow *t = T(f);
     if (t->state == VNAT_TCP_CONNECTING) {
         on_connecting(nat, f, seg);
+        return;
+    }
+    if (t->state == VNAT_TCP_SYN_SENT) {
+        on_syn_sent(nat, f, seg);
         return;
     }
     uint8_t fl = seg->flags;
@@ -994,6 +1148,8 @@ void tcp_on_segment(struct vnat *nat, const struct vnat_ip *src, const struct vn
             send_dup_ack(nat, f);
         }
     } else if (seq_lt(seg->seq, t->rcv_nxt)) {
+        if (!refresh_closed_window(nat, f))
+            return;
         send_ack(nat, f); /* keepalive or probe below the window */
     }
     if (need_push)
@@ -1023,6 +1179,7 @@ void tcp_on_writable(struct vnat *nat, struct flow *f, int so_error)
             space = 0;
         }
         t->host_space = (uint64_t)space > UINT32_MAX ? UINT32_MAX : (uint32_t)space;
+        t->host_space_measured = t->host_space;
         set_state(nat, f, TEV_HOST_CONNECTED, VNAT_TCP_SYN_RCVD);
         set_interest(nat, f, 0);
         t->snd_nxt = t->snd_max = t->iss + 1;
@@ -1045,6 +1202,7 @@ void tcp_on_writable(struct vnat *nat, struct flow *f, int so_error)
             space = 0;
         }
         t->host_space = (uint64_t)space > UINT32_MAX ? UINT32_MAX : (uint32_t)space;
+        t->host_space_measured = t->host_space;
         if (space > 0) {
             f->flags &= (uint16_t)~FF_WANT_WUPD;
             send_ack(nat, f); /* window update */
@@ -1072,6 +1230,9 @@ void tcp_on_link_writable(struct vnat *nat, struct flow *f)
     switch (t->state) {
     case VNAT_TCP_SYN_RCVD:
         send_synack(nat, f);
+        return;
+    case VNAT_TCP_SYN_SENT:
+        send_syn(nat, f);
         return;
     case VNAT_TCP_CONNECTING:
         return;
@@ -1120,9 +1281,12 @@ void tcp_on_heap_timer(struct vnat *nat, struct flow *f, int heap_kind)
     }
     t->rto_us = doubled;
     f->flags &= (uint16_t)~FF_RTT_TIMING;
-    if (t->state == VNAT_TCP_SYN_RCVD) {
+    if (t->state == VNAT_TCP_SYN_RCVD || t->state == VNAT_TCP_SYN_SENT) {
         nat->stats.retransmits++;
-        send_synack(nat, f);
+        if (t->state == VNAT_TCP_SYN_RCVD)
+            send_synack(nat, f);
+        else
+            send_syn(nat, f);
         rto_arm(nat, f);
         return;
     }
@@ -1140,8 +1304,7 @@ void tcp_shutdown_flow(struct vnat *nat, struct flow *f)
 int tcp_check_flow(const struct vnat *nat, const struct flow *f, const char **why)
 {
     const struct tcp_flow *t = &f->u.tcp;
-    if (t->state >= VNAT_TCP__STATE_COUNT || t->state == VNAT_TCP_CLOSED ||
-        t->state == VNAT_TCP_SYN_SENT) {
+    if (t->state >= VNAT_TCP__STATE_COUNT || t->state == VNAT_TCP_CLOSED) {
         *why = "tcp flow in an impossible state";
         return 1;
     }
@@ -1150,7 +1313,7 @@ int tcp_check_flow(const struct vnat *nat, const struct flow *f, const char **wh
         return 1;
     }
     uint8_t want = TCLASS_IDLE;
-    if (t->state == VNAT_TCP_CONNECTING)
+    if (t->state == VNAT_TCP_CONNECTING || t->state == VNAT_TCP_SYN_SENT)
         want = TCLASS_CONNECT;
     else if (t->state == VNAT_TCP_BOTH_FIN)
         want = TCLASS_CLOSING;

@@ -14,11 +14,17 @@ struct vnat;
 struct flow;
 struct vw_tcp;
 struct vnat_ip;
+struct flow_key;
 
 /* A TCP segment from the guest, already checked (header, checksum, source
  * address) by the dispatcher. src is the guest, dst the address it sent to. */
 void tcp_on_segment(struct vnat *nat, const struct vnat_ip *src, const struct vnat_ip *dst,
                     const struct vw_tcp *seg);
+/* Inbound (port forward): the host connection accepted under `tok` (the
+ * token of the slot flow_alloc gives next) becomes a flow keyed `key` that
+ * sends the guest a SYN (SYN_SENT). The caller checked the limits and that
+ * the key is free. */
+void tcp_open_inbound(struct vnat *nat, const struct flow_key *key, uint64_t tok);
 void tcp_on_writable(struct vnat *nat, struct flow *f, int so_error);
 void tcp_on_readable(struct vnat *nat, struct flow *f);
 void tcp_on_link_writable(struct vnat *nat, struct flow *f);

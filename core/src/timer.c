@@ -27,6 +27,9 @@ void timer_init(struct vnat *nat)
     nat->lists[TCLASS_CONNECT].duration = nat->cfg.connect_timeout_ns;
     nat->lists[TCLASS_IDLE].duration = nat->cfg.tcp_idle_timeout_ns;
     nat->lists[TCLASS_CLOSING].duration = nat->cfg.tcp_closing_timeout_ns;
+    nat->lists[TCLASS_UDP].duration = nat->cfg.udp_timeout_ns;
+    nat->lists[TCLASS_UDP_STREAM].duration = nat->cfg.udp_stream_timeout_ns;
+    nat->lists[TCLASS_ICMP].duration = nat->cfg.icmp_timeout_ns;
     nat->heap_len = 0;
 }
 

@@ -120,7 +120,7 @@ static vnat_err normalize(const struct vnat_config *in, struct vnat_config *out)
 /* ------------------------------------------------------------------ */
 
 struct layout {
-    size_t image, rules, forwards, listeners, flows, buckets, heap, scratch, total;
+    size_t image, rules, forwards, listeners, flows, buckets, heap, scratch, svc, total;
     uint32_t nbuckets;
 };
 
@@ -149,6 +149,8 @@ static void compute_layout(const struct vnat_config *c, struct layout *l)
     off = align16(off + (size_t)c->max_flows * sizeof(uint32_t));
     l->scratch = off;
     off = align16(off + c->mtu + VW_ETH_HLEN);
+    l->svc = off; /* guest services: the DNS cache, if enabled */
+    off = align16(off + svc_memory_size(c));
     l->total = off;
 }
 
@@ -230,8 +232,10 @@ vnat_err vnat_create(const struct vnat_config *cfg, const struct vnat_host_ops *
     size_t image_len = sizeof(struct vnat_config) + (size_t)c.n_rules * sizeof(struct vnat_rule) +
                        (size_t)c.n_forwards * sizeof(struct vnat_forward);
     log_create(nat, image, image_len);
-    /* Inbound forwards (listeners) are opened by guest services (issue 5);
-     * the forwards are kept in core memory until then. */
+    svc_init(nat, svc_memory_size(&c) > 0 ? base + l.svc : NULL);
+    e = svc_open_config_forwards(nat);
+    if (e != VNAT_OK)
+        return e;
     *out = nat;
     return VNAT_OK;
 }
@@ -279,6 +283,7 @@ void vnat_shutdown(vnat *nat, uint64_t now)
         if (f->key.proto == VNAT_PROTO_TCP)
             tcp_shutdown_flow(nat, f);
     }
+    svc_shutdown(nat); /* datagram flows and listeners */
     nat->shut_down = 1;
 }
 
@@ -344,6 +349,10 @@ vnat_err vnat_on_readable(vnat *nat, uint64_t now, vnat_token tok)
         return VNAT_E_STATE;
     begin_event(nat, now, VNAT_LOG_EV_READABLE, tok, 0, NULL, 0);
     struct flow *f = flow_by_token(nat, tok);
+    if (f == NULL && svc_on_listener_readable(nat, tok)) {
+        end_event(nat); /* a UDP forward's socket */
+        return VNAT_OK;
+    }
     if (f == NULL) {
         nat->stats.stale_tokens++;
         end_event(nat);
@@ -364,11 +373,11 @@ vnat_err vnat_on_listener_ready(vnat *nat, uint64_t now, vnat_token tok)
     if (nat->shut_down)
         return VNAT_E_STATE;
     begin_event(nat, now, VNAT_LOG_EV_LISTENER, tok, 0, NULL, 0);
-    /* No listener is ever opened before guest services (issue 5), so every
-     * listener token is stale for now. */
-    nat->stats.stale_tokens++;
+    bool live = svc_on_listener_ready(nat, tok);
+    if (!live)
+        nat->stats.stale_tokens++;
     end_event(nat);
-    return VNAT_E_STALE;
+    return live ? VNAT_OK : VNAT_E_STALE;
 }
 
 vnat_err vnat_on_link_writable(vnat *nat, uint64_t now)
@@ -387,6 +396,8 @@ vnat_err vnat_on_link_writable(vnat *nat, uint64_t now)
         link_wait_remove(nat, f);
         if (f->key.proto == VNAT_PROTO_TCP)
             tcp_on_link_writable(nat, f);
+        else
+            svc_dgram_on_link_writable(nat, f);
     }
     end_event(nat);
     return VNAT_OK;
@@ -420,7 +431,7 @@ vnat_err vnat_forward_add(vnat *nat, uint64_t now, const struct vnat_forward *fw
         return VNAT_E_INVAL;
     advance_time(nat, now);
     log_api(nat, 2, fwd, sizeof *fwd);
-    return VNAT_E_STATE; /* inbound forwarding arrives with guest services (issue 5) */
+    return svc_forward_add(nat, fwd);
 }
 
 vnat_err vnat_forward_remove(vnat *nat, uint64_t now, const struct vnat_forward *fwd)
@@ -429,7 +440,7 @@ vnat_err vnat_forward_remove(vnat *nat, uint64_t now, const struct vnat_forward 
         return VNAT_E_INVAL;
     advance_time(nat, now);
     log_api(nat, 3, fwd, sizeof *fwd);
-    return VNAT_E_STATE;
+    return svc_forward_remove(nat, fwd);
 }
 
 /* ------------------------------------------------------------------ */
@@ -449,8 +460,12 @@ static void dump_flow(const struct vnat *nat, const struct flow *f, struct fmt_b
 {
     fmt_str(b, "#");
     fmt_u64(b, flow_index(nat, f));
-    fmt_str(b, f->key.proto == VNAT_PROTO_TCP ? " tcp " : " proto ");
-    if (f->key.proto != VNAT_PROTO_TCP) {
+    fmt_str(b, f->key.proto == VNAT_PROTO_TCP    ? " tcp "
+               : f->key.proto == VNAT_PROTO_UDP  ? " udp "
+               : f->key.proto == VNAT_PROTO_ICMP ? " icmp "
+                                                 : " proto ");
+    if (f->key.proto != VNAT_PROTO_TCP && f->key.proto != VNAT_PROTO_UDP &&
+        f->key.proto != VNAT_PROTO_ICMP) {
         fmt_u64(b, f->key.proto);
         fmt_str(b, " ");
     }
@@ -537,6 +552,7 @@ int vnat_check_invariants(const vnat *nat, char *why, size_t why_len)
     if (why != NULL && why_len > 0)
         why[0] = '\0';
     uint64_t live = 0, tcp = 0, by_state[VNAT_TCP__STATE_COUNT] = {0}, in_heap = 0;
+    uint64_t udp = 0, icmp = 0;
     for (uint32_t i = 0; i < nat->cfg.max_flows; i++) {
         const struct flow *f = &nat->flows[i];
         if (f->gen == 0)
@@ -560,6 +576,14 @@ int vnat_check_invariants(const vnat *nat, char *why, size_t why_len)
             if (tcp_check_flow(nat, f, &w) != 0)
                 return broken(why, why_len, w, i);
             by_state[f->u.tcp.state]++;
+        } else {
+            if (f->key.proto == VNAT_PROTO_UDP)
+                udp++;
+            else
+                icmp++;
+            const char *w = NULL;
+            if (svc_dgram_check(nat, f, &w) != 0)
+                return broken(why, why_len, w, i);
         }
     }
     if (live != nat->stats.flows_live)
@@ -581,6 +605,9 @@ int vnat_check_invariants(const vnat *nat, char *why, size_t why_len)
     for (int s = 0; s < VNAT_TCP__STATE_COUNT; s++)
         if (by_state[s] != nat->stats.tcp_flows_by_state[s])
             return broken(why, why_len, "tcp_flows_by_state disagrees with the table", UINT64_MAX);
+    if (udp != nat->stats.udp_flows || icmp != nat->stats.icmp_flows ||
+        udp + icmp != nat->svc.dgram_live || udp + icmp > nat->cfg.max_udp_flows)
+        return broken(why, why_len, "udp/icmp flow counts wrong or above their limit", UINT64_MAX);
     if (in_heap != nat->heap_len)
         return broken(why, why_len, "timer heap size wrong", UINT64_MAX);
     uint32_t free_n = 0;

@@ -276,3 +276,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     csum_checks(data, size);
     return 0;
 }
+
+#ifdef VNAT_LIBFUZZER
+#include "fuzzhost.h"
+
+size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size);
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed);
+
+/* After half the mutations, repair IPv4 lengths and checksums (fz_fix_frame)
+ * so the L4 parsers and round trips see valid frames as well as broken ones. */
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed)
+{
+    size = LLVMFuzzerMutate(data, size, max_size);
+    if (seed & 1)
+        fz_fix_frame(data, size);
+    return size;
+}
+#endif

@@ -1,0 +1,254 @@
+/*
+ * dns.c — DNS for the guest: queries to the DNS address are forwarded to
+ * the host's resolvers as ordinary UDP flows (udp.c rewrites the
+ * destination on the way out and the source on the way back), so nothing
+ * ever waits for a resolver. DNS over TCP takes the normal TCP path (the
+ * policy maps the DNS address, port 53, to a resolver). Only the optional
+ * answer cache (VNAT_F_DNS_CACHE) reads DNS at all, and only the header, the
+ * question and the resource-record framing.
+ *
+ * The cache is a fixed table in core memory sized at creation: 128 sets of
+ * 4 entries, a set chosen by a keyed SipHash of the question (lower-cased
+ * name, type, class), so a lookup or an insert compares at most 4 entries
+ * and never scans. An entry keeps the whole response (up to 512 bytes) and
+ * the offsets of its TTL fields; it lives for the smallest TTL of its
+ * records (capped at one day), and a hit answers with the guest's own ID and
+ * question bytes (so 0x20 case randomisation round-trips) and every TTL
+ * reduced by the time the entry has been held. Only clean positive answers
+ * are cached: one question, at least one answer, NOERROR, not truncated.
+ *
+ * Every byte is hostile. Names are walked label by label with a bound on
+ * the labels and the length; compression pointers are never followed (a
+ * question that contains one is forwarded uncached; in records a pointer
+ * just ends the name); counts are checked against what the message can
+ * hold. A guest query shorter than the header, with the response bit set,
+ * or whose question does not parse is dropped and counted (dns_malformed).
+ */
+#include "internal.h"
+
+#define DNS_HDR 12
+#define DNS_PORT 53
+#define DNS_TYPE_OPT 41
+#define DNS_MAX_LABELS 128
+#define DNS_MAX_TTL_S 86400u
+#define DNS_RR_MIN 11 /* root name, type, class, ttl, rdlength */
+#define DNS_KEY_DOMAIN 5
+
+enum { NAME_OK = 0, NAME_BAD = -1, NAME_POINTER = -2 };
+
+size_t svc_memory_size(const struct vnat_config *cfg)
+{
+    if (!(cfg->flags & VNAT_F_DNS_CACHE))
+        return 0;
+    size_t n = (size_t)DNS_CACHE_SETS * DNS_CACHE_WAYS * sizeof(struct dns_entry);
+    return (n + 15) & ~(size_t)15;
+}
+
+void svc_init(struct vnat *nat, void *mem)
+{
+    memset(&nat->svc, 0, sizeof nat->svc);
+    vnat_derive_key(nat->cfg.seed, DNS_KEY_DOMAIN, nat->svc.sip_dns);
+    if (nat->cfg.flags & VNAT_F_DNS_CACHE) {
+        VNAT_VERIFY(nat, mem != NULL);
+        nat->svc.dns_cache = mem;
+        memset(mem, 0, svc_memory_size(&nat->cfg));
+    }
+}
+
+/* Read the question at msg+DNS_HDR: its name lower-cased into q (name,
+ * then type and class), *qlen its length, *end the offset after it. */
+static int read_question(const uint8_t *msg, size_t len, uint8_t q[DNS_MAX_NAME + 4], size_t *qlen,
+                         size_t *end)
+{
+    size_t off = DNS_HDR, n = 0;
+    for (int labels = 0;; labels++) {
+        if (labels > DNS_MAX_LABELS || off >= len)
+            return NAME_BAD;
+        uint8_t l = msg[off];
+        if ((l & 0xC0) == 0xC0)
+            return off + 2 <= len ? NAME_POINTER : NAME_BAD;
+        if (l & 0xC0)
+            return NAME_BAD; /* reserved label types */
+        if (off + 1 + l > len || n + 1 + l > DNS_MAX_NAME)
+            return NAME_BAD;
+        q[n++] = l;
+        for (size_t i = 0; i < l; i++) {
+            uint8_t ch = msg[off + 1 + i];
+            q[n++] = (ch >= 'A' && ch <= 'Z') ? (uint8_t)(ch + 32) : ch;
+        }
+        off += 1 + (size_t)l;
+        if (l == 0)
+            break;
+    }
+    if (off + 4 > len)
+        return NAME_BAD;
+    memcpy(q + n, msg + off, 4);
+    *qlen = n + 4;
+    *end = off + 4;
+    return NAME_OK;
+}
+
+/* Skip a record's owner name (a pointer ends it). Returns the offset after
+ * it, or 0 if it is malformed. */
+static size_t skip_name(const uint8_t *msg, size_t len, size_t off)
+{
+    for (int labels = 0; labels <= DNS_MAX_LABELS; labels++) {
+        if (off >= len)
+            return 0;
+        uint8_t l = msg[off];
+        if ((l & 0xC0) == 0xC0)
+            return off + 2 <= len ? off + 2 : 0;
+        if (l & 0xC0)
+            return 0;
+        off += 1 + (size_t)l;
+        if (l == 0)
+            return off <= len ? off : 0;
+    }
+    return 0;
+}
+
+static struct dns_entry *cache_set(struct vnat *nat, uint32_t hash)
+{
+    return &nat->svc.dns_cache[(size_t)(hash & (DNS_CACHE_SETS - 1)) * DNS_CACHE_WAYS];
+}
+
+static struct dns_entry *cache_find(struct vnat *nat, uint32_t hash, const uint8_t *q, size_t qlen)
+{
+    struct dns_entry *set = cache_set(nat, hash);
+    for (int w = 0; w < DNS_CACHE_WAYS; w++) {
+        struct dns_entry *e = &set[w];
+        if (e->expires != 0 && e->hash == hash && e->qlen == qlen &&
+            memcmp(e->question, q, qlen) == 0)
+            return e;
+    }
+    return NULL;
+}
+
+bool svc_dns_query(struct vnat *nat, const struct vw_ipv4 *ip, const struct vw_udp *udp)
+{
+    const uint8_t *msg = udp->payload;
+    size_t len = udp->payload_len;
+    nat->stats.dns_queries++;
+    if (len < DNS_HDR || (msg[2] & 0x80)) {
+        stats_drop(nat, VNAT_DROP_DNS_MALFORMED);
+        return true;
+    }
+    uint16_t qd = vw_get16(msg + 4);
+    uint8_t q[DNS_MAX_NAME + 4];
+    size_t qlen = 0, end = 0;
+    int rc = NAME_POINTER;
+    if (qd >= 1) {
+        rc = read_question(msg, len, q, &qlen, &end);
+        if (rc == NAME_BAD) {
+            stats_drop(nat, VNAT_DROP_DNS_MALFORMED);
+            return true;
+        }
+    }
+    uint8_t opcode = (msg[2] >> 3) & 0x0F;
+    if (nat->svc.dns_cache == NULL || rc != NAME_OK || qd != 1 || opcode != 0)
+        return false;
+    uint32_t hash = (uint32_t)vnat_siphash24(nat->svc.sip_dns, q, qlen);
+    struct dns_entry *e = cache_find(nat, hash, q, qlen);
+    if (e == NULL || e->expires <= nat->now)
+        return false;
+    /* A hit: the stored response with the guest's ID, the guest's own
+     * question bytes (same length by construction) and aged TTLs. */
+    uint8_t *out = nat->scratch + VW_UDP4_PAYLOAD_OFF;
+    VNAT_VERIFY(nat, e->msg_len <= nat->scratch_len - VW_UDP4_PAYLOAD_OFF);
+    memcpy(out, e->msg, e->msg_len);
+    memcpy(out, msg, 2);
+    memcpy(out + DNS_HDR, msg + DNS_HDR, qlen);
+    uint32_t held = (uint32_t)((nat->now - e->stored) / VNAT_NS_PER_S);
+    for (unsigned i = 0; i < e->n_ttls; i++) {
+        uint32_t ttl = vw_get32(out + e->ttl_off[i]);
+        vw_put32(out + e->ttl_off[i], ttl > held ? ttl - held : 0);
+    }
+    struct vw_l2l3 a = {
+        .eth_dst = nat->cfg.guest_mac,
+        .eth_src = nat->cfg.gateway_mac,
+        .ip_src = nat->cfg.dns_ip.addr,
+        .ip_dst = ip->src,
+        .ip_id = nat->ip_id++,
+        .ttl = 64,
+    };
+    size_t n = vw_udp4_frame(nat->scratch, nat->scratch_len, &a, DNS_PORT, udp->sport, e->msg_len);
+    VNAT_VERIFY(nat, n > 0);
+    nat->stats.dns_cache_hits++;
+    host_guest_send(nat, nat->scratch, n);
+    return true;
+}
+
+void svc_dns_on_answer(struct vnat *nat, const uint8_t *msg, size_t len)
+{
+    if (nat->svc.dns_cache == NULL || len < DNS_HDR || len > DNS_CACHE_MAX_MSG)
+        return;
+    /* QR set, standard query, not truncated, NOERROR. */
+    if (!(msg[2] & 0x80) || ((msg[2] >> 3) & 0x0F) != 0 || (msg[2] & 0x02) || (msg[3] & 0x0F) != 0)
+        return;
+    if (vw_get16(msg + 4) != 1 || vw_get16(msg + 6) == 0)
+        return;
+    uint8_t q[DNS_MAX_NAME + 4];
+    size_t qlen, off;
+    if (read_question(msg, len, q, &qlen, &off) != NAME_OK)
+        return;
+    uint32_t rrs = (uint32_t)vw_get16(msg + 6) + vw_get16(msg + 8) + vw_get16(msg + 10);
+    if (rrs > (len - off) / DNS_RR_MIN)
+        return; /* more records than the message can hold */
+    uint16_t ttl_off[DNS_CACHE_MAX_TTLS];
+    unsigned n_ttls = 0;
+    uint32_t min_ttl = DNS_MAX_TTL_S;
+    for (uint32_t i = 0; i < rrs; i++) {
+        off = skip_name(msg, len, off);
+        if (off == 0 || off + 10 > len)
+            return;
+        uint16_t type = vw_get16(msg + off);
+        uint32_t ttl = vw_get32(msg + off + 4);
+        size_t rdlen = vw_get16(msg + off + 8);
+        if (type != DNS_TYPE_OPT) { /* OPT's "TTL" carries flags */
+            if (n_ttls == DNS_CACHE_MAX_TTLS)
+                return;
+            ttl_off[n_ttls++] = (uint16_t)(off + 4);
+            if (ttl & 0x80000000u)
+                ttl = 0; /* RFC 2181 8 */
+            if (ttl < min_ttl)
+                min_ttl = ttl;
+        }
+        off += 10 + rdlen;
+        if (off > len)
+            return;
+    }
+    if (off != len || min_ttl == 0)
+        return;
+    uint32_t hash = (uint32_t)vnat_siphash24(nat->svc.sip_dns, q, qlen);
+    struct dns_entry *e = cache_find(nat, hash, q, qlen);
+    if (e == NULL) {
+        /* An empty or expired way, else the one that expires first (ties:
+         * the lowest way, so the choice is deterministic). */
+        struct dns_entry *set = cache_set(nat, hash);
+        e = &set[0];
+        for (int w = 0; w < DNS_CACHE_WAYS; w++) {
+            if (set[w].expires <= nat->now) {
+                e = &set[w];
+                break;
+            }
+            if (set[w].expires < e->expires)
+                e = &set[w];
+        }
+    }
+    e->hash = hash;
+    e->qlen = (uint16_t)qlen;
+    memcpy(e->question, q, qlen);
+    e->msg_len = (uint16_t)len;
+    memcpy(e->msg, msg, len);
+    e->n_ttls = (uint8_t)n_ttls;
+    memcpy(e->ttl_off, ttl_off, n_ttls * sizeof ttl_off[0]);
+    e->stored = nat->now;
+    e->expires = nat->now + (uint64_t)min_ttl * VNAT_NS_PER_S;
+}
+
+void svc_dns_server_failed(struct vnat *nat, unsigned index)
+{
+    uint32_t n = nat->cfg.n_dns_servers;
+    if (n > 1 && nat->svc.dns_next == index)
+        nat->svc.dns_next = (uint8_t)((index + 1) % n);
+}

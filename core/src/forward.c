@@ -1,0 +1,333 @@
+/*
+ * forward.c — inbound port forwarding. Each forward is a host listener in
+ * a slot of nat->listeners; its token is the slot (numbered after the flow
+ * slots: max_flows + i) plus the slot's generation, so a token of a removed
+ * forward is stale.
+ *
+ * TCP: on listener-ready, connections are accepted (a bounded burst per
+ * event) straight into the flow slot that the next allocation will use, so
+ * the accepted socket is named by its flow's own token. The flow sends the
+ * guest a SYN (tcp.c, SYN_SENT) from the peer's guest-visible address and
+ * behaves like any outbound flow once the guest completes the handshake.
+ * When no flow may be created (table full, TCP limit), the connection is
+ * still accepted, under a token that names no flow (slot max_flows +
+ * max_forwards + i), and closed with a reset at once: a refused client sees
+ * a reset, and a full accept queue cannot keep the listener readable
+ * forever.
+ *
+ * UDP: the listener is a bound datagram socket. A datagram from a host peer
+ * creates (or refreshes) a DG_UDP_IN flow keyed like an outbound flow from
+ * the guest port to the peer's guest-visible address and port; the guest's
+ * replies match that key and leave through the listener's socket, sent to
+ * the peer. Such a flow owns no socket; removing the forward strands it,
+ * and it is released at its next use or timeout.
+ *
+ * The guest-visible address of a peer is the peer's own IPv4 address when
+ * it can be shown to the guest unchanged (the real client address, which
+ * users of forwarded ports ask for); host loopback, link-local, multicast,
+ * addresses inside the guest's subnet and IPv6 peers appear as the gateway
+ * address.
+ */
+#include "internal.h"
+
+#define FWD_ACCEPT_BURST 16
+#define FWD_RECV_BURST 64
+
+vnat_token svc_listener_token(const struct vnat *nat, uint32_t slot)
+{
+    return ((uint64_t)nat->listeners[slot].gen << 32) | (nat->cfg.max_flows + slot);
+}
+
+/* A token naming no flow and no listener, for a connection refused at once. */
+static vnat_token reject_token(const struct vnat *nat, uint32_t slot)
+{
+    return ((uint64_t)nat->listeners[slot].gen << 32) |
+           (nat->cfg.max_flows + nat->cfg.max_forwards + slot);
+}
+
+static struct listener *listener_by_token(struct vnat *nat, vnat_token tok, uint32_t *slot)
+{
+    uint32_t s = (uint32_t)tok, gen = (uint32_t)(tok >> 32);
+    if (s < nat->cfg.max_flows || s - nat->cfg.max_flows >= nat->cfg.max_forwards || gen == 0)
+        return NULL;
+    s -= nat->cfg.max_flows;
+    struct listener *l = &nat->listeners[s];
+    if (!l->in_use || l->gen != gen)
+        return NULL;
+    *slot = s;
+    return l;
+}
+
+static bool same_forward(const struct vnat_forward *a, const struct vnat_forward *b)
+{
+    return a->proto == b->proto && a->host.port == b->host.port &&
+           memcmp(&a->host.ip, &b->host.ip, sizeof a->host.ip) == 0;
+}
+
+static bool forward_valid(const struct vnat_forward *f)
+{
+    if (f->proto != VNAT_PROTO_TCP && f->proto != VNAT_PROTO_UDP)
+        return false;
+    if (f->host.ip.family != VNAT_AF_INET && f->host.ip.family != VNAT_AF_INET6)
+        return false;
+    if (f->host.ip.family == VNAT_AF_INET) {
+        for (int i = 4; i < 16; i++)
+            if (f->host.ip.addr[i] != 0)
+                return false;
+    }
+    return f->host.port != 0 && f->guest_port != 0;
+}
+
+vnat_err svc_forward_add(struct vnat *nat, const struct vnat_forward *fwd)
+{
+    if (nat->shut_down)
+        return VNAT_E_STATE;
+    if (!forward_valid(fwd))
+        return VNAT_E_INVAL;
+    struct vnat_forward clean;
+    memset(&clean, 0, sizeof clean);
+    clean.proto = fwd->proto;
+    clean.host.ip.family = fwd->host.ip.family;
+    memcpy(clean.host.ip.addr, fwd->host.ip.addr, 16);
+    clean.host.port = fwd->host.port;
+    clean.guest_port = fwd->guest_port;
+    uint32_t free_slot = VNAT_NONE32;
+    for (uint32_t i = 0; i < nat->cfg.max_forwards; i++) {
+        struct listener *l = &nat->listeners[i];
+        if (l->in_use && same_forward(&l->fwd, &clean))
+            return VNAT_E_EXISTS;
+        if (!l->in_use && free_slot == VNAT_NONE32)
+            free_slot = i;
+    }
+    if (free_slot == VNAT_NONE32)
+        return VNAT_E_FULL;
+    struct listener *l = &nat->listeners[free_slot];
+    vnat_token tok = svc_listener_token(nat, free_slot);
+    int r = clean.proto == VNAT_PROTO_TCP ? host_tcp_listen(nat, tok, &clean.host)
+                                          : host_dgram_bind(nat, tok, VNAT_DGRAM_UDP, &clean.host);
+    if (r != 0) {
+        if (r > 0) {
+            /* Impossible: a socket may exist under that token; close it. */
+            nat->stats.bad_host_results++;
+            host_close(nat, tok, 0);
+            l->gen = l->gen + 1 == 0 ? 1 : l->gen + 1;
+        }
+        return VNAT_E_HOST;
+    }
+    l->fwd = clean;
+    l->in_use = 1;
+    nat->svc.listeners_live++;
+    return VNAT_OK;
+}
+
+static void listener_close(struct vnat *nat, uint32_t slot)
+{
+    struct listener *l = &nat->listeners[slot];
+    host_close(nat, svc_listener_token(nat, slot), 0);
+    l->in_use = 0;
+    l->gen = l->gen + 1 == 0 ? 1 : l->gen + 1;
+    VNAT_ASSERT(nat, nat->svc.listeners_live > 0);
+    nat->svc.listeners_live--;
+}
+
+vnat_err svc_forward_remove(struct vnat *nat, const struct vnat_forward *fwd)
+{
+    if (nat->shut_down)
+        return VNAT_E_STATE;
+    if (!forward_valid(fwd))
+        return VNAT_E_INVAL;
+    for (uint32_t i = 0; i < nat->cfg.max_forwards; i++) {
+        struct listener *l = &nat->listeners[i];
+        if (l->in_use && same_forward(&l->fwd, fwd) && l->fwd.guest_port == fwd->guest_port) {
+            listener_close(nat, i);
+            return VNAT_OK;
+        }
+    }
+    return VNAT_E_NOTFOUND;
+}
+
+vnat_err svc_open_config_forwards(struct vnat *nat)
+{
+    for (uint32_t i = 0; i < nat->cfg.n_forwards; i++) {
+        vnat_err e = svc_forward_add(nat, &nat->forwards[i]);
+        if (e != VNAT_OK) {
+            for (uint32_t s = 0; s < nat->cfg.max_forwards; s++)
+                if (nat->listeners[s].in_use)
+                    listener_close(nat, s);
+            return e == VNAT_E_HOST ? VNAT_E_HOST : VNAT_E_CONFIG;
+        }
+    }
+    return VNAT_OK;
+}
+
+void svc_forward_visible_peer(const struct vnat *nat, const struct vnat_sockaddr *peer,
+                              struct vnat_ip *out)
+{
+    const struct vnat_config *c = &nat->cfg;
+    if (peer->ip.family == VNAT_AF_INET) {
+        const uint8_t *a = peer->ip.addr;
+        bool hidden = a[0] == 0 || a[0] == 127 || a[0] >= 224 || (a[0] == 169 && a[1] == 254) ||
+                      policy_ip_in(&peer->ip, &c->guest_ip, c->prefix_len) ||
+                      memcmp(&peer->ip, &c->gateway_ip, sizeof peer->ip) == 0 ||
+                      memcmp(&peer->ip, &c->dns_ip, sizeof peer->ip) == 0;
+        if (!hidden) {
+            *out = vnat_ip4(a[0], a[1], a[2], a[3]);
+            return;
+        }
+    }
+    *out = c->gateway_ip;
+}
+
+static void forward_key(const struct vnat *nat, const struct listener *l,
+                        const struct vnat_sockaddr *peer, struct flow_key *key)
+{
+    memset(key, 0, sizeof *key);
+    key->guest_ip = nat->cfg.guest_ip;
+    svc_forward_visible_peer(nat, peer, &key->dst_ip);
+    key->guest_port = l->fwd.guest_port;
+    key->dst_port = peer->port;
+    key->proto = l->fwd.proto;
+}
+
+/* The token flow_alloc() will give the next flow (the free list is LIFO and
+ * a slot keeps its generation until freed). */
+static vnat_token next_flow_token(const struct vnat *nat)
+{
+    uint32_t i = nat->free_head;
+    return ((uint64_t)nat->flows[i].gen << 32) | i;
+}
+
+static void tcp_accept_burst(struct vnat *nat, struct listener *l, uint32_t slot)
+{
+    vnat_token ltok = svc_listener_token(nat, slot);
+    for (int n = 0; n < FWD_ACCEPT_BURST; n++) {
+        bool room = !flow_table_full(nat) && nat->tcp_live < nat->cfg.max_tcp_flows;
+        vnat_token tok = room ? next_flow_token(nat) : reject_token(nat, slot);
+        struct vnat_sockaddr peer;
+        int r = host_tcp_accept(nat, ltok, tok, &peer);
+        if (r == -SVC_EAGAIN)
+            return;
+        if (r != 0) {
+            if (r > 0) {
+                nat->stats.bad_host_results++;
+                host_close(nat, tok, 1);
+            } else {
+                stats_drop(nat, VNAT_DROP_HOST_ERROR);
+            }
+            return;
+        }
+        struct flow_key key;
+        forward_key(nat, l, &peer, &key);
+        if (!room) {
+            stats_drop(nat, VNAT_DROP_FLOW_LIMIT);
+            host_close(nat, tok, 1);
+            continue;
+        }
+        if (peer.port == 0 || (peer.ip.family != VNAT_AF_INET && peer.ip.family != VNAT_AF_INET6)) {
+            nat->stats.bad_host_results++;
+            host_close(nat, tok, 1);
+            continue;
+        }
+        if (flow_lookup(nat, &key) != NULL) {
+            /* Two peers that look the same to the guest (say 127.0.0.1 and
+             * 127.0.0.2 with one port): the second cannot be told apart. */
+            stats_drop(nat, VNAT_DROP_OTHER);
+            host_close(nat, tok, 1);
+            continue;
+        }
+        nat->stats.forwards_accepted++;
+        tcp_open_inbound(nat, &key, tok);
+    }
+}
+
+static void udp_listener_burst(struct vnat *nat, struct listener *l, uint32_t slot)
+{
+    vnat_token ltok = svc_listener_token(nat, slot);
+    uint8_t *buf = nat->scratch + VW_UDP4_PAYLOAD_OFF;
+    size_t cap = nat->scratch_len - VW_UDP4_PAYLOAD_OFF;
+    for (int n = 0; n < FWD_RECV_BURST; n++) {
+        struct vnat_sockaddr from;
+        long r = host_dgram_recv(nat, ltok, buf, cap, &from);
+        if (r == -SVC_EAGAIN)
+            return;
+        if (r < 0) {
+            long e = -r;
+            if (e == SVC_ECONNREFUSED || e == SVC_ENETUNREACH || e == SVC_EHOSTUNREACH ||
+                e == SVC_ENOMEM || e == SVC_ENOBUFS) {
+                stats_drop(nat, VNAT_DROP_HOST_ERROR);
+                continue;
+            }
+            nat->stats.bad_host_results++;
+            return;
+        }
+        if ((size_t)r > cap) {
+            stats_drop(nat, VNAT_DROP_OTHER); /* larger than the guest MTU */
+            continue;
+        }
+        if (from.port == 0 || (from.ip.family != VNAT_AF_INET && from.ip.family != VNAT_AF_INET6)) {
+            nat->stats.bad_host_results++;
+            continue;
+        }
+        struct flow_key key;
+        forward_key(nat, l, &from, &key);
+        struct flow *f = flow_lookup(nat, &key);
+        if (f == NULL) {
+            if (nat->svc.dgram_live >= nat->cfg.max_udp_flows || flow_table_full(nat)) {
+                stats_drop(nat, VNAT_DROP_FLOW_LIMIT);
+                continue;
+            }
+            f = svc_dgram_open(nat, &key, DG_UDP_IN);
+            f->u.dg.listener = slot;
+            f->u.dg.listener_gen = l->gen;
+            f->u.dg.peer = from;
+        } else if (f->u.dg.kind == DG_UDP_IN) {
+            f->u.dg.listener = slot;
+            f->u.dg.listener_gen = l->gen;
+            f->u.dg.peer = from;
+        }
+        svc_dgram_deliver(nat, f, (size_t)r);
+        if (nat->link_full)
+            return; /* the rest stays queued in the socket */
+    }
+}
+
+bool svc_on_listener_ready(struct vnat *nat, vnat_token tok)
+{
+    uint32_t slot;
+    struct listener *l = listener_by_token(nat, tok, &slot);
+    if (l == NULL)
+        return false;
+    if (l->fwd.proto == VNAT_PROTO_TCP)
+        tcp_accept_burst(nat, l, slot);
+    else
+        udp_listener_burst(nat, l, slot);
+    return true;
+}
+
+bool svc_on_listener_readable(struct vnat *nat, vnat_token tok)
+{
+    return svc_on_listener_ready(nat, tok);
+}
+
+long svc_forward_udp_send(struct vnat *nat, struct flow *f, const uint8_t *buf, size_t len)
+{
+    const struct dgram_flow *d = &f->u.dg;
+    if (d->listener >= nat->cfg.max_forwards)
+        return SVC_FWD_STALE;
+    const struct listener *l = &nat->listeners[d->listener];
+    if (!l->in_use || l->gen != d->listener_gen)
+        return SVC_FWD_STALE;
+    return host_dgram_send(nat, svc_listener_token(nat, d->listener), buf, len, &d->peer);
+}
+
+void svc_shutdown(struct vnat *nat)
+{
+    for (uint32_t i = 0; i < nat->cfg.max_flows; i++) {
+        struct flow *f = &nat->flows[i];
+        if (f->in_use && f->key.proto != VNAT_PROTO_TCP)
+            svc_dgram_release(nat, f);
+    }
+    for (uint32_t s = 0; s < nat->cfg.max_forwards; s++)
+        if (nat->listeners[s].in_use)
+            listener_close(nat, s);
+}

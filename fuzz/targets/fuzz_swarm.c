@@ -1,0 +1,57 @@
+/*
+ * fuzz_swarm.c — the simulator's swarm, driven by fuzz bytes. The input is
+ * the simulator's random source in byte mode (sim/rng.h): every choice of
+ * the swarm configuration (limits, timeouts, MTU, link faults, destination
+ * behaviours, flows) consumes the next input bytes, so mutations steer the
+ * scenario directly; the run's own fault rolls are then seeded from the
+ * same source. The simulator checks the core's invariants after every
+ * event and every flow's outcome at the end; a failed run traps.
+ *
+ * Sizes are capped (flows, bytes per flow, bytes a destination produces)
+ * so one input stays a few milliseconds of work; that changes which runs
+ * exist, not what is checked.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "sim.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define CAP_FLOWS 16u
+#define CAP_BYTES (32u * 1024u)
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct sim_rng r;
+    sim_rng_from_bytes(&r, data, size);
+    struct sim_config cfg;
+    sim_swarm_config(&r, 0, &cfg);
+    cfg.seed = sim_rng_u64(&r); /* in-run rolls: from the same input */
+    if (cfg.n_flows > CAP_FLOWS)
+        cfg.n_flows = CAP_FLOWS;
+    for (uint32_t i = 0; i < cfg.n_flows; i++)
+        if (cfg.flows[i].send > CAP_BYTES)
+            cfg.flows[i].send = CAP_BYTES;
+    for (uint32_t i = 0; i < cfg.n_dests; i++) {
+        struct sim_dest *d = &cfg.dests[i];
+        if (d->greeting > CAP_BYTES)
+            d->greeting = CAP_BYTES;
+        if (d->after_eof > CAP_BYTES)
+            d->after_eof = CAP_BYTES;
+        if (d->reset_after > CAP_BYTES / 2)
+            d->reset_after = CAP_BYTES / 2;
+    }
+    struct sim_result res;
+    int rc = sim_run(&cfg, NULL, NULL, &res, NULL);
+    if (rc != 0) {
+        /* Runs are deterministic: run it again with the simulator's report
+         * (and, with VNAT_FUZZ_VERBOSE=1, its text trace) on stderr. */
+        fprintf(stderr, "fuzz_swarm: run failed: %s\n", res.fail);
+        sim_run(&cfg, getenv("VNAT_FUZZ_VERBOSE") ? stderr : NULL, NULL, &res, stderr);
+        sim_config_free(&cfg);
+        __builtin_trap();
+    }
+    sim_config_free(&cfg);
+    return 0;
+}

@@ -1,0 +1,197 @@
+/*
+ * adapter.h — internal interface of the real adapter (host/). The adapter is
+ * deliberately thin: it turns epoll readiness into core events, carries out
+ * the core's host operations on real non-blocking sockets, and moves guest
+ * frames over a guest link (a tap device in a namespace vnat creates, or a
+ * QEMU stream socket). Every decision about a flow belongs to the core; this
+ * header only names the pieces that glue the kernel to it. See
+ * docs/adapter.md.
+ */
+#ifndef VNAT_HOST_ADAPTER_H
+#define VNAT_HOST_ADAPTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include <vnat/vnat.h>
+
+/* epoll data values that are not core tokens. The core issues tokens as a
+ * slot plus a generation and never issues 0; these values sit at the very
+ * top of the 64-bit range, and an operation that would name a socket with
+ * one of them is refused (-EINVAL, the core resets that flow), so the two
+ * sets can never collide. */
+#define HOST_ID_LINK (UINT64_MAX - 0)        /* tap fd or stream connection */
+#define HOST_ID_SIGNAL (UINT64_MAX - 1)      /* signalfd */
+#define HOST_ID_LINK_LISTEN (UINT64_MAX - 2) /* vnat serve: UNIX listener */
+#define HOST_ID_FIRST_RESERVED (UINT64_MAX - 15)
+
+/* Largest Ethernet frame a guest link carries: a 65535-byte IP packet plus
+ * an Ethernet header and a VLAN tag, rounded up. A stream length above this
+ * (or 0) is a bad length and resets the link. */
+#define HOST_MAX_FRAME (65536u + 32u)
+
+enum host_sock_kind { HOST_SOCK_FREE = 0, HOST_SOCK_STREAM, HOST_SOCK_LISTENER, HOST_SOCK_DGRAM };
+
+/* One host socket, found by the slot of the token that names it (the low 32
+ * bits); `tok` holds the whole token so a stale generation never matches. */
+struct host_sock {
+    vnat_token tok; /* 0 when the slot is free */
+    int fd;
+    uint8_t kind;       /* enum host_sock_kind */
+    uint8_t connecting; /* connect under way: the next writable reads SO_ERROR */
+    uint8_t pad_[2];
+    unsigned interest; /* current VNAT_WANT_* mask as registered in epoll */
+    int32_t peek_off;  /* the kernel's SO_PEEK_OFF for this socket, -1 if unused */
+};
+
+/* QEMU stream framing, receive side: a flat buffer parsed in place, so a
+ * frame reaches the core straight from where read() put it. Pinned by
+ * pins/host_pins.c. */
+struct stream_rx {
+    uint8_t *buf;
+    size_t cap;   /* 2 * (4 + max_frame): a whole frame always fits after compaction */
+    size_t start; /* first unparsed byte */
+    size_t end;   /* one past the last byte read */
+    size_t max_frame;
+};
+
+enum stream_rx_result { STREAM_RX_NEED_MORE = 0, STREAM_RX_FRAME = 1, STREAM_RX_BAD_LENGTH = -1 };
+
+int stream_rx_init(struct stream_rx *rx, size_t max_frame);
+void stream_rx_free(struct stream_rx *rx);
+void stream_rx_reset(struct stream_rx *rx);
+/* Where the next read() may write, and how much; compacts when needed. */
+uint8_t *stream_rx_space(struct stream_rx *rx, size_t *avail);
+void stream_rx_commit(struct stream_rx *rx, size_t n);
+/* Next complete frame, in place (valid until the next space/commit call). */
+enum stream_rx_result stream_rx_next(struct stream_rx *rx, const uint8_t **frame, size_t *len);
+
+/* Send side: frames go out with one writev() when nothing is queued; only
+ * the unwritten rest of a partially written frame, or a frame that arrives
+ * while output is queued, is copied (once) into the ring below. */
+struct stream_tx {
+    uint8_t *buf;
+    size_t cap;
+    size_t start;
+    size_t end;
+};
+
+int stream_tx_init(struct stream_tx *tx, size_t cap);
+void stream_tx_free(struct stream_tx *tx);
+/* Queue or write one frame on fd. Returns 0 when taken (written or queued),
+ * 1 when refused (no room: the caller reports the link full), or -errno when
+ * the connection failed. */
+int stream_tx_send(struct stream_tx *tx, int fd, const uint8_t *frame, size_t len);
+/* Write queued bytes. Returns 1 when the queue is empty, 0 when bytes remain
+ * (wait for EPOLLOUT), -errno when the connection failed. */
+int stream_tx_flush(struct stream_tx *tx, int fd);
+bool stream_tx_pending(const struct stream_tx *tx);
+
+/* pcap writer (LINKTYPE_ETHERNET). */
+struct pcap_writer;
+struct pcap_writer *pcap_open(const char *path, unsigned snaplen);
+void pcap_frame(struct pcap_writer *p, const uint8_t *frame, size_t len);
+void pcap_close(struct pcap_writer *p);
+
+/* Boundary log recorder (the simulator's trace format, sim/trace.h). */
+struct recorder;
+bool recorder_available(void);
+struct recorder *recorder_open(const char *path);
+void recorder_write(struct recorder *r, const struct vnat_log_record *rec);
+int recorder_close(struct recorder *r);
+
+enum host_link_kind { HOST_LINK_NONE = 0, HOST_LINK_TAP, HOST_LINK_STREAM };
+
+/* Counters of the adapter itself (the core keeps its own). */
+struct host_stats {
+    uint64_t wakeups;          /* epoll_wait returns */
+    uint64_t events;           /* epoll events handled */
+    uint64_t ticks;            /* vnat_on_tick calls */
+    uint64_t frames_rx;        /* frames read from the guest link */
+    uint64_t frames_tx;        /* frames written to the guest link */
+    uint64_t link_refused;     /* guest_send refusals (link full) */
+    uint64_t link_resets;      /* stream links dropped (closed, error, bad length) */
+    uint64_t link_bad_lengths; /* of which: a bad frame length */
+    uint64_t peek_calls;
+    uint64_t peek_off_sets; /* SO_PEEK_OFF setsockopt calls (offset moved) */
+    uint64_t peek_fallback; /* peeks done without SO_PEEK_OFF */
+    uint64_t send_short;    /* sends the kernel took only part of */
+    uint64_t send_refused;  /* sends the kernel took nothing of (EAGAIN) */
+    uint64_t sockets_opened;
+    uint64_t stale_events;   /* events for a token closed earlier in the batch */
+    uint64_t deadline_guard; /* a deadline not in the future after a tick */
+};
+
+/* Everything the adapter owns. One instance, one thread. */
+struct host {
+    vnat *nat;
+    int epfd;
+    int sigfd;
+
+    struct host_sock *socks;
+    uint32_t nsocks;
+    bool peek_off_supported; /* false once setsockopt(SO_PEEK_OFF) failed */
+    uint8_t *peek_scratch;   /* fallback peek: bytes before the offset land here */
+    size_t peek_scratch_len;
+
+    /* guest link */
+    enum host_link_kind link_kind;
+    int link_fd;         /* tap fd or stream connection, -1 when none */
+    int link_listen_fd;  /* vnat serve: UNIX listener, -1 otherwise */
+    bool link_out_armed; /* EPOLLOUT registered on link_fd */
+    bool link_refused;   /* a frame was refused: signal link-writable */
+    uint8_t *tap_buf;    /* one frame */
+    struct stream_rx srx;
+    struct stream_tx stx;
+
+    struct pcap_writer *pcap;
+    struct recorder *rec;
+
+    /* run mode */
+    pid_t child;
+    int child_status;
+    bool child_exited;
+    bool stop;
+    int signals_seen;
+
+    struct host_stats st;
+};
+
+uint64_t host_now_ns(void);
+
+/* ops.c */
+extern const struct vnat_host_ops host_ops_table;
+int host_init(struct host *h, uint32_t socket_slots);
+void host_fini(struct host *h);
+struct host_sock *host_sock_find(struct host *h, vnat_token tok);
+int host_epoll_set(struct host *h, int fd, uint64_t id, uint32_t events, int op);
+
+/* loop.c */
+int host_loop_run(struct host *h);
+int host_link_attach_tap(struct host *h, int tap_fd);
+int host_link_listen_stream(struct host *h, const char *path);
+int host_signals_setup(struct host *h);
+int guest_link_send(struct host *h, const uint8_t *frame, size_t len);
+
+/* tap.c */
+enum ns_userns_mode { NS_USERNS_AUTO = 0, NS_USERNS_YES, NS_USERNS_NO };
+struct ns_setup {
+    const struct vnat_config *cfg; /* addresses, MACs, MTU */
+    enum ns_userns_mode userns;
+    bool static_arp; /* permanent neighbour entries for gateway and DNS */
+    const char *ifname;
+};
+/* Fork COMMAND in a new network (and user, and mount) namespace with a
+ * configured tap device. On success *pid is the child (held before exec
+ * until ns_release), *tap_fd the tap. On failure a message is printed and
+ * -1 returned; *unavailable is set when the kernel or the permissions do not
+ * allow namespaces or /dev/net/tun (tests skip on it). */
+int ns_spawn(const struct ns_setup *s, char *const argv[], pid_t *pid, int *tap_fd, int *gate_fd,
+             bool *unavailable);
+/* Let the child exec COMMAND (the tap is registered by then). */
+int ns_release(int gate_fd);
+
+#endif

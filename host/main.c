@@ -1,0 +1,572 @@
+/*
+ * main.c — the `vnat` command: `run` (COMMAND in a namespace whose tap vnat
+ * serves), `serve` (a QEMU stream socket), `sim` (the simulator, when
+ * built) and `version`. It parses options into a struct vnat_config, creates
+ * the core with memory it allocates once, wires the adapter (ops.c, loop.c,
+ * tap.c) to it, and at exit shuts the core down so every flow is reset or
+ * closed. The seed comes from getrandom() unless --seed gives it; it is in
+ * the recorded log's CREATE record and printed by --stats.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "adapter.h"
+
+#ifdef VNAT_HAVE_SIM
+int vnat_sim_main(int argc, char **argv);
+#endif
+
+#define MAX_RULES 64
+#define MAX_FORWARDS 64
+#define RUN_DEFAULT_MTU 65520u
+
+struct options {
+    struct vnat_config cfg;
+    struct vnat_rule rules[MAX_RULES];
+    struct vnat_forward forwards[MAX_FORWARDS];
+    bool seed_given;
+    bool stats;
+    bool dns_given;
+    bool no_static_arp;
+    enum ns_userns_mode userns;
+    const char *record;
+    const char *pcap;
+    const char *socket_path;
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: vnat run [OPTIONS] -- COMMAND [ARGS...]\n"
+            "       vnat serve --socket PATH [OPTIONS]\n"
+            "       vnat sim ARGS...        (the simulator; `vnat sim help`)\n"
+            "       vnat version\n"
+            "options:\n"
+            "  -t [ADDR:]HOSTPORT:GUESTPORT  forward a host TCP port into the guest\n"
+            "                                (ADDR defaults to 127.0.0.1)\n"
+            "  -u [ADDR:]HOSTPORT:GUESTPORT  the same for UDP\n"
+            "  --deny CIDR                   the guest may not reach CIDR\n"
+            "  --dns-server ADDR[:PORT]      host resolver to use (default: /etc/resolv.conf)\n"
+            "  --mtu N                       guest MTU (run: 65520; serve: the core's default)\n"
+            "  --seed N                      core seed (default: from getrandom)\n"
+            "  --record FILE                 write the boundary log (vnat sim replay-file FILE)\n"
+            "  --pcap FILE                   write the guest's frames in pcap format\n"
+            "  --stats                       print flows and counters at exit\n"
+            "  --userns yes|no|auto          run: user namespace too (auto: yes, else\n"
+            "                                network namespace only when root)\n"
+            "  --no-static-arp               run: no neighbour entries for gateway/DNS\n");
+}
+
+static int parse_ip4(const char *s, struct vnat_ip *ip)
+{
+    struct in_addr a;
+    if (inet_pton(AF_INET, s, &a) != 1)
+        return -1;
+    memset(ip, 0, sizeof(*ip));
+    ip->family = VNAT_AF_INET;
+    memcpy(ip->addr, &a, 4);
+    return 0;
+}
+
+static int parse_port(const char *s, uint16_t *port)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || end == s || *end || v == 0 || v > 65535)
+        return -1;
+    *port = (uint16_t)v;
+    return 0;
+}
+
+/* [ADDR:]HOSTPORT:GUESTPORT */
+static int parse_forward(struct options *o, const char *arg, uint8_t proto)
+{
+    if (o->cfg.n_forwards >= MAX_FORWARDS)
+        return -1;
+    char buf[128];
+    snprintf(buf, sizeof(buf), "%s", arg);
+    struct vnat_forward *f = &o->forwards[o->cfg.n_forwards];
+    memset(f, 0, sizeof(*f));
+    f->proto = proto;
+    char *last = strrchr(buf, ':');
+    if (!last)
+        return -1;
+    *last = 0;
+    if (parse_port(last + 1, &f->guest_port) < 0)
+        return -1;
+    char *mid = strrchr(buf, ':');
+    const char *hostport = buf;
+    const char *addr = "127.0.0.1";
+    if (mid) {
+        *mid = 0;
+        addr = buf;
+        hostport = mid + 1;
+    }
+    if (parse_ip4(addr, &f->host.ip) < 0 || parse_port(hostport, &f->host.port) < 0)
+        return -1;
+    o->cfg.n_forwards++;
+    return 0;
+}
+
+static int parse_cidr(struct options *o, const char *arg)
+{
+    if (o->cfg.n_rules >= MAX_RULES)
+        return -1;
+    char buf[64];
+    snprintf(buf, sizeof(buf), "%s", arg);
+    struct vnat_rule *r = &o->rules[o->cfg.n_rules];
+    memset(r, 0, sizeof(*r));
+    r->action = VNAT_RULE_DENY;
+    r->proto = VNAT_PROTO_ANY;
+    r->prefix = 32;
+    r->port_lo = 0;
+    r->port_hi = 65535;
+    char *slash = strchr(buf, '/');
+    if (slash) {
+        *slash = 0;
+        char *end;
+        unsigned long p = strtoul(slash + 1, &end, 10);
+        if (*end || end == slash + 1 || p > 32)
+            return -1;
+        r->prefix = (uint8_t)p;
+    }
+    if (parse_ip4(buf, &r->net) < 0)
+        return -1;
+    o->cfg.n_rules++;
+    return 0;
+}
+
+static int add_dns_server(struct options *o, const char *arg)
+{
+    if (o->cfg.n_dns_servers >= VNAT_MAX_DNS_SERVERS)
+        return 0;
+    char buf[64];
+    snprintf(buf, sizeof(buf), "%s", arg);
+    struct vnat_sockaddr *d = &o->cfg.dns_servers[o->cfg.n_dns_servers];
+    memset(d, 0, sizeof(*d));
+    d->port = 53;
+    char *colon = strchr(buf, ':');
+    if (colon) {
+        *colon = 0;
+        if (parse_port(colon + 1, &d->port) < 0)
+            return -1;
+    }
+    if (parse_ip4(buf, &d->ip) < 0)
+        return -1;
+    o->cfg.n_dns_servers++;
+    return 0;
+}
+
+/* The host's resolvers, IPv4 nameserver lines of /etc/resolv.conf. */
+static void dns_from_resolv_conf(struct options *o)
+{
+    FILE *f = fopen("/etc/resolv.conf", "re");
+    if (!f)
+        return;
+    char line[256];
+    for (int i = 0; i < 256 && fgets(line, sizeof(line), f); i++) {
+        char addr[64];
+        if (sscanf(line, " nameserver %63s", addr) == 1)
+            (void)add_dns_server(o, addr);
+    }
+    fclose(f);
+}
+
+static int parse_u64(const char *s, uint64_t *v)
+{
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(s, &end, 0);
+    if (errno || end == s || *end)
+        return -1;
+    *v = x;
+    return 0;
+}
+
+enum {
+    OPT_DENY = 256,
+    OPT_MTU,
+    OPT_SEED,
+    OPT_RECORD,
+    OPT_PCAP,
+    OPT_STATS,
+    OPT_SOCKET,
+    OPT_USERNS,
+    OPT_DNS,
+    OPT_NO_ARP,
+    OPT_HELP
+};
+
+static int parse_options(struct options *o, int argc, char **argv, bool is_run)
+{
+    static const struct option longopts[] = {
+        {"deny", required_argument, NULL, OPT_DENY},
+        {"mtu", required_argument, NULL, OPT_MTU},
+        {"seed", required_argument, NULL, OPT_SEED},
+        {"record", required_argument, NULL, OPT_RECORD},
+        {"pcap", required_argument, NULL, OPT_PCAP},
+        {"stats", no_argument, NULL, OPT_STATS},
+        {"socket", required_argument, NULL, OPT_SOCKET},
+        {"userns", required_argument, NULL, OPT_USERNS},
+        {"dns-server", required_argument, NULL, OPT_DNS},
+        {"no-static-arp", no_argument, NULL, OPT_NO_ARP},
+        {"help", no_argument, NULL, OPT_HELP},
+        {NULL, 0, NULL, 0},
+    };
+    vnat_config_init(&o->cfg);
+    if (is_run)
+        o->cfg.mtu = RUN_DEFAULT_MTU;
+    o->cfg.rules = o->rules;
+    o->cfg.forwards = o->forwards;
+    optind = 1;
+    int c;
+    uint64_t v;
+    while ((c = getopt_long(argc, argv, "+t:u:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 't':
+        case 'u':
+            if (parse_forward(o, optarg, c == 't' ? VNAT_PROTO_TCP : VNAT_PROTO_UDP) < 0) {
+                fprintf(stderr, "vnat: bad forward '%s' (want [ADDR:]HOSTPORT:GUESTPORT)\n",
+                        optarg);
+                return -1;
+            }
+            break;
+        case OPT_DENY:
+            if (parse_cidr(o, optarg) < 0) {
+                fprintf(stderr, "vnat: bad CIDR '%s'\n", optarg);
+                return -1;
+            }
+            break;
+        case OPT_MTU:
+            if (parse_u64(optarg, &v) < 0 || v < 576 || v > 65520) {
+                fprintf(stderr, "vnat: bad MTU '%s' (576..65520)\n", optarg);
+                return -1;
+            }
+            o->cfg.mtu = (uint32_t)v;
+            break;
+        case OPT_SEED:
+            if (parse_u64(optarg, &o->cfg.seed) < 0) {
+                fprintf(stderr, "vnat: bad seed '%s'\n", optarg);
+                return -1;
+            }
+            o->seed_given = true;
+            break;
+        case OPT_RECORD:
+            o->record = optarg;
+            break;
+        case OPT_PCAP:
+            o->pcap = optarg;
+            break;
+        case OPT_STATS:
+            o->stats = true;
+            break;
+        case OPT_SOCKET:
+            o->socket_path = optarg;
+            break;
+        case OPT_USERNS:
+            if (!strcmp(optarg, "yes"))
+                o->userns = NS_USERNS_YES;
+            else if (!strcmp(optarg, "no"))
+                o->userns = NS_USERNS_NO;
+            else if (!strcmp(optarg, "auto"))
+                o->userns = NS_USERNS_AUTO;
+            else {
+                fprintf(stderr, "vnat: --userns takes yes, no or auto\n");
+                return -1;
+            }
+            break;
+        case OPT_DNS:
+            if (!o->dns_given)
+                o->cfg.n_dns_servers = 0;
+            o->dns_given = true;
+            if (add_dns_server(o, optarg) < 0) {
+                fprintf(stderr, "vnat: bad DNS server '%s'\n", optarg);
+                return -1;
+            }
+            break;
+        case OPT_NO_ARP:
+            o->no_static_arp = true;
+            break;
+        case 'h':
+        case OPT_HELP:
+            usage(stdout);
+            exit(0);
+        default:
+            usage(stderr);
+            return -1;
+        }
+    }
+    if (!o->dns_given)
+        dns_from_resolv_conf(o);
+    if (!o->seed_given && getrandom(&o->cfg.seed, sizeof(o->cfg.seed), 0) != sizeof(o->cfg.seed)) {
+        perror("vnat: getrandom");
+        return -1;
+    }
+    return 0;
+}
+
+/* One counter line, named by the field (without its struct prefix). */
+static void print_counter(FILE *f, const char *expr, uint64_t v)
+{
+    const char *dot = strrchr(expr, '.');
+    fprintf(f, "vnat:   %-22s %" PRIu64 "\n", dot ? dot + 1 : expr, v);
+}
+
+static void print_stats(struct host *h)
+{
+    struct vnat_stats s;
+    memset(&s, 0, sizeof(s));
+    vnat_get_stats(h->nat, &s, sizeof(s));
+    size_t need = vnat_dump_flows(h->nat, NULL, 0);
+    char *dump = malloc(need + 1);
+    if (dump) {
+        vnat_dump_flows(h->nat, dump, need + 1);
+        fprintf(stderr, "vnat: flows at exit (%" PRIu64 " live):\n%s%s", s.flows_live, dump,
+                need && dump[need - 1] != '\n' ? "\n" : "");
+        free(dump);
+    }
+    FILE *f = stderr;
+    fprintf(f, "vnat: seed 0x%016" PRIx64 "\n", vnat_seed(h->nat));
+#define P(field) print_counter(f, #field, (uint64_t)(field))
+    P(s.frames_in);
+    P(s.frames_out);
+    P(s.frames_refused);
+    P(s.bytes_guest_to_host);
+    P(s.bytes_host_to_guest);
+    P(s.tcp_flows_total);
+    P(s.flows_live);
+    P(s.udp_flows);
+    P(s.icmp_flows);
+    P(s.retransmits);
+    P(s.dup_acks_sent);
+    P(s.zero_window_probes);
+    P(s.rst_from_guest);
+    P(s.time_backwards);
+    P(s.stale_tokens);
+    P(s.bad_host_results);
+    P(s.timers_fired);
+    P(s.dhcp_leases);
+    P(s.dns_queries);
+    P(s.arp_replies);
+    P(s.forwards_accepted);
+    for (int i = 0; i < VNAT_DROP__COUNT; i++)
+        if (s.drops[i])
+            fprintf(f, "vnat:   drop %-17s %" PRIu64 "\n", vnat_drop_reason_name(i), s.drops[i]);
+    for (int i = 0; i < VNAT_RST__COUNT; i++)
+        if (s.rst_sent[i])
+            fprintf(f, "vnat:   rst %-18s %" PRIu64 "\n", vnat_rst_reason_name(i), s.rst_sent[i]);
+    fprintf(f, "vnat: adapter:\n");
+    P(h->st.wakeups);
+    P(h->st.events);
+    P(h->st.ticks);
+    P(h->st.frames_rx);
+    P(h->st.frames_tx);
+    P(h->st.link_refused);
+    P(h->st.link_resets);
+    P(h->st.link_bad_lengths);
+    P(h->st.peek_calls);
+    P(h->st.peek_off_sets);
+    P(h->st.peek_fallback);
+    P(h->st.send_short);
+    P(h->st.send_refused);
+    P(h->st.sockets_opened);
+    P(h->st.stale_events);
+    P(h->st.deadline_guard);
+#undef P
+}
+
+static void *alloc_core(void *actx, size_t size)
+{
+    (void)actx;
+    /* 16-aligned, as vnat_create_alloc requires; rounded for aligned_alloc. */
+    return aligned_alloc(64, (size + 63) & ~(size_t)63);
+}
+
+/* Everything both subcommands share: adapter, outputs, core. */
+static int setup_common(struct host *h, struct options *o, struct vnat_host_ops *ops)
+{
+    memset(h, 0, sizeof(*h));
+    h->epfd = h->sigfd = h->link_fd = h->link_listen_fd = -1;
+    uint32_t slots = o->cfg.max_flows + o->cfg.max_forwards + 16;
+    if (host_init(h, slots) < 0 || host_signals_setup(h) < 0) {
+        perror("vnat: adapter setup");
+        return -1;
+    }
+    if (o->record) {
+        if (!recorder_available()) {
+            fprintf(stderr, "vnat: --record needs the simulator's trace library, not built\n");
+            return -1;
+        }
+        h->rec = recorder_open(o->record);
+        if (!h->rec) {
+            fprintf(stderr, "vnat: cannot write %s: %s\n", o->record, strerror(errno));
+            return -1;
+        }
+    }
+    if (o->pcap) {
+        h->pcap = pcap_open(o->pcap, HOST_MAX_FRAME);
+        if (!h->pcap) {
+            fprintf(stderr, "vnat: cannot write %s: %s\n", o->pcap, strerror(errno));
+            return -1;
+        }
+    }
+    *ops = host_ops_table;
+    if (!h->rec)
+        ops->log = NULL; /* the core then builds no log records at all */
+    vnat_err e = vnat_create_alloc(&o->cfg, ops, h, alloc_core, NULL, &h->nat);
+    if (e != VNAT_OK) {
+        fprintf(stderr, "vnat: cannot create the core: %s\n", vnat_strerror(e));
+        return -1;
+    }
+    return 0;
+}
+
+static int finish(struct host *h, bool stats)
+{
+    if (stats && h->nat)
+        print_stats(h);
+    int rc = 0;
+    if (h->nat) {
+        void *mem = vnat_memory_base(h->nat);
+        vnat_shutdown(h->nat, host_now_ns());
+        h->nat = NULL;
+        free(mem);
+    }
+    if (h->link_kind == HOST_LINK_STREAM && h->link_fd >= 0)
+        (void)stream_tx_flush(&h->stx, h->link_fd);
+    if (recorder_close(h->rec) < 0) {
+        fprintf(stderr, "vnat: the recorded log is incomplete\n");
+        rc = -1;
+    }
+    pcap_close(h->pcap);
+    if (h->link_fd >= 0)
+        close(h->link_fd);
+    if (h->link_listen_fd >= 0)
+        close(h->link_listen_fd);
+    if (h->sigfd >= 0)
+        close(h->sigfd);
+    free(h->tap_buf);
+    stream_rx_free(&h->srx);
+    stream_tx_free(&h->stx);
+    host_fini(h);
+    return rc;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    static struct options o;
+    if (parse_options(&o, argc, argv, true) < 0)
+        return 2;
+    if (optind >= argc) {
+        fprintf(stderr, "vnat run: no COMMAND given\n");
+        usage(stderr);
+        return 2;
+    }
+    struct host h;
+    struct vnat_host_ops ops;
+    if (setup_common(&h, &o, &ops) < 0) {
+        finish(&h, false);
+        return 1;
+    }
+    struct ns_setup ns = {
+        .cfg = &o.cfg, .userns = o.userns, .static_arp = !o.no_static_arp, .ifname = "tap0"};
+    pid_t pid;
+    int tap, gate;
+    bool unavailable;
+    if (ns_spawn(&ns, argv + optind, &pid, &tap, &gate, &unavailable) < 0) {
+        finish(&h, false);
+        return unavailable ? 125 : 1;
+    }
+    h.child = pid;
+    if (host_link_attach_tap(&h, tap) < 0 || ns_release(gate) < 0) {
+        perror("vnat: tap");
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        finish(&h, false);
+        return 1;
+    }
+    int lrc = host_loop_run(&h);
+    if (!h.child_exited) {
+        kill(pid, SIGKILL);
+        if (waitpid(pid, &h.child_status, 0) == pid)
+            h.child_exited = true;
+    }
+    int rc = finish(&h, o.stats);
+    if (lrc < 0 || rc < 0)
+        return 1;
+    if (WIFEXITED(h.child_status))
+        return WEXITSTATUS(h.child_status);
+    if (WIFSIGNALED(h.child_status))
+        return 128 + WTERMSIG(h.child_status);
+    return 1;
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+    static struct options o;
+    if (parse_options(&o, argc, argv, false) < 0)
+        return 2;
+    if (!o.socket_path || optind != argc) {
+        fprintf(stderr, "vnat serve: --socket PATH is required (and takes no COMMAND)\n");
+        return 2;
+    }
+    struct host h;
+    struct vnat_host_ops ops;
+    if (setup_common(&h, &o, &ops) < 0) {
+        finish(&h, false);
+        return 1;
+    }
+    int rc = host_link_listen_stream(&h, o.socket_path);
+    if (rc < 0) {
+        fprintf(stderr, "vnat: cannot listen on %s: %s\n", o.socket_path, strerror(-rc));
+        finish(&h, false);
+        return 1;
+    }
+    fprintf(stderr, "vnat: serving on %s (seed 0x%016" PRIx64 ")\n", o.socket_path, o.cfg.seed);
+    int lrc = host_loop_run(&h);
+    rc = finish(&h, o.stats);
+    unlink(o.socket_path);
+    return lrc < 0 || rc < 0 ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "run"))
+        return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "serve"))
+        return cmd_serve(argc - 1, argv + 1);
+    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+        printf("vnat %s\n", VNAT_VERSION_STRING);
+        return 0;
+    }
+    if (!strcmp(cmd, "sim")) {
+#ifdef VNAT_HAVE_SIM
+        return vnat_sim_main(argc - 1, argv + 1);
+#else
+        fprintf(stderr, "vnat: the simulator is not built into this vnat\n");
+        return 2;
+#endif
+    }
+    if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "vnat: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return 2;
+}

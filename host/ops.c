@@ -1,0 +1,629 @@
+/*
+ * ops.c — the core's host operations on real non-blocking sockets. Each
+ * operation is one or two system calls on the descriptor the token names;
+ * the descriptor is found in a table indexed by the token's slot (no scan),
+ * and the token's generation is checked so a stale token never reaches a
+ * reused descriptor. Stream sockets are registered edge-triggered: a
+ * readiness report is a notification of something new (data, space, FIN,
+ * error), so a flow whose data waits for the guest never wakes the loop
+ * again until something changes (the reference NAT's busy polling). Payload
+ * moves kernel -> frame (peek writes straight into the frame the core is
+ * building) and frame -> kernel (send): never through a buffer of ours,
+ * except in the peek fallback for kernels without SO_PEEK_OFF on TCP.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/sockios.h>
+
+#include "adapter.h"
+
+#define HOST_MAX_SLOTS (1u << 24)
+#define PEEK_SCRATCH_LEN (64u * 1024u)
+#define DISCARD_MAX_CALLS 64
+
+uint64_t host_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int host_epoll_set(struct host *h, int fd, uint64_t id, uint32_t events, int op)
+{
+    struct epoll_event ev = {.events = events, .data.u64 = id};
+    return epoll_ctl(h->epfd, op, fd, &ev) < 0 ? -errno : 0;
+}
+
+int host_init(struct host *h, uint32_t socket_slots)
+{
+    if (socket_slots == 0 || socket_slots > HOST_MAX_SLOTS)
+        socket_slots = 1024;
+    h->socks = calloc(socket_slots, sizeof(*h->socks));
+    h->peek_scratch = malloc(PEEK_SCRATCH_LEN);
+    if (!h->socks || !h->peek_scratch)
+        return -ENOMEM;
+    h->nsocks = socket_slots;
+    h->peek_scratch_len = PEEK_SCRATCH_LEN;
+    h->peek_off_supported = true;
+    h->epfd = epoll_create1(EPOLL_CLOEXEC);
+    return h->epfd < 0 ? -errno : 0;
+}
+
+void host_fini(struct host *h)
+{
+    for (uint32_t i = 0; i < h->nsocks; i++)
+        if (h->socks[i].tok != VNAT_TOKEN_NONE)
+            close(h->socks[i].fd);
+    free(h->socks);
+    free(h->peek_scratch);
+    h->socks = NULL;
+    h->nsocks = 0;
+    if (h->epfd >= 0)
+        close(h->epfd);
+    h->epfd = -1;
+}
+
+struct host_sock *host_sock_find(struct host *h, vnat_token tok)
+{
+    uint32_t slot = (uint32_t)tok;
+    if (tok == VNAT_TOKEN_NONE || slot >= h->nsocks)
+        return NULL;
+    struct host_sock *s = &h->socks[slot];
+    return s->tok == tok ? s : NULL;
+}
+
+/* A slot for a new socket. The table grows only on the open path (never per
+ * frame), so a core whose slots exceed our first guess still works. */
+static struct host_sock *sock_claim(struct host *h, vnat_token tok)
+{
+    uint32_t slot = (uint32_t)tok;
+    if (tok == VNAT_TOKEN_NONE || tok >= HOST_ID_FIRST_RESERVED || slot >= HOST_MAX_SLOTS)
+        return NULL;
+    if (slot >= h->nsocks) {
+        uint32_t n = h->nsocks;
+        while (n <= slot && n < HOST_MAX_SLOTS)
+            n *= 2;
+        struct host_sock *t = realloc(h->socks, (size_t)n * sizeof(*t));
+        if (!t)
+            return NULL;
+        memset(t + h->nsocks, 0, (size_t)(n - h->nsocks) * sizeof(*t));
+        h->socks = t;
+        h->nsocks = n;
+    }
+    struct host_sock *s = &h->socks[slot];
+    if (s->tok != VNAT_TOKEN_NONE) {
+        /* The core reused a slot it never closed: do not leak the fd. */
+        close(s->fd);
+    }
+    memset(s, 0, sizeof(*s));
+    s->fd = -1;
+    s->peek_off = -1;
+    return s;
+}
+
+static void sock_release(struct host_sock *s)
+{
+    s->tok = VNAT_TOKEN_NONE;
+    s->fd = -1;
+    s->kind = HOST_SOCK_FREE;
+}
+
+static socklen_t to_sockaddr(const struct vnat_sockaddr *a, struct sockaddr_storage *ss)
+{
+    memset(ss, 0, sizeof(*ss));
+    if (a->ip.family == VNAT_AF_INET) {
+        struct sockaddr_in *in = (struct sockaddr_in *)ss;
+        in->sin_family = AF_INET;
+        in->sin_port = htons(a->port);
+        memcpy(&in->sin_addr, a->ip.addr, 4);
+        return sizeof(*in);
+    }
+    if (a->ip.family == VNAT_AF_INET6) {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons(a->port);
+        memcpy(&in6->sin6_addr, a->ip.addr, 16);
+        return sizeof(*in6);
+    }
+    return 0;
+}
+
+static void from_sockaddr(const struct sockaddr_storage *ss, struct vnat_sockaddr *a)
+{
+    memset(a, 0, sizeof(*a));
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+        a->ip.family = VNAT_AF_INET;
+        memcpy(a->ip.addr, &in->sin_addr, 4);
+        a->port = ntohs(in->sin_port);
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+        a->ip.family = VNAT_AF_INET6;
+        memcpy(a->ip.addr, &in6->sin6_addr, 16);
+        a->port = ntohs(in6->sin6_port);
+    }
+}
+
+static uint32_t epoll_mask(const struct host_sock *s, unsigned want)
+{
+    uint32_t ev = 0;
+    if (want & VNAT_WANT_READ)
+        ev |= EPOLLIN | EPOLLRDHUP;
+    if (want & VNAT_WANT_WRITE)
+        ev |= EPOLLOUT;
+    if (s->kind == HOST_SOCK_STREAM)
+        ev |= EPOLLET;
+    return ev;
+}
+
+/* Register a fresh socket in the table and in epoll with `want`. */
+static int sock_install(struct host *h, struct host_sock *s, vnat_token tok, int fd, uint8_t kind,
+                        unsigned want)
+{
+    s->tok = tok;
+    s->fd = fd;
+    s->kind = kind;
+    s->interest = want;
+    int rc = host_epoll_set(h, fd, tok, epoll_mask(s, want), EPOLL_CTL_ADD);
+    if (rc < 0) {
+        close(fd);
+        sock_release(s);
+        return rc;
+    }
+    h->st.sockets_opened++;
+    return 0;
+}
+
+/* TCP options every flow socket gets: no Nagle (the guest's stack already
+ * decided segment sizes) and, where the kernel has it, a peek offset so a
+ * peek at any offset costs no copy of the bytes before it. */
+static void stream_sockopts(struct host *h, struct host_sock *s, int fd)
+{
+    int one = 1, zero = 0;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (h->peek_off_supported) {
+        if (setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero)) == 0)
+            s->peek_off = 0;
+        else
+            h->peek_off_supported = false;
+    }
+}
+
+static int op_guest_send(void *ctx, const uint8_t *frame, size_t len)
+{
+    return guest_link_send(ctx, frame, len);
+}
+
+static int op_tcp_connect(void *ctx, vnat_token tok, const struct vnat_sockaddr *dst)
+{
+    struct host *h = ctx;
+    struct sockaddr_storage ss;
+    socklen_t sl = to_sockaddr(dst, &ss);
+    if (sl == 0)
+        return -EAFNOSUPPORT;
+    struct host_sock *s = sock_claim(h, tok);
+    if (!s)
+        return -EINVAL;
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    stream_sockopts(h, s, fd);
+    if (connect(fd, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS) {
+        int err = -errno;
+        close(fd);
+        return err;
+    }
+    /* No interest yet: the core asks for write interest after this returns;
+     * completion then arrives as writable with SO_ERROR. */
+    int rc = sock_install(h, s, tok, fd, HOST_SOCK_STREAM, 0);
+    if (rc == 0)
+        s->connecting = 1;
+    return rc;
+}
+
+static int op_tcp_listen(void *ctx, vnat_token tok, const struct vnat_sockaddr *local)
+{
+    struct host *h = ctx;
+    struct sockaddr_storage ss;
+    socklen_t sl = to_sockaddr(local, &ss);
+    if (sl == 0)
+        return -EAFNOSUPPORT;
+    struct host_sock *s = sock_claim(h, tok);
+    if (!s)
+        return -EINVAL;
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    int one = 1;
+    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (ss.ss_family == AF_INET6)
+        (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, SOMAXCONN) < 0) {
+        int err = -errno;
+        close(fd);
+        return err;
+    }
+    /* Level-triggered: the core accepts until -EAGAIN. */
+    return sock_install(h, s, tok, fd, HOST_SOCK_LISTENER, VNAT_WANT_READ);
+}
+
+static int op_tcp_accept(void *ctx, vnat_token listener, vnat_token tok, struct vnat_sockaddr *peer)
+{
+    struct host *h = ctx;
+    struct host_sock *l = host_sock_find(h, listener);
+    if (!l || l->kind != HOST_SOCK_LISTENER)
+        return -EBADF;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    memset(&ss, 0, sizeof(ss));
+    int fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0)
+        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    struct host_sock *s = sock_claim(h, tok);
+    if (!s) {
+        close(fd);
+        return -EINVAL;
+    }
+    stream_sockopts(h, s, fd);
+    if (peer)
+        from_sockaddr(&ss, peer);
+    return sock_install(h, s, tok, fd, HOST_SOCK_STREAM, 0);
+}
+
+static long op_send(void *ctx, vnat_token tok, const uint8_t *buf, size_t len)
+{
+    struct host *h = ctx;
+    struct host_sock *s = host_sock_find(h, tok);
+    if (!s)
+        return -EBADF;
+    ssize_t n = send(s->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n < 0) {
+        if (errno == EWOULDBLOCK) {
+            h->st.send_refused++;
+            return -EAGAIN;
+        }
+        return -errno;
+    }
+    if ((size_t)n < len)
+        h->st.send_short++;
+    return (long)n;
+}
+
+/* SO_SNDBUF minus what is still queued (SIOCOUTQ: unsent and unacknowledged
+ * payload). This is payload-consistent: each byte the core writes lowers it
+ * by exactly one, so a window the core offered from it stays valid while the
+ * guest's data is in flight. The kernel admits data by the truesize of its
+ * buffers instead (SK_MEMINFO_WMEM_QUEUED < SK_MEMINFO_SNDBUF), so near a
+ * full buffer this overstates the room by the buffers' overhead and a send
+ * can come up short (counted: send_short). The truesize-based figure was
+ * measured too: it shrinks by more than the bytes written, so the core then
+ * cut segments that were inside the window it had offered (docs/adapter.md,
+ * "Backpressure"). */
+static long op_send_space(void *ctx, vnat_token tok)
+{
+    struct host_sock *s = host_sock_find(ctx, tok);
+    if (!s)
+        return -EBADF;
+    int sndbuf = 0, outq = 0;
+    socklen_t ol = sizeof(sndbuf);
+    if (getsockopt(s->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &ol) < 0)
+        return -errno;
+    if (ioctl(s->fd, SIOCOUTQ, &outq) < 0)
+        return -errno;
+    return sndbuf > outq ? (long)(sndbuf - outq) : 0;
+}
+
+/* Without SO_PEEK_OFF: peek offset+len bytes with the first `offset` landing
+ * in a scratch area (the same 64 KiB repeated in the iovec, so any offset up
+ * to IOV_MAX * 64 KiB needs no large buffer) and the wanted bytes landing
+ * straight in buf. The bytes before the offset are copied for nothing; that
+ * is why this path is used only when the kernel lacks SO_PEEK_OFF on TCP. */
+static long peek_fallback(struct host *h, struct host_sock *s, size_t offset, uint8_t *buf,
+                          size_t len)
+{
+    struct iovec iov[IOV_MAX];
+    size_t n_iov = 0, rest = offset;
+    while (rest > 0 && n_iov < IOV_MAX - 1) {
+        size_t chunk = rest < h->peek_scratch_len ? rest : h->peek_scratch_len;
+        iov[n_iov].iov_base = h->peek_scratch;
+        iov[n_iov].iov_len = chunk;
+        n_iov++;
+        rest -= chunk;
+    }
+    if (rest > 0)
+        return -EINVAL;
+    iov[n_iov].iov_base = buf;
+    iov[n_iov].iov_len = len;
+    n_iov++;
+    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = n_iov};
+    h->st.peek_fallback++;
+    ssize_t n = recvmsg(s->fd, &mh, MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0)
+        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    if ((size_t)n > offset)
+        return (long)((size_t)n - offset);
+    if (n == 0 && offset == 0)
+        return 0;
+    /* Nothing at the offset: end of stream if the peer closed, else wait. */
+    struct pollfd p = {.fd = s->fd, .events = POLLRDHUP};
+    if (poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP)))
+        return 0;
+    return -EAGAIN;
+}
+
+static long op_peek(void *ctx, vnat_token tok, size_t offset, uint8_t *buf, size_t len)
+{
+    struct host *h = ctx;
+    struct host_sock *s = host_sock_find(h, tok);
+    if (!s || s->kind != HOST_SOCK_STREAM)
+        return -EBADF;
+    h->st.peek_calls++;
+    if (s->peek_off < 0)
+        return peek_fallback(h, s, offset, buf, len);
+    if (offset > INT_MAX)
+        return -EINVAL;
+    /* The kernel moves the peek offset itself (forward on a peek, back on a
+     * discard), so it is set only when the core asks for another place. */
+    if ((size_t)s->peek_off != offset) {
+        int off = (int)offset;
+        if (setsockopt(s->fd, SOL_SOCKET, SO_PEEK_OFF, &off, sizeof(off)) < 0)
+            return -errno;
+        s->peek_off = off;
+        h->st.peek_off_sets++;
+    }
+    ssize_t n = recv(s->fd, buf, len, MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0)
+        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    s->peek_off += (int32_t)n;
+    return (long)n;
+}
+
+static int op_discard(void *ctx, vnat_token tok, size_t len)
+{
+    struct host_sock *s = host_sock_find(ctx, tok);
+    if (!s || s->kind != HOST_SOCK_STREAM)
+        return -EBADF;
+    size_t rest = len;
+    for (int i = 0; rest > 0 && i < DISCARD_MAX_CALLS; i++) {
+        /* MSG_TRUNC on TCP drops the bytes without copying them anywhere. */
+        ssize_t n = recv(s->fd, NULL, rest, MSG_TRUNC | MSG_DONTWAIT);
+        if (n < 0)
+            return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+        if (n == 0)
+            return -EIO; /* asked to drop bytes that never arrived */
+        rest -= (size_t)n;
+        if (s->peek_off >= 0)
+            s->peek_off = s->peek_off > n ? s->peek_off - (int32_t)n : 0;
+    }
+    return rest == 0 ? 0 : -EIO;
+}
+
+static int op_shutdown_write(void *ctx, vnat_token tok)
+{
+    struct host_sock *s = host_sock_find(ctx, tok);
+    if (!s)
+        return -EBADF;
+    return shutdown(s->fd, SHUT_WR) < 0 ? -errno : 0;
+}
+
+static void op_close(void *ctx, vnat_token tok, int reset)
+{
+    struct host_sock *s = host_sock_find(ctx, tok);
+    if (!s)
+        return;
+    if (reset && s->kind == HOST_SOCK_STREAM) {
+        struct linger lg = {.l_onoff = 1, .l_linger = 0};
+        (void)setsockopt(s->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    }
+    /* close() also removes the descriptor from epoll (we never dup it). */
+    close(s->fd);
+    sock_release(s);
+}
+
+static void op_set_interest(void *ctx, vnat_token tok, unsigned mask)
+{
+    struct host *h = ctx;
+    struct host_sock *s = host_sock_find(h, tok);
+    mask &= VNAT_WANT_READ | VNAT_WANT_WRITE;
+    if (!s || s->interest == mask)
+        return;
+    if (host_epoll_set(h, s->fd, tok, epoll_mask(s, mask), EPOLL_CTL_MOD) == 0)
+        s->interest = mask;
+}
+
+static int dgram_socket(enum vnat_dgram_kind kind, int family)
+{
+    int proto = 0;
+    if (kind == VNAT_DGRAM_ICMP)
+        proto = family == AF_INET6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
+    else if (kind != VNAT_DGRAM_UDP)
+        return -EINVAL;
+    int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+    return fd < 0 ? -errno : fd;
+}
+
+static int op_dgram_open(void *ctx, vnat_token tok, enum vnat_dgram_kind kind,
+                         const struct vnat_sockaddr *dst)
+{
+    struct host *h = ctx;
+    struct sockaddr_storage ss;
+    socklen_t sl = to_sockaddr(dst, &ss);
+    if (sl == 0)
+        return -EAFNOSUPPORT;
+    if (kind == VNAT_DGRAM_ICMP) /* a ping socket's port is its identifier */
+        ((struct sockaddr_in *)&ss)->sin_port = 0;
+    struct host_sock *s = sock_claim(h, tok);
+    if (!s)
+        return -EINVAL;
+    int fd = dgram_socket(kind, ss.ss_family);
+    if (fd < 0)
+        return fd;
+    if (connect(fd, (struct sockaddr *)&ss, sl) < 0) {
+        int err = -errno;
+        close(fd);
+        return err;
+    }
+    return sock_install(h, s, tok, fd, HOST_SOCK_DGRAM, 0);
+}
+
+static int op_dgram_bind(void *ctx, vnat_token tok, enum vnat_dgram_kind kind,
+                         const struct vnat_sockaddr *local)
+{
+    struct host *h = ctx;
+    struct sockaddr_storage ss;
+    socklen_t sl = to_sockaddr(local, &ss);
+    if (sl == 0)
+        return -EAFNOSUPPORT;
+    struct host_sock *s = sock_claim(h, tok);
+    if (!s)
+        return -EINVAL;
+    int fd = dgram_socket(kind, ss.ss_family);
+    if (fd < 0)
+        return fd;
+    int one = 1;
+    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, (struct sockaddr *)&ss, sl) < 0) {
+        int err = -errno;
+        close(fd);
+        return err;
+    }
+    /* A bound socket is a listener of datagrams: readable from the start. */
+    return sock_install(h, s, tok, fd, HOST_SOCK_DGRAM, VNAT_WANT_READ);
+}
+
+static long op_dgram_send(void *ctx, vnat_token tok, const uint8_t *buf, size_t len,
+                          const struct vnat_sockaddr *to)
+{
+    struct host_sock *s = host_sock_find(ctx, tok);
+    if (!s || s->kind != HOST_SOCK_DGRAM)
+        return -EBADF;
+    ssize_t n;
+    if (to) {
+        struct sockaddr_storage ss;
+        socklen_t sl = to_sockaddr(to, &ss);
+        if (sl == 0)
+            return -EAFNOSUPPORT;
+        n = sendto(s->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&ss, sl);
+    } else {
+        n = send(s->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    }
+    if (n < 0)
+        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    return (long)n;
+}
+
+static long op_dgram_recv(void *ctx, vnat_token tok, uint8_t *buf, size_t cap,
+                          struct vnat_sockaddr *from)
+{
+    struct host_sock *s = host_sock_find(ctx, tok);
+    if (!s || s->kind != HOST_SOCK_DGRAM)
+        return -EBADF;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    memset(&ss, 0, sizeof(ss));
+    /* MSG_TRUNC: the return value is the datagram's full length. */
+    ssize_t n = recvfrom(s->fd, buf, cap, MSG_DONTWAIT | MSG_TRUNC, (struct sockaddr *)&ss, &sl);
+    if (n < 0)
+        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    if (from)
+        from_sockaddr(&ss, from);
+    return (long)n;
+}
+
+static void op_log(void *ctx, const struct vnat_log_record *rec)
+{
+    struct host *h = ctx;
+    if (h->rec)
+        recorder_write(h->rec, rec);
+}
+
+static void op_panic(void *ctx, const char *msg)
+{
+    (void)ctx;
+    fprintf(stderr, "vnat: core invariant failed: %s\n", msg ? msg : "(no message)");
+    abort();
+}
+
+const struct vnat_host_ops host_ops_table = {
+    .guest_send = op_guest_send,
+    .tcp_connect = op_tcp_connect,
+    .tcp_listen = op_tcp_listen,
+    .tcp_accept = op_tcp_accept,
+    .send = op_send,
+    .send_space = op_send_space,
+    .peek = op_peek,
+    .discard = op_discard,
+    .shutdown_write = op_shutdown_write,
+    .close = op_close,
+    .set_interest = op_set_interest,
+    .dgram_open = op_dgram_open,
+    .dgram_bind = op_dgram_bind,
+    .dgram_send = op_dgram_send,
+    .dgram_recv = op_dgram_recv,
+    .log = op_log,
+    .panic = op_panic,
+};
+
+/* A self-check of the property the reference NAT lacked (its defect 4: busy
+ * polling while peeked data waits): with the core's read interest off, a
+ * socket holding unread data produces no event; with it back on, exactly one
+ * event per change, not one per wait. Runs on a real loopback TCP pair and
+ * this file's own operations. Returns 1 when the property holds, 0 when it
+ * does not, -1 when the check could not be set up. pins/defects_pins.c looks
+ * for this symbol. */
+int vnat_host_adapter_honours_interest(void);
+int vnat_host_adapter_honours_interest(void)
+{
+    struct host h;
+    memset(&h, 0, sizeof(h));
+    h.epfd = -1;
+    if (host_init(&h, 16) < 0) {
+        host_fini(&h);
+        return -1;
+    }
+    int result = -1, lfd = -1, peer = -1;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof(a);
+    lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(lfd, 1) < 0 ||
+        getsockname(lfd, (struct sockaddr *)&a, &al) < 0)
+        goto out;
+    struct vnat_sockaddr dst = {.ip = {.family = VNAT_AF_INET}, .port = ntohs(a.sin_port)};
+    memcpy(dst.ip.addr, &a.sin_addr, 4);
+    const vnat_token tok = ((vnat_token)7 << 32) | 3;
+    if (op_tcp_connect(&h, tok, &dst) < 0)
+        goto out;
+    peer = accept(lfd, NULL, NULL);
+    if (peer < 0 || write(peer, "pending", 7) != 7)
+        goto out;
+    struct epoll_event ev[4];
+    int n_on, n_again, n_off, n_back;
+    op_set_interest(&h, tok, VNAT_WANT_READ);
+    n_on = epoll_wait(h.epfd, ev, 4, 1000);  /* data is there: one report */
+    n_again = epoll_wait(h.epfd, ev, 4, 50); /* unread, unchanged: silence */
+    op_set_interest(&h, tok, 0);
+    n_off = epoll_wait(h.epfd, ev, 4, 50); /* interest off: silence */
+    op_set_interest(&h, tok, VNAT_WANT_READ);
+    n_back = epoll_wait(h.epfd, ev, 4, 1000); /* back on: reported again */
+    result = n_on == 1 && n_again == 0 && n_off == 0 && n_back == 1 && ev[0].data.u64 == tok;
+    op_close(&h, tok, 1);
+out:
+    if (peer >= 0)
+        close(peer);
+    if (lfd >= 0)
+        close(lfd);
+    host_fini(&h);
+    return result;
+}

@@ -1,0 +1,224 @@
+#!/usr/bin/env python3
+"""Local peers for vnat's integration tests. Every server binds 127.0.0.1
+only (design.md, "Traffic in tests"); each prints its port on the first line
+of stdout, then serves until killed.
+
+  helpers.py http DIR          static files (HTTP/1.0, one thread per client)
+  helpers.py silent            a listener whose accept queue is full, so
+                               further SYNs are dropped: connects hang
+  helpers.py sink OUTFILE      per connection: read to EOF, write
+                               "<sha256> <bytes>" to OUTFILE
+  helpers.py firehose [LOG]    per connection: send until the peer goes away;
+                               append how it ended ("reset", "closed") to LOG
+  helpers.py dns NAME ADDR     UDP DNS: answers A queries for NAME with ADDR
+  helpers.py udp-echo          UDP: sends every datagram back, reversed
+  helpers.py send HOST PORT FILE   client: send FILE, half-close, wait for EOF
+  helpers.py stall HOST PORT SECS  client: connect, never read, sleep
+  helpers.py resolve NAME      client: print NAME's IPv4 address
+  helpers.py udp-ask HOST PORT TEXT  client: send TEXT, print the answer
+"""
+import hashlib
+import http.server
+import os
+import socket
+import socketserver
+import struct
+import sys
+import threading
+import time
+
+
+def announce(port):
+    print(port, flush=True)
+
+
+def serve_http(root):
+    os.chdir(root)
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+    class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+        daemon_threads = True
+        allow_reuse_address = True
+
+    srv = Server(("127.0.0.1", 0), Quiet)
+    announce(srv.server_address[1])
+    srv.serve_forever()
+
+
+def serve_silent():
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(0)
+    port = ls.getsockname()[1]
+    fillers = []
+    # Fill the accept queue (backlog 0 holds one connection); the kernel
+    # then drops SYNs for this port, so later connects hang.
+    for _ in range(3):
+        c = socket.socket()
+        c.setblocking(False)
+        try:
+            c.connect(("127.0.0.1", port))
+        except BlockingIOError:
+            pass
+        fillers.append(c)
+        time.sleep(0.1)
+    announce(port)
+    while True:
+        time.sleep(3600)
+
+
+def tcp_server(handler):
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(16)
+    announce(ls.getsockname()[1])
+    while True:
+        c, _ = ls.accept()
+        threading.Thread(target=handler, args=(c,), daemon=True).start()
+
+
+def serve_sink(out):
+    def handle(c):
+        h = hashlib.sha256()
+        n = 0
+        while True:
+            b = c.recv(1 << 20)
+            if not b:
+                break
+            h.update(b)
+            n += len(b)
+        with open(out + ".tmp", "w") as f:
+            f.write("%s %d\n" % (h.hexdigest(), n))
+        os.rename(out + ".tmp", out)
+        c.close()
+
+    tcp_server(handle)
+
+
+def serve_firehose(log=None):
+    chunk = b"x" * 65536
+
+    def handle(c):
+        how = "closed"
+        try:
+            while True:
+                c.sendall(chunk)
+        except ConnectionResetError:
+            how = "reset"
+        except OSError:
+            pass
+        c.close()
+        if log:
+            with open(log, "a") as f:
+                f.write(how + "\n")
+
+    tcp_server(handle)
+
+
+def serve_dns(name, addr):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    announce(s.getsockname()[1])
+    want = name.lower().rstrip(".")
+    while True:
+        q, peer = s.recvfrom(4096)
+        if len(q) < 12:
+            continue
+        qid, flags, qd = struct.unpack("!HHH", q[:6])
+        i, labels = 12, []
+        while i < len(q) and q[i] != 0:
+            ln = q[i]
+            labels.append(q[i + 1:i + 1 + ln].decode("ascii", "replace"))
+            i += 1 + ln
+        qtype, qclass = struct.unpack("!HH", q[i + 1:i + 5])
+        question = q[12:i + 5]
+        found = ".".join(labels).lower() == want and qtype == 1
+        rcode = 0 if found or ".".join(labels).lower() == want else 3
+        hdr = struct.pack("!HHHHHH", qid, 0x8180 | rcode, 1, 1 if found else 0, 0, 0)
+        ans = b""
+        if found:
+            ans = struct.pack("!HHHLH", 0xC00C, 1, 1, 60, 4) + socket.inet_aton(addr)
+        s.sendto(hdr + question + ans, peer)
+
+
+def serve_udp_echo():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    announce(s.getsockname()[1])
+    while True:
+        d, peer = s.recvfrom(65536)
+        s.sendto(d[::-1], peer)
+
+
+def client_udp_ask(host, port, text):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(1.0)
+    for _ in range(5):
+        s.sendto(text.encode(), (host, int(port)))
+        try:
+            d, _ = s.recvfrom(65536)
+            print(d.decode())
+            return
+        except socket.timeout:
+            continue
+    sys.exit("no answer")
+
+
+def client_send(host, port, path):
+    c = socket.create_connection((host, int(port)))
+    with open(path, "rb") as f:
+        while True:
+            b = f.read(1 << 20)
+            if not b:
+                break
+            c.sendall(b)
+    c.shutdown(socket.SHUT_WR)
+    while c.recv(65536):
+        pass
+    c.close()
+
+
+def client_stall(host, port, secs):
+    c = socket.create_connection((host, int(port)))
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    print("connected", flush=True)
+    time.sleep(float(secs))
+    c.close()
+
+
+def client_resolve(name):
+    print(socket.gethostbyname(name))
+
+
+def main(argv):
+    cmd = argv[1]
+    if cmd == "http":
+        serve_http(argv[2])
+    elif cmd == "silent":
+        serve_silent()
+    elif cmd == "sink":
+        serve_sink(argv[2])
+    elif cmd == "firehose":
+        serve_firehose(argv[2] if len(argv) > 2 else None)
+    elif cmd == "dns":
+        serve_dns(argv[2], argv[3])
+    elif cmd == "udp-echo":
+        serve_udp_echo()
+    elif cmd == "udp-ask":
+        client_udp_ask(argv[2], argv[3], argv[4])
+    elif cmd == "send":
+        client_send(argv[2], argv[3], argv[4])
+    elif cmd == "stall":
+        client_stall(argv[2], argv[3], argv[4])
+    elif cmd == "resolve":
+        client_resolve(argv[2])
+    else:
+        sys.exit("unknown helper " + cmd)
+
+
+if __name__ == "__main__":
+    main(sys.argv)

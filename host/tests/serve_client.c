@@ -1,0 +1,355 @@
+/*
+ * serve_client.c — a tiny guest for `vnat serve`, the project's own test
+ * client. It speaks QEMU's stream framing (4-byte big-endian length, then
+ * the frame) on the UNIX socket, builds TCP segments by hand, and checks a
+ * whole exchange against a listener it opens on host loopback:
+ *   1. SYN to gateway:PORT (its length prefix split across writes, to make
+ *      vnat reassemble a partial read) -> a SYN-ACK comes back, the host
+ *      listener accepts a connection;
+ *   2. ACK + "ping" -> the host side reads "ping"; the host writes "pong"
+ *      -> a segment carrying "pong" reaches the guest; then RST;
+ *   3. a bad length (0xffffffff) -> vnat drops the link (EOF);
+ *   4. a new connection and a new SYN -> SYN-ACK again (the link recovered).
+ * Exit 0 on success, 1 with a message on the first failure.
+ * usage: serve_client SOCKET_PATH
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+static const uint8_t guest_mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
+static const uint8_t gw_mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x01};
+static const uint8_t guest_ip[4] = {10, 0, 2, 15};
+static const uint8_t gw_ip[4] = {10, 0, 2, 2};
+
+#define FAIL(...)                                                                                  \
+    do {                                                                                           \
+        fprintf(stderr, "serve_client: FAIL: " __VA_ARGS__);                                       \
+        fprintf(stderr, "\n");                                                                     \
+        exit(1);                                                                                   \
+    } while (0)
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i + 1 < n; i += 2)
+        sum += (uint32_t)p[i] << 8 | p[i + 1];
+    if (n & 1)
+        sum += (uint32_t)p[n - 1] << 8;
+    return sum;
+}
+
+static uint16_t csum_fold(uint32_t sum)
+{
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    return (uint16_t)~sum;
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    put16(p, (uint16_t)(v >> 16));
+    put16(p + 2, (uint16_t)v);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+#define TH_FIN 0x01
+#define TH_SYN 0x02
+#define TH_RST 0x04
+#define TH_PSH 0x08
+#define TH_ACK 0x10
+
+/* Ethernet + IPv4 + TCP (with an MSS option on SYN). Returns frame length. */
+static size_t build_tcp(uint8_t *f, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
+                        uint8_t flags, const void *data, size_t dlen)
+{
+    size_t optlen = (flags & TH_SYN) ? 4 : 0;
+    size_t tcplen = 20 + optlen + dlen;
+    memcpy(f, gw_mac, 6);
+    memcpy(f + 6, guest_mac, 6);
+    put16(f + 12, 0x0800);
+    uint8_t *ip = f + 14;
+    memset(ip, 0, 20);
+    ip[0] = 0x45;
+    put16(ip + 2, (uint16_t)(20 + tcplen));
+    put16(ip + 4, 1);
+    ip[6] = 0x40; /* DF */
+    ip[8] = 64;
+    ip[9] = 6;
+    memcpy(ip + 12, guest_ip, 4);
+    memcpy(ip + 16, gw_ip, 4);
+    put16(ip + 10, csum_fold(csum_add(0, ip, 20)));
+    uint8_t *t = ip + 20;
+    memset(t, 0, 20 + optlen);
+    put16(t, sport);
+    put16(t + 2, dport);
+    put32(t + 4, seq);
+    put32(t + 8, ack);
+    t[12] = (uint8_t)(((20 + optlen) / 4) << 4);
+    t[13] = flags;
+    put16(t + 14, 65535);
+    if (optlen) {
+        t[20] = 2;
+        t[21] = 4;
+        put16(t + 22, 1460);
+    }
+    if (dlen)
+        memcpy(t + 20 + optlen, data, dlen);
+    uint8_t pseudo[12];
+    memcpy(pseudo, guest_ip, 4);
+    memcpy(pseudo + 4, gw_ip, 4);
+    pseudo[8] = 0;
+    pseudo[9] = 6;
+    put16(pseudo + 10, (uint16_t)tcplen);
+    uint32_t sum = csum_add(0, pseudo, 12);
+    sum = csum_add(sum, t, tcplen);
+    put16(t + 16, csum_fold(sum));
+    return 14 + 20 + tcplen;
+}
+
+static void write_all(int fd, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    while (n > 0) {
+        ssize_t w = write(fd, b, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            FAIL("write to vnat: %s", strerror(errno));
+        }
+        b += w;
+        n -= (size_t)w;
+    }
+}
+
+/* Send one frame; with split, the length prefix goes out in two writes. */
+static void send_frame(int fd, const uint8_t *frame, size_t len, bool split)
+{
+    uint8_t hdr[4];
+    put32(hdr, (uint32_t)len);
+    if (split) {
+        write_all(fd, hdr, 2);
+        usleep(50000);
+        write_all(fd, hdr + 2, 2);
+        usleep(20000);
+        write_all(fd, frame, len / 2);
+        usleep(20000);
+        write_all(fd, frame + len / 2, len - len / 2);
+    } else {
+        write_all(fd, hdr, 4);
+        write_all(fd, frame, len);
+    }
+}
+
+/* Read exactly n bytes or fail at the deadline. 0 on EOF. */
+static int read_exact(int fd, uint8_t *p, size_t n, uint64_t deadline)
+{
+    size_t got = 0;
+    while (got < n) {
+        uint64_t t = now_ms();
+        if (t >= deadline)
+            FAIL("timed out waiting for frames from vnat");
+        struct pollfd pf = {.fd = fd, .events = POLLIN};
+        if (poll(&pf, 1, (int)(deadline - t)) <= 0)
+            continue;
+        ssize_t r = read(fd, p + got, n - got);
+        if (r == 0)
+            return 0;
+        if (r < 0) {
+            if (errno == EINTR || errno == EAGAIN)
+                continue;
+            return 0; /* ECONNRESET counts as the link going away */
+        }
+        got += (size_t)r;
+    }
+    return 1;
+}
+
+struct seg {
+    uint8_t flags;
+    uint32_t seq, ack;
+    const uint8_t *data;
+    size_t dlen;
+};
+
+/* Next TCP segment from gateway:port to the guest's sport; other frames are
+ * skipped. */
+static void next_segment(int fd, uint8_t *buf, uint16_t port, uint16_t sport, struct seg *s,
+                         uint64_t deadline)
+{
+    for (int i = 0; i < 10000; i++) {
+        uint8_t hdr[4];
+        if (!read_exact(fd, hdr, 4, deadline))
+            FAIL("vnat closed the link");
+        uint32_t len = get32(hdr);
+        if (len == 0 || len > 70000)
+            FAIL("vnat sent a bad frame length %u", len);
+        if (!read_exact(fd, buf, len, deadline))
+            FAIL("vnat closed the link mid-frame");
+        if (len < 54 || buf[12] != 0x08 || buf[13] != 0x00)
+            continue;
+        const uint8_t *ip = buf + 14;
+        size_t ihl = (size_t)(ip[0] & 0x0f) * 4;
+        if (ip[9] != 6 || memcmp(ip + 12, gw_ip, 4) != 0 || memcmp(ip + 16, guest_ip, 4) != 0)
+            continue;
+        size_t iplen = (size_t)ip[2] << 8 | ip[3];
+        const uint8_t *t = ip + ihl;
+        if ((((uint16_t)t[0] << 8) | t[1]) != port || (((uint16_t)t[2] << 8) | t[3]) != sport)
+            continue;
+        size_t doff = (size_t)(t[12] >> 4) * 4;
+        s->flags = t[13];
+        s->seq = get32(t + 4);
+        s->ack = get32(t + 8);
+        s->data = t + doff;
+        s->dlen = iplen - ihl - doff;
+        return;
+    }
+    FAIL("too many unrelated frames");
+}
+
+static int connect_unix(const char *path)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    uint64_t deadline = now_ms() + 5000;
+    for (;;) {
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            FAIL("socket: %s", strerror(errno));
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+            return fd;
+        close(fd);
+        if (now_ms() > deadline)
+            FAIL("cannot connect to %s: %s", path, strerror(errno));
+        usleep(20000);
+    }
+}
+
+static int accept_within(int lfd, int ms)
+{
+    struct pollfd pf = {.fd = lfd, .events = POLLIN};
+    if (poll(&pf, 1, ms) != 1)
+        return -1;
+    return accept(lfd, NULL, NULL);
+}
+
+/* SYN from sport; returns the SYN-ACK's seq. */
+static uint32_t handshake_syn(int fd, uint8_t *buf, uint16_t port, uint16_t sport, uint32_t isn,
+                              bool split)
+{
+    uint8_t f[128];
+    size_t n = build_tcp(f, sport, port, isn, 0, TH_SYN, NULL, 0);
+    send_frame(fd, f, n, split);
+    struct seg s;
+    next_segment(fd, buf, port, sport, &s, now_ms() + 5000);
+    if ((s.flags & (TH_SYN | TH_ACK)) != (TH_SYN | TH_ACK))
+        FAIL("expected SYN-ACK, got flags 0x%02x", s.flags);
+    if (s.ack != isn + 1)
+        FAIL("SYN-ACK acknowledges %u, expected %u", s.ack, isn + 1);
+    return s.seq;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: serve_client SOCKET_PATH\n");
+        return 2;
+    }
+    static uint8_t buf[70000];
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in la = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t ll = sizeof(la);
+    if (lfd < 0 || bind(lfd, (struct sockaddr *)&la, sizeof(la)) < 0 || listen(lfd, 8) < 0 ||
+        getsockname(lfd, (struct sockaddr *)&la, &ll) < 0)
+        FAIL("loopback listener: %s", strerror(errno));
+    uint16_t port = ntohs(la.sin_port);
+
+    /* 1. handshake, with a length prefix split across writes */
+    int fd = connect_unix(argv[1]);
+    uint16_t sport = 40001;
+    uint32_t isn = 1000;
+    uint32_t srv = handshake_syn(fd, buf, port, sport, isn, true);
+    int hfd = accept_within(lfd, 3000);
+    if (hfd < 0)
+        FAIL("the host listener saw no connection");
+    printf("serve_client: SYN-ACK received, host accepted\n");
+
+    /* 2. data both ways */
+    uint8_t f[256];
+    size_t n = build_tcp(f, sport, port, isn + 1, srv + 1, TH_ACK | TH_PSH, "ping", 4);
+    send_frame(fd, f, n, false);
+    char got[8] = {0};
+    struct pollfd pf = {.fd = hfd, .events = POLLIN};
+    if (poll(&pf, 1, 3000) != 1 || read(hfd, got, 4) != 4 || memcmp(got, "ping", 4) != 0)
+        FAIL("the host side did not read \"ping\"");
+    if (write(hfd, "pong", 4) != 4)
+        FAIL("host write: %s", strerror(errno));
+    uint64_t deadline = now_ms() + 5000;
+    for (;;) {
+        struct seg s;
+        next_segment(fd, buf, port, sport, &s, deadline);
+        if (s.dlen == 4 && !memcmp(s.data, "pong", 4))
+            break;
+        if (s.flags & TH_RST)
+            FAIL("flow reset before \"pong\" arrived");
+    }
+    n = build_tcp(f, sport, port, isn + 5, 0, TH_RST, NULL, 0);
+    send_frame(fd, f, n, false);
+    close(hfd);
+    printf("serve_client: data exchanged both ways\n");
+    close(fd);
+
+    /* 3. a bad length resets the link */
+    fd = connect_unix(argv[1]);
+    uint8_t bad[4] = {0xff, 0xff, 0xff, 0xff};
+    write_all(fd, bad, 4);
+    uint8_t junk[64];
+    deadline = now_ms() + 3000;
+    for (;;) {
+        pf.fd = fd;
+        if (now_ms() > deadline)
+            FAIL("vnat kept the link after a bad length");
+        if (poll(&pf, 1, 100) == 1) {
+            ssize_t r = read(fd, junk, sizeof(junk));
+            if (r <= 0)
+                break;
+        }
+    }
+    close(fd);
+    printf("serve_client: bad length reset the link\n");
+
+    /* 4. the next connection works */
+    fd = connect_unix(argv[1]);
+    (void)handshake_syn(fd, buf, port, 40002, 5000, false);
+    close(fd);
+    printf("serve_client: link works again after the reset\n");
+    close(lfd);
+    return 0;
+}

@@ -1,0 +1,444 @@
+/*
+ * sim_pins.c — pins of the simulator's own pieces, tested without the core:
+ * the event queue's (time, sequence) order, the random source (seeded and
+ * byte-fed), the stream pattern and its verifier, the guest TCP endpoint
+ * talking to a second instance of itself over a lossy, reordering loopback,
+ * and the trace format (encode, read back, hash).
+ */
+#include "pin.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gtcp.h"
+#include "pattern.h"
+#include "queue.h"
+#include "rng.h"
+#include "sim.h"
+#include "trace.h"
+
+PIN(queue_pops_by_time_then_push_order)
+{
+    struct sim_queue q;
+    assert_int_equal(sim_queue_init(&q, 2, 64, 100), 0);
+    /* same time three times, pushed out of time order overall */
+    assert_int_equal(sim_queue_push(&q, 300, 1, 0, 0, NULL), 0);
+    assert_int_equal(sim_queue_push(&q, 200, 2, 0, 0, NULL), 0);
+    assert_int_equal(sim_queue_push(&q, 200, 3, 0, 0, NULL), 0);
+    assert_int_equal(sim_queue_push(&q, 200, 4, 0, 0, NULL), 0);
+    assert_int_equal(sim_queue_push(&q, 150, 5, 0, 0, NULL), 0);
+    const uint32_t want[] = {5, 2, 3, 4, 1};
+    struct sim_event ev;
+    for (size_t i = 0; i < 5; i++) {
+        assert_true(sim_queue_pop(&q, &ev));
+        assert_int_equal(ev.kind, want[i]);
+        assert_true(q.now == ev.at);
+    }
+    assert_false(sim_queue_pop(&q, &ev));
+    assert_true(sim_queue_peek_time(&q) == UINT64_MAX);
+    sim_queue_free(&q);
+}
+
+PIN(queue_never_runs_back_and_is_bounded)
+{
+    struct sim_queue q;
+    assert_int_equal(sim_queue_init(&q, 1, 3, 1000), 0);
+    assert_int_equal(sim_queue_push(&q, 5, 1, 0, 0, NULL), 0); /* the past: clamped to now */
+    struct sim_event ev;
+    assert_true(sim_queue_pop(&q, &ev));
+    assert_true(ev.at == 1000);
+    assert_true(q.now == 1000);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(sim_queue_push(&q, 2000, 1, 0, 0, NULL), 0);
+    assert_int_equal(sim_queue_push(&q, 2000, 1, 0, 0, NULL), -1); /* the bound holds */
+    sim_queue_free(&q);
+}
+
+PIN(rng_seed_and_bytes_replay_exactly)
+{
+    struct sim_rng a, b;
+    sim_rng_seed(&a, 42);
+    sim_rng_seed(&b, 42);
+    for (int i = 0; i < 1000; i++)
+        assert_true(sim_rng_u64(&a) == sim_rng_u64(&b));
+    sim_rng_seed(&b, 43);
+    assert_true(sim_rng_u64(&a) != sim_rng_u64(&b));
+
+    const uint8_t bytes[] = {7, 0, 0, 0, 9, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 1, 2, 3};
+    sim_rng_from_bytes(&a, bytes, sizeof bytes);
+    sim_rng_from_bytes(&b, bytes, sizeof bytes);
+    /* the first draws are the bytes themselves */
+    assert_true(sim_rng_below(&a, 100) == 7);
+    assert_true(sim_rng_below(&a, 100) == 9);
+    assert_true(sim_rng_below(&a, 1000) == 0xffffffffu % 1000);
+    (void)sim_rng_below(&b, 100);
+    (void)sim_rng_below(&b, 100);
+    (void)sim_rng_below(&b, 1000);
+    /* past the end both continue identically (keyed by all the input) */
+    for (int i = 0; i < 100; i++)
+        assert_true(sim_rng_u64(&a) == sim_rng_u64(&b));
+    /* a different input diverges once the bytes run out */
+    uint8_t other[sizeof bytes];
+    memcpy(other, bytes, sizeof bytes);
+    other[14] ^= 1;
+    sim_rng_from_bytes(&a, bytes, sizeof bytes);
+    sim_rng_from_bytes(&b, other, sizeof other);
+    for (int i = 0; i < 4; i++)
+        (void)sim_rng_u64(&a), (void)sim_rng_u64(&b);
+    assert_true(sim_rng_u64(&a) != sim_rng_u64(&b));
+    /* a zero rate never draws */
+    uint64_t before = a.draws;
+    assert_false(sim_rng_chance(&a, 0));
+    assert_true(a.draws == before);
+}
+
+PIN(pattern_verifier_names_the_first_wrong_byte)
+{
+    sim_pattern_init();
+    uint8_t buf[5000];
+    sim_pattern_fill(12345, 0, buf, sizeof buf);
+    struct sim_verifier v;
+    sim_verifier_init(&v, 12345);
+    assert_true(sim_verifier_feed(&v, buf, 3));
+    assert_true(sim_verifier_feed(&v, buf + 3, 1000));
+    buf[2500] ^= 0x10;
+    assert_false(sim_verifier_feed(&v, buf + 1003, sizeof buf - 1003));
+    assert_true(v.bad_off == 2500);
+    /* a stream with another salt fails at its header */
+    sim_pattern_fill(999, 0, buf, 16);
+    sim_verifier_init(&v, 12345);
+    assert_false(sim_verifier_feed(&v, buf, 16));
+    assert_true(v.bad_off == 0);
+    /* out-of-order checks at an offset */
+    sim_pattern_fill(777, 0, buf, sizeof buf);
+    sim_verifier_init(&v, 0);
+    assert_true(sim_verifier_feed(&v, buf, 8));
+    assert_true(sim_verifier_check_at(&v, 4000, buf + 4000, 1000));
+    assert_false(sim_verifier_check_at(&v, 4001, buf + 4000, 1000));
+}
+
+/* ---- the guest TCP endpoint against itself ------------------------------- */
+
+struct loop {
+    struct sim_queue q;
+    struct sim_rng rng;
+    struct gtcp_stack st[2];
+    uint32_t loss_ppm, reorder_ppm;
+    uint64_t bytes[2]; /* what each side writes */
+    int outcome[2];
+    uint64_t received[2];
+    bool verify_ok[2];
+    uint64_t frames;
+};
+
+struct loop_frame {
+    int to;
+    size_t len;
+    uint8_t data[];
+};
+
+/* The stacks are st[0] (the client, .15) and st[1] (the server, .2) of one
+ * struct loop, and each is its own ops context: find the loop from it. */
+static struct loop *loop_of(void *ctx, int *side)
+{
+    struct gtcp_stack *s = ctx;
+    *side = s->cfg.ip[3] == 15 ? 0 : 1;
+    return (struct loop *)((char *)(s - *side) - offsetof(struct loop, st));
+}
+
+static uint8_t *lp_alloc(void *ctx, size_t cap)
+{
+    (void)ctx;
+    struct loop_frame *f = malloc(sizeof *f + cap);
+    /* ownership passes to lp_send, which frees or queues it */
+    // cppcheck-suppress memleak
+    return f ? f->data : NULL;
+}
+
+static void lp_send(void *ctx, uint8_t *frame, size_t len)
+{
+    int side;
+    struct loop *l = loop_of(ctx, &side);
+    struct loop_frame *f = (struct loop_frame *)(frame - offsetof(struct loop_frame, data));
+    f->to = 1 - side;
+    f->len = len;
+    l->frames++;
+    if (sim_rng_chance(&l->rng, l->loss_ppm)) {
+        free(f);
+        return;
+    }
+    uint64_t delay = 100000 + (sim_rng_chance(&l->rng, l->reorder_ppm) ? 300000 : 0);
+    assert_int_equal(sim_queue_push(&l->q, l->q.now + delay, 1, 0, 0, f), 0);
+}
+
+static void lp_timer(void *ctx, struct gtcp_conn *c, uint64_t at)
+{
+    int side;
+    struct loop *l = loop_of(ctx, &side);
+    assert_int_equal(
+        sim_queue_push(&l->q, at, 2, (uint32_t)side, ((uint64_t)c->gen << 32) | c->index, NULL), 0);
+}
+
+static void lp_event(void *ctx, struct gtcp_conn *c, enum gtcp_event ev)
+{
+    int side;
+    struct loop *l = loop_of(ctx, &side);
+    struct gtcp_stack *s = &l->st[side];
+    switch (ev) {
+    case GTE_ESTABLISHED:
+    case GTE_ACCEPTED:
+        if (side == 1)
+            c->snd_salt = 0xb0b;
+        gtcp_write(s, l->q.now, c, l->bytes[side]);
+        break;
+    case GTE_DATA:
+        gtcp_consume(s, l->q.now, c, c->rcv_used);
+        break;
+    case GTE_ACKED:
+        gtcp_close(s, l->q.now, c);
+        break;
+    case GTE_PEER_FIN:
+        break;
+    case GTE_DONE:
+        l->outcome[side] = c->outcome;
+        l->received[side] = c->rcv_total;
+        l->verify_ok[side] = !c->ver.bad && c->ver.salt == (side == 0 ? 0xb0bu : 0xa11ceu);
+        break;
+    }
+}
+
+static void loop_run(struct loop *l, uint32_t mtu, int wscale)
+{
+    const struct gtcp_ops ops = {lp_alloc, lp_send, lp_timer, lp_event, NULL};
+    struct gtcp_cfg a, b;
+    gtcp_cfg_default(&a);
+    a.mtu = mtu;
+    a.wscale = wscale;
+    b = a;
+    const uint8_t mac_a[6] = {2, 0, 0, 0, 0, 0xa}, mac_b[6] = {2, 0, 0, 0, 0, 0xb};
+    memcpy(a.mac, mac_a, 6);
+    memcpy(a.peer_mac, mac_b, 6);
+    memcpy(b.mac, mac_b, 6);
+    memcpy(b.peer_mac, mac_a, 6);
+    b.ip[3] = 2;
+    b.isn_seed = 99;
+    sim_pattern_init();
+    assert_int_equal(sim_queue_init(&l->q, 64, 1u << 20, 0), 0);
+    assert_int_equal(gtcp_init(&l->st[0], &a, &ops, &l->st[0]), 0);
+    assert_int_equal(gtcp_init(&l->st[1], &b, &ops, &l->st[1]), 0);
+    assert_int_equal(gtcp_listen(&l->st[1], 80), 0);
+    assert_non_null(gtcp_connect(&l->st[0], 0, b.ip, 80, 0xa11ce, 0));
+    struct sim_event ev;
+    for (uint64_t guard = 0; guard < 10000000 && sim_queue_pop(&l->q, &ev); guard++) {
+        if (ev.kind == 1) {
+            struct loop_frame *f = ev.ptr;
+            gtcp_on_frame(&l->st[f->to], l->q.now, f->data, f->len);
+            free(f);
+        } else {
+            gtcp_on_timer(&l->st[ev.arg], l->q.now, (uint32_t)ev.id, (uint32_t)(ev.id >> 32));
+        }
+    }
+    gtcp_free(&l->st[0]);
+    gtcp_free(&l->st[1]);
+    sim_queue_free(&l->q);
+}
+
+PIN(gtcp_loopback_bulk_both_ways_clean)
+{
+    struct loop *l = calloc(1, sizeof *l);
+    sim_rng_seed(&l->rng, 1);
+    l->bytes[0] = 3 * 1000 * 1000;
+    l->bytes[1] = 2 * 1000 * 1000 + 7;
+    loop_run(l, 1500, 7);
+    assert_int_equal(l->outcome[0], GO_COMPLETE);
+    assert_int_equal(l->outcome[1], GO_COMPLETE);
+    assert_true(l->received[1] == l->bytes[0]);
+    assert_true(l->received[0] == l->bytes[1]);
+    assert_true(l->verify_ok[0] && l->verify_ok[1]);
+    free(l);
+}
+
+PIN(gtcp_loopback_survives_loss_and_reordering)
+{
+    for (uint64_t seed = 1; seed <= 4; seed++) {
+        struct loop *l = calloc(1, sizeof *l);
+        sim_rng_seed(&l->rng, seed);
+        l->loss_ppm = 30000;
+        l->reorder_ppm = 50000;
+        l->bytes[0] = 400 * 1000;
+        l->bytes[1] = 300 * 1000;
+        loop_run(l, seed % 2 ? 1500 : 9000, seed % 2 ? -1 : 5);
+        assert_int_equal(l->outcome[0], GO_COMPLETE);
+        assert_int_equal(l->outcome[1], GO_COMPLETE);
+        assert_true(l->received[1] == l->bytes[0]);
+        assert_true(l->received[0] == l->bytes[1]);
+        assert_true(l->verify_ok[0] && l->verify_ok[1]);
+        free(l);
+    }
+}
+
+PIN(trace_roundtrip_and_hash_match)
+{
+    char *mem = NULL;
+    size_t memlen = 0;
+    FILE *f = open_memstream(&mem, &memlen);
+    assert_non_null(f);
+    struct vnat_sockaddr dst = {.ip = vnat_ip4(192, 0, 2, 1), .port = 443};
+    const uint8_t frame[] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+    struct vnat_log_record recs[4];
+    memset(recs, 0, sizeof recs);
+    recs[0].kind = VNAT_LOG_EV_FRAME;
+    recs[0].now = 123456789;
+    recs[0].b = 123456789;
+    recs[0].data = frame;
+    recs[0].len = sizeof frame;
+    recs[1].kind = VNAT_LOG_OP;
+    recs[1].op = VNAT_OP_TCP_CONNECT;
+    recs[1].now = 123456789;
+    recs[1].token = 0x100000002ull;
+    recs[1].addr = &dst;
+    recs[2].kind = VNAT_LOG_OP;
+    recs[2].op = VNAT_OP_PEEK;
+    recs[2].token = 7;
+    recs[2].a = 1 << 20;
+    recs[2].b = -11;
+    recs[3].kind = VNAT_LOG_EV_TICK;
+    recs[3].now = UINT64_MAX;
+    struct vnat_trace_hash th;
+    vnat_trace_hash_init(&th);
+    assert_int_equal(vnat_trace_write_header(f), 0);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(vnat_trace_write(f, &recs[i]), 0);
+        vnat_trace_hash_record(&th, &recs[i]);
+    }
+    fclose(f);
+    f = fmemopen(mem, memlen, "rb");
+    struct vnat_trace_reader r;
+    vnat_trace_reader_init(&r, f);
+    struct vnat_trace_hash th2;
+    vnat_trace_hash_init(&th2);
+    struct vnat_log_record got;
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(vnat_trace_read(&r, &got), 1);
+        char why[512];
+        assert_int_equal(vnat_trace_compare(&recs[i], &got, why, sizeof why), 0);
+        vnat_trace_hash_record(&th2, &got);
+    }
+    assert_int_equal(vnat_trace_read(&r, &got), 0);
+    assert_true(vnat_trace_hash_final(&th) == vnat_trace_hash_final(&th2));
+    /* one changed byte changes the hash */
+    recs[0].now++;
+    vnat_trace_hash_init(&th2);
+    for (int i = 0; i < 4; i++)
+        vnat_trace_hash_record(&th2, &recs[i]);
+    assert_true(vnat_trace_hash_final(&th) != vnat_trace_hash_final(&th2));
+    vnat_trace_reader_free(&r);
+    fclose(f);
+    free(mem);
+}
+
+PIN(trace_reader_rejects_truncation)
+{
+    const uint8_t bad[] = {VNAT_LOG_EV_FRAME, 0x40, 0x05, 1,
+                           2}; /* 5 data bytes promised, 2 given */
+    FILE *f = fmemopen((void *)bad, sizeof bad, "rb");
+    struct vnat_trace_reader r;
+    vnat_trace_reader_init(&r, f);
+    struct vnat_log_record got;
+    assert_int_equal(vnat_trace_read(&r, &got), -1);
+    vnat_trace_reader_free(&r);
+    fclose(f);
+}
+
+/* Record a small run's boundary log, replay it: every record matches and
+ * the replayed hash is the run's trace hash. Flip one byte of the last
+ * frame the core sent: the replay names that record as the first
+ * difference. */
+PIN(replay_file_matches_and_finds_a_changed_output)
+{
+    struct sim_config cfg;
+    char err[256];
+    sim_config_init(&cfg);
+    const char *text = "dest 198.51.100.1:80 accept echo\n"
+                       "dest 198.51.100.2:80 refuse\n"
+                       "flows e count=2 to=198.51.100.1:80 send=20K spacing=1ms\n"
+                       "flows r to=198.51.100.2:80\n";
+    assert_int_equal(sim_scenario_parse(text, "replay.scn", &cfg, err, sizeof err), 0);
+    char *mem = NULL;
+    size_t memlen = 0;
+    FILE *bin = open_memstream(&mem, &memlen);
+    struct sim_result res;
+    assert_int_equal(sim_run(&cfg, NULL, bin, &res, NULL), 0);
+    fclose(bin);
+    sim_config_free(&cfg);
+
+    FILE *f = fmemopen(mem, memlen, "rb");
+    struct vnat_replay_result rr;
+    assert_int_equal(vnat_replay_file(f, &rr), 0);
+    fclose(f);
+    assert_true(rr.records == res.records);
+    assert_true(rr.hash == res.hash);
+
+    /* find the last OUT_FRAME record and where its bytes end */
+    f = fmemopen(mem, memlen, "rb");
+    struct vnat_trace_reader r;
+    vnat_trace_reader_init(&r, f);
+    struct vnat_log_record rec;
+    long last_end = -1;
+    int64_t last_index = -1, index = 0;
+    while (vnat_trace_read(&r, &rec) == 1) {
+        if (rec.kind == VNAT_LOG_OUT_FRAME) {
+            last_end = ftell(f);
+            last_index = index;
+        }
+        index++;
+    }
+    vnat_trace_reader_free(&r);
+    fclose(f);
+    assert_true(last_end > 0);
+    mem[last_end - 1] ^= 0x01; /* the frame's last byte */
+    f = fmemopen(mem, memlen, "rb");
+    assert_int_equal(vnat_replay_file(f, &rr), 1);
+    assert_true(rr.index == last_index);
+    assert_non_null(strstr(rr.why, "data bytes"));
+    fclose(f);
+    free(mem);
+}
+
+PIN(scenario_parser_names_the_bad_line)
+{
+    struct sim_config cfg;
+    char err[256];
+    sim_config_init(&cfg);
+    const char *text = "dest 198.51.100.1:80 accept echo\n"
+                       "flows g count=2 to=198.51.100.1:80 send=4K\n"
+                       "expect g.complete == 2\n";
+    assert_int_equal(sim_scenario_parse(text, "ok.scn", &cfg, err, sizeof err), 0);
+    assert_int_equal(cfg.n_flows, 2);
+    assert_true(cfg.flows[1].send == 4096);
+    assert_int_equal(cfg.n_expects, 1);
+    sim_config_free(&cfg);
+    sim_config_init(&cfg);
+    const char *bad = "dest 198.51.100.1:80 accept\n"
+                      "link loss=3 percent\n";
+    assert_int_equal(sim_scenario_parse(bad, "bad.scn", &cfg, err, sizeof err), -1);
+    assert_non_null(strstr(err, "bad.scn:2"));
+    sim_config_free(&cfg);
+    bool ok;
+    assert_true(sim_parse_duration("1.5s", &ok) == 1500000000ull && ok);
+    assert_true(sim_parse_duration("250us", &ok) == 250000ull && ok);
+    (void)sim_parse_duration("5 parsecs", &ok);
+    assert_false(ok);
+}
+
+PIN_MAIN(cmocka_unit_test(queue_pops_by_time_then_push_order),
+         cmocka_unit_test(queue_never_runs_back_and_is_bounded),
+         cmocka_unit_test(rng_seed_and_bytes_replay_exactly),
+         cmocka_unit_test(pattern_verifier_names_the_first_wrong_byte),
+         cmocka_unit_test(gtcp_loopback_bulk_both_ways_clean),
+         cmocka_unit_test(gtcp_loopback_survives_loss_and_reordering),
+         cmocka_unit_test(trace_roundtrip_and_hash_match),
+         cmocka_unit_test(trace_reader_rejects_truncation),
+         cmocka_unit_test(replay_file_matches_and_finds_a_changed_output),
+         cmocka_unit_test(scenario_parser_names_the_bad_line))

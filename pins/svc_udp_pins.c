@@ -1,0 +1,308 @@
+/*
+ * svc_udp_pins.c — UDP NAT (core/src/udp.c): one connected host socket per
+ * guest flow, conntrack-like timeouts, ICMP errors for what the host
+ * reports, flow limits with counters, no buffering when the guest link is
+ * full, and impossible host results contained. The reference's
+ * udp_non_dns_round_trips and nat_translate_outbound_* appear under their
+ * own names.
+ */
+#include <string.h>
+
+#include "pin.h"
+#include "svc_fakehost.h"
+
+#define S 1000000000ull
+
+static const uint8_t GW[4] = {10, 0, 2, 2};
+static const uint8_t FAR[4] = {198, 51, 100, 7};
+
+static struct sfh_out expect_udp(struct sfh *h, const uint8_t src[4], uint16_t sport,
+                                 uint16_t dport)
+{
+    assert_true(sfh_pending(h) >= 1);
+    struct sfh_out o = sfh_next(h);
+    assert_true(o.ok);
+    assert_int_equal(o.proto, VW_IPPROTO_UDP);
+    assert_memory_equal(o.src, src, 4);
+    assert_memory_equal(o.dst, h->cfg.guest_ip.addr, 4);
+    assert_int_equal(o.udp.sport, sport);
+    assert_int_equal(o.udp.dport, dport);
+    return o;
+}
+
+static struct sfh_out expect_icmp_unreach(struct sfh *h, uint8_t code)
+{
+    assert_true(sfh_pending(h) >= 1);
+    struct sfh_out o = sfh_next(h);
+    assert_true(o.ok);
+    assert_int_equal(o.proto, VW_IPPROTO_ICMP);
+    assert_int_equal(o.icmp.type, VW_ICMP_DEST_UNREACH);
+    assert_int_equal(o.icmp.code, code);
+    /* It quotes an IPv4 header from the guest and 8 bytes of UDP. */
+    assert_int_equal(o.len, 28);
+    assert_int_equal(o.payload[9], VW_IPPROTO_UDP);
+    assert_memory_equal(o.payload + 12, h->cfg.guest_ip.addr, 4);
+    return o;
+}
+
+PIN(udp_non_dns_round_trips)
+{
+    struct sfh h;
+    sfh_init(&h, NULL);
+    assert_int_equal(sfh_send_udp(&h, GW, 5000, 7777, "ping", 4), VNAT_OK);
+    struct sfh_sock *s = sfh_last(&h);
+    assert_non_null(s);
+    assert_int_equal(s->kind, SFH_DGRAM);
+    assert_int_equal(s->dgram_kind, VNAT_DGRAM_UDP);
+    struct vnat_sockaddr lo = sfh_addr4(127, 0, 0, 1, 7777);
+    assert_memory_equal(&s->addr, &lo, sizeof lo);
+    assert_int_equal(s->nsent, 1);
+    assert_memory_equal(s->sent[0].data, "ping", 4);
+    assert_int_equal(s->interest, VNAT_WANT_READ);
+    sfh_incoming(s, &lo, "pong!", 5);
+    assert_int_equal(sfh_readable(&h, s->tok), VNAT_OK);
+    struct sfh_out o = expect_udp(&h, GW, 7777, 5000);
+    assert_int_equal(o.len, 5);
+    assert_memory_equal(o.payload, "pong!", 5);
+    assert_int_equal(SFH_STAT(&h, udp_flows), 1);
+    assert_int_equal(SFH_STAT(&h, bytes_guest_to_host), 4);
+    assert_int_equal(SFH_STAT(&h, bytes_host_to_guest), 5);
+    sfh_free(&h);
+}
+
+PIN(udp_one_host_socket_per_guest_flow)
+{
+    struct sfh h;
+    sfh_init(&h, NULL);
+    sfh_send_udp(&h, FAR, 5000, 9, "a", 1);
+    sfh_send_udp(&h, FAR, 5000, 9, "b", 1);
+    sfh_send_udp(&h, FAR, 5001, 9, "c", 1);
+    sfh_send_udp(&h, FAR, 5000, 10, "d", 1);
+    assert_int_equal(sfh_count(&h, SFH_DGRAM, true), 3);
+    struct sfh_sock *s = sfh_find(&h, SFH_DGRAM, 0);
+    assert_int_equal(s->nsent, 2);
+    assert_int_equal(SFH_STAT(&h, udp_flows), 3);
+    sfh_free(&h);
+}
+
+PIN(nat_translate_outbound_gateway_to_host_loopback)
+{
+    struct sfh h;
+    sfh_init(&h, NULL);
+    sfh_send_udp(&h, GW, 5000, 53535, "x", 1);
+    struct vnat_sockaddr lo = sfh_addr4(127, 0, 0, 1, 53535);
+    assert_memory_equal(&sfh_last(&h)->addr, &lo, sizeof lo);
+    sfh_free(&h);
+}
+
+PIN(nat_translate_outbound_other_destinations_unchanged)
+{
+    struct sfh h;
+    sfh_init(&h, NULL);
+    sfh_send_udp(&h, FAR, 5000, 4444, "x", 1);
+    struct vnat_sockaddr far = sfh_addr4(198, 51, 100, 7, 4444);
+    assert_memory_equal(&sfh_last(&h)->addr, &far, sizeof far);
+    sfh_free(&h);
+}
+
+static const struct vnat_rule deny_far = {
+    .action = VNAT_RULE_DENY,
+    .proto = VNAT_PROTO_ANY,
+    .prefix = 24,
+    .net = {.family = VNAT_AF_INET, .addr = {198, 51, 100, 0}},
+    .port_lo = 0,
+    .port_hi = 65535};
+static void with_deny(struct vnat_config *c)
+{
+    c->rules = &deny_far;
+    c->n_rules = 1;
+}
+
+PIN(nat_translate_outbound_deny_list_applies)
+{
+    struct sfh h;
+    sfh_init(&h, with_deny);
+    sfh_send_udp(&h, FAR, 5000, 4444, "x", 1);
+    assert_int_equal(sfh_count(&h, SFH_DGRAM, false), 0);
+    assert_int_equal(SFH_STAT(&h, drops[VNAT_DROP_POLICY]), 1);
+    expect_icmp_unreach(&h, 13);
+    sfh_free(&h);
+}
+
+PIN(udp_idle_timeout_is_30s_until_traffic_went_both_ways)
+{
+    struct sfh h;
+    sfh_init(&h, NULL);
+    sfh_send_udp(&h, FAR, 5000, 9, "a", 1);
+    struct sfh_sock *s = sfh_last(&h);
+    assert_int_equal(vnat_next_deadline(h.nat), h.now + 30 * S);
+    sfh_advance(&h, 20 * S);
+    sfh_send_udp(&h, FAR, 5000, 9, "b", 1); /* refreshes */
+    sfh_advance(&h, 29 * S);
+    assert_false(s->closed);
+    sfh_advance(&h, 1 * S);
+    assert_true(s->closed);
+    assert_int_equal(s->close_reset, 0);
+    assert_int_equal(SFH_STAT(&h, udp_flows), 0);
+    assert_int_equal(SFH_STAT(&h, flows_live), 0);
+    assert_int_equal(vnat_next_deadline(h.nat), UINT64_MAX);
+    sfh_free(&h);
+}
+
+PIN(udp_stream_timeout_is_120s_once_the_host_answered)
+{
+    struct sfh h;
+    sfh_init(&h, NULL);
+    sfh_send_udp(&h, FAR, 5000, 9, "a", 1);
+    struct sfh_sock *s = sfh_last(&h);
+    struct vnat_sockaddr far = sfh_addr4(198, 51, 100, 7, 9);
+    sfh_incoming(s, &far, "b", 1);
+    sfh_readable(&h, s->tok);
+    assert_int_equal(vnat_next_deadline(h.nat), h.now + 120 * S);
+    sfh_advance(&h, 119 * S);
+    assert_false(s->closed);
+    sfh_advance(&h, 1 * S);
+    assert_true(s->closed);
+    sfh_free(&h);
+}
+
+PIN(udp_refused_by_the_host_gives_the_guest_port_unreachable)
+{
+    struct sfh h;
+    sfh_init(&h, NULL);
+    sfh_send_udp(&h, FAR, 5000, 9, "a", 1);
+    struct sfh_sock *s = sfh_last(&h);
+    /* The error arrives on the socket (an earlier ICMP on the host). */
+    s->recv_err = -111;
+    sfh_readable(&h, s->tok);
+    struct sfh_out o = expect_icmp_unreach(&h, 3);
+    assert_memory_equal(o.src, FAR, 4);
+    assert_int_equal(vw_get16(o.payload + 20), 5000);
+    assert_int_equal(vw_get16(o.payload + 22), 9);
+    /* Or is reported by the next send. */
+    s->send_rc = -111;
+    sfh_send_udp(&h, FAR, 5000, 9, "b", 1);
+    expect_icmp_unreach(&h, 3);
+    assert_false(s->closed); /* the flow stays; the host may listen later */
+    sfh_free(&h);
+}
+
+static void two_udp_flows(struct vnat_config *c)
+{
+    c->max_udp_flows = 2;
+}
+
+PIN(udp_flow_limit_is_enforced_and_counted)
+{
+    struct sfh h;
+    sfh_init(&h, two_udp_flows);
+    sfh_send_udp(&h, FAR, 5000, 9, "a", 1);
+    sfh_send_udp(&h, FAR, 5001, 9, "a", 1);
+    sfh_send_udp(&h, FAR, 5002, 9, "a", 1);
+    assert_int_equal(sfh_count(&h, SFH_DGRAM, false), 2);
+    assert_int_equal(SFH_STAT(&h, drops[VNAT_DROP_FLOW_LIMIT]), 1);
+    assert_int_equal(SFH_STAT(&h, udp_flows), 2);
+    /* Existing flows keep working. */
+    sfh_send_udp(&h, FAR, 5000, 9, "b", 1);
+    assert_int_equal(sfh_find(&h, SFH_DGRAM, 0)->nsent, 2);
+    sfh_free(&h);
+}
+
+PIN(udp_full_guest_link_pauses_reading_until_it_drains)
+{
+    struct sfh h;
+    sfh_init(&h, NULL);
+    sfh_send_udp(&h, FAR, 5000, 9, "a", 1);
+    struct sfh_sock *s = sfh_last(&h);
+    struct vnat_sockaddr far = sfh_addr4(198, 51, 100, 7, 9);
+    sfh_incoming(s, &far, "1", 1);
+    sfh_incoming(s, &far, "2", 1);
+    h.refuse = 1;
+    sfh_readable(&h, s->tok);
+    assert_int_equal(s->interest, 0); /* no busy loop while the link is full */
+    assert_int_equal(s->rx_head, 1);  /* one was lost, the other is still queued */
+    h.refuse = 0;
+    sfh_link(&h);
+    assert_int_equal(s->interest, VNAT_WANT_READ);
+    struct sfh_out o = expect_udp(&h, FAR, 9, 5000);
+    assert_memory_equal(o.payload, "2", 1);
+    sfh_free(&h);
+}
+
+PIN(udp_impossible_host_results_close_the_flow_and_are_counted)
+{
+    struct sfh h;
+    sfh_init(&h, NULL);
+    sfh_send_udp(&h, FAR, 5000, 9, "abc", 3);
+    struct sfh_sock *s = sfh_last(&h);
+    s->send_rc = 2; /* a partial datagram */
+    sfh_send_udp(&h, FAR, 5000, 9, "abc", 3);
+    assert_true(s->closed);
+    assert_int_equal(SFH_STAT(&h, bad_host_results), 1);
+    assert_int_equal(SFH_STAT(&h, udp_flows), 0);
+    sfh_send_udp(&h, FAR, 5000, 9, "abc", 3);
+    s = sfh_last(&h);
+    s->recv_err = -9999; /* an errno nobody expects */
+    sfh_readable(&h, s->tok);
+    assert_true(s->closed);
+    assert_int_equal(SFH_STAT(&h, bad_host_results), 2);
+    /* Its token is stale now. */
+    assert_int_equal(vnat_on_readable(h.nat, h.now, s->tok), VNAT_E_STALE);
+    sfh_free(&h);
+}
+
+PIN(udp_datagram_larger_than_the_guest_mtu_is_dropped_and_counted)
+{
+    struct sfh h;
+    sfh_init(&h, NULL);
+    sfh_send_udp(&h, FAR, 5000, 9, "a", 1);
+    struct sfh_sock *s = sfh_last(&h);
+    static uint8_t big[2000];
+    struct vnat_sockaddr far = sfh_addr4(198, 51, 100, 7, 9);
+    sfh_incoming(s, &far, big, 1473); /* 1500 - 20 - 8 = 1472 fits */
+    sfh_incoming(s, &far, big, 1472);
+    sfh_readable(&h, s->tok);
+    assert_int_equal(SFH_STAT(&h, drops[VNAT_DROP_OTHER]), 1);
+    struct sfh_out o = expect_udp(&h, FAR, 9, 5000);
+    assert_int_equal(o.len, 1472);
+    sfh_free(&h);
+}
+
+PIN(udp_bad_guest_datagrams_are_dropped_and_counted)
+{
+    struct sfh h;
+    sfh_init(&h, NULL);
+    uint8_t f[200];
+    size_t n = sfh_udp_frame(&h, f, sizeof f, NULL, FAR, 5000, 9, "abcd", 4);
+    f[n - 1] ^= 0x55; /* checksum no longer matches */
+    sfh_frame(&h, f, n);
+    n = sfh_udp_frame(&h, f, sizeof f, NULL, FAR, 0, 9, "abcd", 4); /* port 0 */
+    sfh_frame(&h, f, n);
+    static const uint8_t other[4] = {10, 0, 2, 44};
+    n = sfh_udp_frame(&h, f, sizeof f, other, FAR, 5000, 9, "abcd", 4); /* not the guest */
+    sfh_frame(&h, f, n);
+    n = sfh_udp_frame(&h, f, sizeof f, NULL, FAR, 5000, 9, "abcd", 4);
+    f[VW_ETH_HLEN + VW_IPV4_HLEN + 5] = 200; /* UDP length past the end */
+    f[VW_ETH_HLEN + VW_IPV4_HLEN + 6] = 0;
+    f[VW_ETH_HLEN + VW_IPV4_HLEN + 7] = 0; /* no checksum */
+    sfh_frame(&h, f, n);
+    assert_int_equal(SFH_STAT(&h, drops[VNAT_DROP_L4_CHECKSUM]), 1);
+    assert_int_equal(SFH_STAT(&h, drops[VNAT_DROP_L4_HEADER]), 2);
+    assert_int_equal(SFH_STAT(&h, drops[VNAT_DROP_SPOOFED]), 1);
+    assert_int_equal(sfh_count(&h, SFH_DGRAM, false), 0);
+    sfh_free(&h);
+}
+
+PIN_MAIN(cmocka_unit_test(udp_non_dns_round_trips),
+         cmocka_unit_test(udp_one_host_socket_per_guest_flow),
+         cmocka_unit_test(nat_translate_outbound_gateway_to_host_loopback),
+         cmocka_unit_test(nat_translate_outbound_other_destinations_unchanged),
+         cmocka_unit_test(nat_translate_outbound_deny_list_applies),
+         cmocka_unit_test(udp_idle_timeout_is_30s_until_traffic_went_both_ways),
+         cmocka_unit_test(udp_stream_timeout_is_120s_once_the_host_answered),
+         cmocka_unit_test(udp_refused_by_the_host_gives_the_guest_port_unreachable),
+         cmocka_unit_test(udp_flow_limit_is_enforced_and_counted),
+         cmocka_unit_test(udp_full_guest_link_pauses_reading_until_it_drains),
+         cmocka_unit_test(udp_impossible_host_results_close_the_flow_and_are_counted),
+         cmocka_unit_test(udp_datagram_larger_than_the_guest_mtu_is_dropped_and_counted),
+         cmocka_unit_test(udp_bad_guest_datagrams_are_dropped_and_counted))

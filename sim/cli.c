@@ -1,0 +1,396 @@
+/*
+ * cli.c — `vnat sim ...`: run scenario files, run a swarm of seeds, replay
+ * one seed (optionally printing its trace), replay a recorded log file,
+ * check determinism, and benchmark. vnat_sim_main is what both the `vnat`
+ * command (host/) and the standalone `vnat-sim` executable call.
+ */
+#include "sim.h"
+
+#include "wallclock.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int sim_bench_main(int argc, char **argv);
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: vnat sim COMMAND ...\n"
+               "  run FILE... [--trace] [--record OUT]   run scenario files (sim/scenarios/*.scn)\n"
+               "  swarm --seeds N [--from S] [--quiet]   run N swarm seeds starting at S\n"
+               "  replay SEED [--trace] [--flows] [--record OUT]\n"
+               "                                         re-run one swarm seed exactly\n"
+               "  replay-file FILE                       feed a recorded log to a fresh core\n"
+               "  record SEED OUT                        write a swarm seed's binary log\n"
+               "  determinism --seeds N [--from S]       run each seed twice, compare hashes\n"
+               "  bytes FILE                             run the swarm drawn from raw bytes\n"
+               "  bench [--quick]                        speed figures (JSON)\n");
+}
+
+static bool parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    if (s == NULL || *s == 0)
+        return false;
+    unsigned long long v = strtoull(s, &end, 0);
+    if (*end != 0)
+        return false;
+    *out = v;
+    return true;
+}
+
+static void print_result_line(const char *name, const struct sim_result *r, double wall)
+{
+    printf("%-44s %s  flows %4" PRIu64 " (ok %" PRIu64 " rst %" PRIu64 " ref %" PRIu64
+           " to %" PRIu64 " ab %" PRIu64 " pend %" PRIu64 ")  events %9" PRIu64
+           "  sim %8.3fs  wall %6.3fs  hash %016" PRIx64 "\n",
+           name, r->ok ? "PASS" : "FAIL", r->flows, r->complete, r->reset, r->refused, r->timeout,
+           r->aborted, r->pending, r->events, (double)r->sim_time / 1e9, wall, r->hash);
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    bool trace = false;
+    const char *record = NULL;
+    int files = 0, failed = 0;
+    uint64_t events = 0;
+    double t0 = sim_wall_seconds();
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--trace") == 0)
+            trace = true;
+        else if (strcmp(argv[i], "--record") == 0 && i + 1 < argc)
+            record = argv[++i];
+    }
+    printf("%-44s %s\n", "scenario", "result");
+    for (int i = 2; i < argc && argv[i] != NULL; i++) {
+        if (strcmp(argv[i], "--trace") == 0)
+            continue;
+        if (strcmp(argv[i], "--record") == 0) {
+            i++;
+            continue;
+        }
+        files++;
+        struct sim_config cfg;
+        sim_config_init(&cfg);
+        char err[512];
+        if (sim_scenario_load(argv[i], &cfg, err, sizeof err) != 0) {
+            printf("%-44s FAIL  %s\n", argv[i], err);
+            failed++;
+            sim_config_free(&cfg);
+            continue;
+        }
+        FILE *bin = record ? fopen(record, "wb") : NULL;
+        struct sim_result res;
+        double t = sim_wall_seconds();
+        int rc = sim_run(&cfg, trace ? stdout : NULL, bin, &res, stdout);
+        if (bin)
+            fclose(bin);
+        print_result_line(cfg.name, &res, sim_wall_seconds() - t);
+        if (rc != 0) {
+            failed++;
+            printf("  %s\n  replay: vnat sim run %s --trace\n", res.fail, argv[i]);
+        }
+        events += res.events;
+        sim_config_free(&cfg);
+    }
+    double wall = sim_wall_seconds() - t0;
+    printf("\nsummary: %d scenario(s), %d passed, %d failed, %" PRIu64
+           " events in %.2fs wall (%.0f events/s)\n",
+           files, files - failed, failed, events, wall, wall > 0 ? (double)events / wall : 0.0);
+    if (files == 0) {
+        usage(stderr);
+        return 2;
+    }
+    return failed ? 1 : 0;
+}
+
+static int run_seed(uint64_t seed, FILE *trace_text, FILE *trace_bin, struct sim_result *res,
+                    FILE *report)
+{
+    struct sim_rng r;
+    sim_rng_seed(&r, seed);
+    struct sim_config cfg;
+    sim_swarm_config(&r, seed, &cfg);
+    int rc = sim_run(&cfg, trace_text, trace_bin, res, report);
+    sim_config_free(&cfg);
+    return rc;
+}
+
+static int seeds_args(int argc, char **argv, uint64_t *n, uint64_t *from, bool *quiet)
+{
+    *n = 0;
+    *from = 1;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--seeds") == 0 && i + 1 < argc) {
+            if (!parse_u64(argv[++i], n))
+                return -1;
+        } else if (strcmp(argv[i], "--from") == 0 && i + 1 < argc) {
+            if (!parse_u64(argv[++i], from))
+                return -1;
+        } else if (strcmp(argv[i], "--quiet") == 0) {
+            if (quiet)
+                *quiet = true;
+        } else {
+            return -1;
+        }
+    }
+    return *n > 0 ? 0 : -1;
+}
+
+static int cmd_swarm(int argc, char **argv)
+{
+    uint64_t n, from;
+    bool quiet = false;
+    if (seeds_args(argc, argv, &n, &from, &quiet) != 0) {
+        usage(stderr);
+        return 2;
+    }
+    bool tty = isatty(STDERR_FILENO);
+    double t0 = sim_wall_seconds(), last = t0;
+    uint64_t failed = 0, events = 0, flows = 0, outcomes[6] = {0}, sim_ns = 0;
+    uint64_t fails[32] = {0};
+    for (uint64_t s = from; s < from + n; s++) {
+        struct sim_result res;
+        int rc = run_seed(s, NULL, NULL, &res, NULL);
+        events += res.events;
+        flows += res.flows;
+        sim_ns += res.sim_time;
+        outcomes[0] += res.complete;
+        outcomes[1] += res.reset;
+        outcomes[2] += res.refused;
+        outcomes[3] += res.timeout;
+        outcomes[4] += res.aborted;
+        outcomes[5] += res.pending;
+        if (rc != 0) {
+            if (failed < 32)
+                fails[failed] = s;
+            failed++;
+            fprintf(stdout,
+                    "FAIL seed %" PRIu64 ": %s\n  replay: vnat sim replay %" PRIu64
+                    " --trace   (or: vnat-sim replay %" PRIu64 " --trace)\n",
+                    s, res.fail, s, s);
+            fflush(stdout);
+        } else if (!quiet && !tty) {
+            /* one line per seed when not on a terminal (CI logs) */
+        }
+        double now = sim_wall_seconds();
+        if (now - last >= 1.0 || s + 1 == from + n) {
+            last = now;
+            fprintf(stderr,
+                    "%sswarm: %" PRIu64 "/%" PRIu64 " seeds, %" PRIu64 " failed, %.0f events/s%s",
+                    tty ? "\r" : "", s - from + 1, n, failed,
+                    (double)events / (now - t0 > 0 ? now - t0 : 1), tty ? "" : "\n");
+        }
+    }
+    if (tty)
+        fprintf(stderr, "\n");
+    double wall = sim_wall_seconds() - t0;
+    printf("\n%-22s %s\n", "swarm summary", "");
+    printf("%-22s %" PRIu64 " .. %" PRIu64 "\n", "seeds", from, from + n - 1);
+    printf("%-22s %" PRIu64 "\n", "passed", n - failed);
+    printf("%-22s %" PRIu64 "\n", "failed", failed);
+    printf("%-22s %" PRIu64 " (complete %" PRIu64 ", reset %" PRIu64 ", refused %" PRIu64
+           ", timeout %" PRIu64 ", aborted %" PRIu64 ", pending %" PRIu64 ")\n",
+           "guest flows", flows, outcomes[0], outcomes[1], outcomes[2], outcomes[3], outcomes[4],
+           outcomes[5]);
+    printf("%-22s %" PRIu64 "\n", "events", events);
+    printf("%-22s %.1f s\n", "virtual time", (double)sim_ns / 1e9);
+    printf("%-22s %.2f s (%.0f events/s)\n", "wall time", wall,
+           wall > 0 ? (double)events / wall : 0.0);
+    for (uint64_t i = 0; i < failed && i < 32; i++)
+        printf("replay: vnat sim replay %" PRIu64 " --trace\n", fails[i]);
+    return failed ? 1 : 0;
+}
+
+static int cmd_replay(int argc, char **argv)
+{
+    uint64_t seed;
+    if (argc < 3 || !parse_u64(argv[2], &seed)) {
+        usage(stderr);
+        return 2;
+    }
+    bool trace = false, flows = false;
+    const char *record = NULL;
+    for (int i = 3; i < argc; i++) {
+        if (strcmp(argv[i], "--trace") == 0)
+            trace = true;
+        else if (strcmp(argv[i], "--flows") == 0)
+            flows = true;
+        else if (strcmp(argv[i], "--record") == 0 && i + 1 < argc)
+            record = argv[++i];
+        else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    FILE *bin = NULL;
+    if (record && (bin = fopen(record, "wb")) == NULL) {
+        fprintf(stderr, "vnat sim: cannot write %s\n", record);
+        return 2;
+    }
+    struct sim_rng r;
+    sim_rng_seed(&r, seed);
+    struct sim_config cfg;
+    sim_swarm_config(&r, seed, &cfg);
+    cfg.verbose = flows;
+    printf("# seed %" PRIu64 ": mtu %u, %u flows, %u destinations, start %" PRIu64
+           ", loss %u/%u ppm, dup %u/%u, reorder %u/%u, corrupt %u/%u\n",
+           seed, cfg.core.mtu, cfg.n_flows, cfg.n_dests, cfg.start_time, cfg.to_core.loss_ppm,
+           cfg.to_guest.loss_ppm, cfg.to_core.dup_ppm, cfg.to_guest.dup_ppm,
+           cfg.to_core.reorder_ppm, cfg.to_guest.reorder_ppm, cfg.to_core.corrupt_ppm,
+           cfg.to_guest.corrupt_ppm);
+    struct sim_result res;
+    int rc = sim_run(&cfg, trace ? stdout : NULL, bin, &res, stdout);
+    if (bin)
+        fclose(bin);
+    sim_config_free(&cfg);
+    print_result_line(cfg.name, &res, 0);
+    if (rc != 0)
+        printf("  %s\n", res.fail);
+    printf("trace hash %016" PRIx64 " (%" PRIu64 " records)\n", res.hash, res.records);
+    return rc;
+}
+
+static int cmd_record(int argc, char **argv)
+{
+    uint64_t seed;
+    if (argc != 4 || !parse_u64(argv[2], &seed)) {
+        usage(stderr);
+        return 2;
+    }
+    FILE *bin = fopen(argv[3], "wb");
+    if (bin == NULL) {
+        fprintf(stderr, "vnat sim: cannot write %s\n", argv[3]);
+        return 2;
+    }
+    struct sim_result res;
+    int rc = run_seed(seed, NULL, bin, &res, NULL);
+    bool write_ok = !ferror(bin);
+    fclose(bin);
+    printf("seed %" PRIu64 " (%s): %" PRIu64 " records, hash %016" PRIx64 " -> %s\n", seed,
+           rc == 0 ? "passed" : "failed its checks", res.records, res.hash, argv[3]);
+    /* The exit status says whether the log was written, not how the run went:
+     * a failing run's log is exactly what one wants to replay. */
+    return write_ok ? 0 : 1;
+}
+
+static int cmd_replay_file(int argc, char **argv)
+{
+    if (argc != 3) {
+        usage(stderr);
+        return 2;
+    }
+    FILE *f = fopen(argv[2], "rb");
+    if (f == NULL) {
+        fprintf(stderr, "vnat sim: cannot open %s\n", argv[2]);
+        return 2;
+    }
+    struct vnat_replay_result res;
+    int rc = vnat_replay_file(f, &res);
+    fclose(f);
+    if (rc == 0) {
+        printf("replay-file %s: all %" PRIu64 " records match (hash %016" PRIx64 ")\n", argv[2],
+               res.records, res.hash);
+        return 0;
+    }
+    if (rc > 0)
+        printf("replay-file %s: first difference at record %" PRId64 ":\n%s\n", argv[2], res.index,
+               res.why);
+    else
+        printf("replay-file %s: %s\n", argv[2], res.why);
+    return 1;
+}
+
+static int cmd_determinism(int argc, char **argv)
+{
+    uint64_t n, from;
+    if (seeds_args(argc, argv, &n, &from, NULL) != 0) {
+        usage(stderr);
+        return 2;
+    }
+    uint64_t bad = 0;
+    for (uint64_t s = from; s < from + n; s++) {
+        struct sim_result a, b;
+        run_seed(s, NULL, NULL, &a, NULL);
+        run_seed(s, NULL, NULL, &b, NULL);
+        if (a.hash != b.hash || a.events != b.events || a.ok != b.ok) {
+            bad++;
+            printf("NONDETERMINISTIC seed %" PRIu64 ": hash %016" PRIx64 " vs %016" PRIx64
+                   ", events %" PRIu64 " vs %" PRIu64 "\n  replay: vnat sim replay %" PRIu64
+                   " --trace\n",
+                   s, a.hash, b.hash, a.events, b.events, s);
+        }
+    }
+    printf("determinism: %" PRIu64 " seeds from %" PRIu64 ", each run twice: %" PRIu64 " differ\n",
+           n, from, bad);
+    return bad ? 1 : 0;
+}
+
+/* A swarm run drawn from raw bytes (the fuzzer's entry, also for files). */
+int vnat_sim_run_bytes(const uint8_t *data, size_t len, FILE *report);
+int vnat_sim_run_bytes(const uint8_t *data, size_t len, FILE *report)
+{
+    struct sim_rng r;
+    sim_rng_from_bytes(&r, data, len);
+    struct sim_config cfg;
+    sim_swarm_config(&r, 0, &cfg);
+    /* The run's own rolls come from the same bytes: one random source. */
+    cfg.seed = sim_rng_u64(&r);
+    struct sim_result res;
+    int rc = sim_run(&cfg, NULL, NULL, &res, report);
+    sim_config_free(&cfg);
+    return rc;
+}
+
+static int cmd_bytes(int argc, char **argv)
+{
+    if (argc != 3) {
+        usage(stderr);
+        return 2;
+    }
+    FILE *f = fopen(argv[2], "rb");
+    if (f == NULL) {
+        fprintf(stderr, "vnat sim: cannot open %s\n", argv[2]);
+        return 2;
+    }
+    static uint8_t buf[1 << 16];
+    size_t len = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    int rc = vnat_sim_run_bytes(buf, len, stdout);
+    printf("bytes %s (%zu bytes): %s\n", argv[2], len, rc == 0 ? "PASS" : "FAIL");
+    return rc;
+}
+
+int vnat_sim_main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "run") == 0)
+        return cmd_run(argc, argv);
+    if (strcmp(cmd, "swarm") == 0)
+        return cmd_swarm(argc, argv);
+    if (strcmp(cmd, "replay") == 0)
+        return cmd_replay(argc, argv);
+    if (strcmp(cmd, "replay-file") == 0)
+        return cmd_replay_file(argc, argv);
+    if (strcmp(cmd, "record") == 0)
+        return cmd_record(argc, argv);
+    if (strcmp(cmd, "determinism") == 0)
+        return cmd_determinism(argc, argv);
+    if (strcmp(cmd, "bytes") == 0)
+        return cmd_bytes(argc, argv);
+    if (strcmp(cmd, "bench") == 0)
+        return sim_bench_main(argc, argv);
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "vnat sim: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return 2;
+}
