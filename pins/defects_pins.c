@@ -130,11 +130,18 @@ PIN(defect05_host_close_first_does_not_linger_or_hold_the_cap)
     assert_true(fin.flags & VW_TCP_FIN);
     c.gack++;
     fh_send_seg(&h, DST, 40400, 80, c.gseq, c.gack, VW_TCP_ACK | VW_TCP_FIN, 65535, 0, NULL, 0);
-    assert_int_equal(FH_STAT(&h, flows_live), 0);
-    assert_true(c.sock->closed);
+    assert_true(c.sock->closed); /* the host socket is closed at once */
+    /* The flow lingers briefly (to re-ACK a late FIN) but holds neither a
+     * socket nor the concurrent-flow cap. */
+    assert_int_equal(FH_STAT(&h, tcp_flows_by_state[VNAT_TCP_CLOSED]), 1);
     struct fh_conn d;
     fh_connect(&h, &d, DST, 40401, 80, 1, 65535, 0); /* the cap is free at once */
     assert_int_equal(FH_STAT(&h, tcp_flows_by_state[VNAT_TCP_ESTABLISHED]), 1);
+    /* And the linger is short: seconds, not the reference's 60 s. */
+    h.now += TCP_LINGER_NS + 1;
+    fh_tick(&h);
+    assert_int_equal(FH_STAT(&h, tcp_flows_by_state[VNAT_TCP_CLOSED]), 0);
+    assert_int_equal(FH_STAT(&h, flows_live), 1);
     fh_free(&h);
 }
 

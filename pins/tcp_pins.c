@@ -240,7 +240,41 @@ PIN(tcp_half_close_guest_writes_first)
     fh_guest_ack(&h, &c);
     assert_true(c.sock->closed);
     assert_int_equal(c.sock->close_reset, 0);
+    /* Closed cleanly: the flow lingers (no socket) to re-ACK a late FIN, then goes. */
+    assert_int_equal(FH_STAT(&h, tcp_flows_by_state[VNAT_TCP_CLOSED]), 1);
+    h.now += TCP_LINGER_NS + 1;
+    fh_tick(&h);
     assert_int_equal(FH_STAT(&h, flows_live), 0);
+    fh_free(&h);
+}
+
+PIN(tcp_late_guest_fin_after_close_is_acked_again_not_reset)
+{
+    /* The host closed first; the guest's FIN completes the close. If our ACK
+     * of that FIN is lost, the guest (in LAST-ACK) retransmits the FIN: it
+     * must be acknowledged again, never answered with a RST. */
+    struct fh h;
+    fh_init(&h, NULL);
+    struct fh_conn c;
+    fh_connect(&h, &c, DST, 44150, 80, 1, 65535, 0);
+    fh_drain(&h);
+    c.sock->rx_eof = true;
+    fh_readable(&h, c.tok);
+    struct fh_seg fin = fh_next(&h);
+    assert_true(fin.flags & VW_TCP_FIN);
+    c.gack++;
+    fh_send_seg(&h, DST, 44150, 80, c.gseq, c.gack, VW_TCP_ACK | VW_TCP_FIN, 65535, 0, NULL, 0);
+    struct fh_seg a1 = fh_next(&h);
+    assert_int_equal(a1.ack, c.gseq + 1);
+    assert_true(c.sock->closed);
+    uint64_t rsts = FH_STAT(&h, rst_sent[VNAT_RST_NO_FLOW]);
+    h.now += 200 * VNAT_NS_PER_MS; /* the guest's RTO */
+    fh_send_seg(&h, DST, 44150, 80, c.gseq, c.gack, VW_TCP_ACK | VW_TCP_FIN, 65535, 0, NULL, 0);
+    struct fh_seg a2 = fh_next(&h);
+    assert_false(a2.flags & VW_TCP_RST);
+    assert_true(a2.flags & VW_TCP_ACK);
+    assert_int_equal(a2.ack, c.gseq + 1);
+    assert_int_equal(FH_STAT(&h, rst_sent[VNAT_RST_NO_FLOW]), rsts);
     fh_free(&h);
 }
 
@@ -266,6 +300,10 @@ PIN(tcp_half_close_host_writes_first)
     fh_send_seg(&h, DST, 44100, 80, c.gseq, c.gack, VW_TCP_ACK | VW_TCP_FIN, 65535, 0, NULL, 0);
     assert_true(c.sock->closed);
     assert_int_equal(c.sock->close_reset, 0);
+    /* Closed cleanly: the flow lingers (no socket) to re-ACK a late FIN, then goes. */
+    assert_int_equal(FH_STAT(&h, tcp_flows_by_state[VNAT_TCP_CLOSED]), 1);
+    h.now += TCP_LINGER_NS + 1;
+    fh_tick(&h);
     assert_int_equal(FH_STAT(&h, flows_live), 0);
     fh_free(&h);
 }
@@ -1052,6 +1090,7 @@ PIN_MAIN(cmocka_unit_test(tcp_handshake_emits_synack), cmocka_unit_test(tcp_data
          cmocka_unit_test(tcp_deny_list_emits_rst),
          cmocka_unit_test(tcp_half_close_guest_writes_first),
          cmocka_unit_test(tcp_half_close_host_writes_first),
+         cmocka_unit_test(tcp_late_guest_fin_after_close_is_acked_again_not_reset),
          cmocka_unit_test(tcp_connect_to_unreachable_does_not_block_other_flows),
          cmocka_unit_test(tcp_connect_async_eventual_rst_on_failure),
          cmocka_unit_test(tcp_window_scale_negotiated_in_synack),

@@ -11,8 +11,8 @@
  *   IPv4 ICMP              services_on_icmp4(nat, eth, ip)  address check, so
  *                          DHCP from 0.0.0.0 can be served; they must check
  *                          the source themselves.
- * services_stub.c implements them as counted drops; guest services replace
- * that file with real ARP/DHCP/DNS/UDP/ICMP modules without touching this one.
+ * services.c hands them to the guest-service modules (arp.c, udp.c with
+ * dhcp.c and dns.c, icmp.c; docs/services.md).
  * Non-TCP flows share the flow table and the timer lists (see
  * services_on_flow_timer / services_on_readable).
  */

@@ -83,6 +83,7 @@ enum timer_class {
     TCLASS_UDP,        /* udp_timeout_ns: UDP flow not answered yet */
     TCLASS_UDP_STREAM, /* udp_stream_timeout_ns: UDP flow that saw both directions */
     TCLASS_ICMP,       /* icmp_timeout_ns */
+    TCLASS_LINGER,     /* TCP_LINGER_NS: a closed TCP flow re-acknowledges late FINs */
     TCLASS_COUNT
 };
 
@@ -100,6 +101,7 @@ enum heap_kind { HKIND_NONE = 0, HKIND_RTO, HKIND_PERSIST };
 #define FF_LINK_WAIT 0x0080u  /* on the link-wait list */
 #define FF_RTT_TIMING 0x0100u /* one segment is being timed */
 #define FF_WANT_WUPD 0x0200u  /* a window update is owed when the host drains */
+#define FF_LINGER 0x0400u     /* closed cleanly, lingering: no longer counts to max_tcp_flows */
 
 /* TCP part of a flow. Names follow RFC 9293 from the core's side: "snd" is
  * host->guest (our sequence space), "rcv" is guest->host. */
@@ -274,7 +276,7 @@ void host_set_interest(struct vnat *nat, vnat_token tok, unsigned mask);
 /* frame.c: guest frame dispatch */
 void frame_dispatch(struct vnat *nat, const uint8_t *frame, size_t len);
 
-/* services_stub.c: the seam for ARP/DHCP/DNS/UDP/ICMP/IPv6 (guest services) */
+/* services.c: the seam for ARP/DHCP/DNS/UDP/ICMP/IPv6 (guest services, services.h) */
 struct vw_eth;
 struct vw_ipv4;
 void services_on_arp(struct vnat *nat, const struct vw_eth *eth);

@@ -70,7 +70,12 @@
  *               BOTH_FIN, or straight to CLOSED if our FIN was already ACKed.
  *  BOTH_FIN     Both sides closed; waiting for the ACK of our FIN, on the
  *               closing timer list. That ACK -> host socket closed (no reset).
- *  CLOSED       Transient: the flow is released in the same call.
+ *  CLOSED       After a reset or timeout: transient, the flow is released
+ *               in the same call. After a clean close (both FINs
+ *               acknowledged): the host socket is closed and the flow
+ *               lingers for TCP_LINGER_NS on the linger list, acknowledging
+ *               a late guest FIN again instead of resetting it; a new SYN on
+ *               the same 5-tuple releases it and starts a new flow.
  * In every synchronized state: an acceptable guest RST (seq == rcv_nxt)
  * closes the host socket with reset (an in-window one gets a challenge ACK,
  * RFC 5961); a host error (peek/send/SO_ERROR) sends RST to the guest; an
@@ -261,8 +266,10 @@ static void release(struct vnat *nat, struct flow *f)
     VNAT_ASSERT(nat, T(f)->state == VNAT_TCP_CLOSED);
     VNAT_ASSERT(nat, !(f->flags & FF_SOCKET));
     nat->stats.tcp_flows_by_state[VNAT_TCP_CLOSED]--;
-    VNAT_ASSERT(nat, nat->tcp_live > 0);
-    nat->tcp_live--;
+    if (!(f->flags & FF_LINGER)) {
+        VNAT_ASSERT(nat, nat->tcp_live > 0);
+        nat->tcp_live--;
+    }
     flow_free(nat, f);
 }
 
@@ -402,6 +409,21 @@ static void send_rst_for_flow(struct vnat *nat, struct flow *f, enum vnat_rst_re
     size_t n = vw_tcp4_frame(nat->scratch, nat->scratch_len, &a, &o, 0);
     VNAT_VERIFY(nat, n > 0);
     host_guest_send(nat, nat->scratch, n); /* a lost RST is recovered by the RST for unknown flows */
+}
+
+/* Both FINs are acknowledged and the host socket is closed: keep the flow
+ * (CLOSED, on the linger list) for TCP_LINGER_NS so that a guest FIN whose
+ * ACK was lost is acknowledged again rather than reset. */
+static void linger(struct vnat *nat, struct flow *f)
+{
+    VNAT_ASSERT(nat, T(f)->state == VNAT_TCP_CLOSED);
+    VNAT_ASSERT(nat, !(f->flags & FF_SOCKET));
+    timer_list_set(nat, f, TCLASS_LINGER);
+    /* Nothing is open on either side: the flow no longer counts to the
+     * concurrent-flow limit (reference defect 5). */
+    f->flags |= FF_LINGER;
+    VNAT_ASSERT(nat, nat->tcp_live > 0);
+    nat->tcp_live--;
 }
 
 /* Tear a flow down: optional RST to the guest, host socket closed (with
@@ -736,7 +758,7 @@ static bool ack_advance(struct vnat *nat, struct flow *f, uint32_t ack)
             host_close(nat, flow_token(nat, f), 0);
             f->flags &= (uint16_t)~FF_SOCKET;
             set_state(nat, f, TEV_FIN_ACKED, VNAT_TCP_CLOSED);
-            release(nat, f);
+            linger(nat, f);
             return false;
         }
     }
@@ -846,7 +868,7 @@ static bool take_data(struct vnat *nat, struct flow *f, const struct vw_tcp *seg
             host_close(nat, tok, 0);
             f->flags &= (uint16_t)~FF_SOCKET;
             set_state(nat, f, TEV_GUEST_FIN, VNAT_TCP_CLOSED);
-            release(nat, f);
+            linger(nat, f);
             return false;
         } else {
             set_state(nat, f, TEV_GUEST_FIN, VNAT_TCP_BOTH_FIN);
@@ -1056,6 +1078,19 @@ void tcp_on_segment(struct vnat *nat, const struct vnat_ip *src, const struct vn
         return;
     }
     struct tcp_flow *t = T(f);
+    if (t->state == VNAT_TCP_CLOSED) {
+        /* Lingering: a new SYN on the same 5-tuple starts afresh; a late FIN
+         * (or data) is acknowledged again; anything else is dropped. */
+        if ((seg->flags & VW_TCP_SYN) && !(seg->flags & VW_TCP_ACK)) {
+            release(nat, f);
+            on_unknown(nat, &key, seg);
+        } else if (seg->flags & VW_TCP_RST) {
+            release(nat, f);
+        } else if ((seg->flags & VW_TCP_FIN) || seg->payload_len > 0) {
+            send_ack(nat, f);
+        }
+        return;
+    }
     if (t->state == VNAT_TCP_CONNECTING) {
         on_connecting(nat, f, seg);
         return;
@@ -1259,6 +1294,9 @@ void tcp_on_list_timer(struct vnat *nat, struct flow *f, int timer_class)
     case TCLASS_CLOSING:
         teardown(nat, f, TEV_CLOSING_TIMEOUT, VNAT_RST_CLOSING_TIMEOUT, 1);
         break;
+    case TCLASS_LINGER:
+        release(nat, f);
+        break;
     default:
         VNAT_VERIFY(nat, 0);
     }
@@ -1298,13 +1336,26 @@ void tcp_on_heap_timer(struct vnat *nat, struct flow *f, int heap_kind)
 
 void tcp_shutdown_flow(struct vnat *nat, struct flow *f)
 {
+    if (T(f)->state == VNAT_TCP_CLOSED) {
+        release(nat, f); /* lingering: nothing is open on either side */
+        return;
+    }
     teardown(nat, f, TEV_SHUTDOWN, VNAT_RST_SHUTDOWN, 1);
 }
 
 int tcp_check_flow(const struct vnat *nat, const struct flow *f, const char **why)
 {
     const struct tcp_flow *t = &f->u.tcp;
-    if (t->state >= VNAT_TCP__STATE_COUNT || t->state == VNAT_TCP_CLOSED) {
+    if (t->state == VNAT_TCP_CLOSED) {
+        /* Lingering after a clean close: no socket, only the linger timer. */
+        if ((f->flags & FF_SOCKET) || f->list_class != TCLASS_LINGER ||
+            f->heap_kind != HKIND_NONE) {
+            *why = "closed tcp flow that is not simply lingering";
+            return 1;
+        }
+        return 0;
+    }
+    if (t->state >= VNAT_TCP__STATE_COUNT) {
         *why = "tcp flow in an impossible state";
         return 1;
     }

@@ -57,4 +57,11 @@ struct tcp_transition {
 };
 const struct tcp_transition *tcp_transitions(size_t *count);
 
+/* How long a TCP flow whose both FINs were acknowledged lingers (host
+ * socket already closed) to acknowledge a retransmitted guest FIN, whose
+ * earlier ACK was lost, instead of answering it with a RST. Capped by
+ * tcp_closing_timeout_ns. Long enough for several guest retransmissions
+ * (Linux's minimum RTO is 200 ms), short so slots come back soon. */
+#define TCP_LINGER_NS (2ull * 1000000000ull)
+
 #endif

@@ -30,6 +30,9 @@ void timer_init(struct vnat *nat)
     nat->lists[TCLASS_UDP].duration = nat->cfg.udp_timeout_ns;
     nat->lists[TCLASS_UDP_STREAM].duration = nat->cfg.udp_stream_timeout_ns;
     nat->lists[TCLASS_ICMP].duration = nat->cfg.icmp_timeout_ns;
+    nat->lists[TCLASS_LINGER].duration = nat->cfg.tcp_closing_timeout_ns < TCP_LINGER_NS
+                                             ? nat->cfg.tcp_closing_timeout_ns
+                                             : TCP_LINGER_NS;
     nat->heap_len = 0;
 }
 

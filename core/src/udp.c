@@ -35,6 +35,11 @@
 
 static const uint8_t bcast_mac[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
+/* The UDP/ICMP state lives in the flow's union arm: it must never make the
+ * flow (and so the per-flow memory) larger than TCP's state does. */
+_Static_assert(sizeof(struct dgram_flow) <= sizeof(((struct flow *)0)->u.reserved),
+               "dgram_flow must fit the flow's reserved union arm");
+
 static bool ip4_is(const uint8_t *a, const struct vnat_ip *b)
 {
     return b->family == VNAT_AF_INET && memcmp(a, b->addr, 4) == 0;

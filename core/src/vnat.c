@@ -571,7 +571,8 @@ int vnat_check_invariants(const vnat *nat, char *why, size_t why_len)
         if (found != f)
             return broken(why, why_len, "flow not found under its key", i);
         if (f->key.proto == VNAT_PROTO_TCP) {
-            tcp++;
+            if (!(f->flags & FF_LINGER))
+                tcp++;
             const char *w = NULL;
             if (tcp_check_flow(nat, f, &w) != 0)
                 return broken(why, why_len, w, i);
