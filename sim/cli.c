@@ -19,7 +19,8 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: vnat sim COMMAND ...\n"
                "  run FILE... [--trace] [--record OUT]   run scenario files (sim/scenarios/*.scn)\n"
-               "  swarm --seeds N [--from S] [--quiet]   run N swarm seeds starting at S\n"
+               "  swarm --seeds N [--from S] [--quiet] [--known-failing S1,S2]\n"
+               "                                         run N swarm seeds starting at S\n"
                "  replay SEED [--trace] [--flows] [--record OUT]\n"
                "                                         re-run one swarm seed exactly\n"
                "  replay-file FILE                       feed a recorded log to a fresh core\n"
@@ -132,11 +133,50 @@ static int seeds_args(int argc, char **argv, uint64_t *n, uint64_t *from, bool *
         } else if (strcmp(argv[i], "--quiet") == 0) {
             if (quiet)
                 *quiet = true;
+        } else if (strcmp(argv[i], "--known-failing") == 0 && i + 1 < argc) {
+            i++; /* parsed by known_failing() */
         } else {
             return -1;
         }
     }
     return *n > 0 ? 0 : -1;
+}
+
+/* --known-failing S1,S2,...: seeds that fail because of a known, written-down
+ * defect (the swarm's BROKEN_ON_PURPOSE). They still run; their failure is
+ * reported but not counted, and a pass is an UNEXPECTED PASS that fails the
+ * run, so the list must shrink in the change that fixes the defect. */
+#define KNOWN_MAX 32
+static size_t known_failing(int argc, char **argv, uint64_t *out)
+{
+    size_t n = 0;
+    for (int i = 2; i + 1 < argc; i++) {
+        if (strcmp(argv[i], "--known-failing") != 0)
+            continue;
+        const char *p = argv[i + 1];
+        while (*p != '\0' && n < KNOWN_MAX) {
+            uint64_t v = 0;
+            int digits = 0;
+            while (*p >= '0' && *p <= '9' && digits < 19) {
+                v = v * 10 + (uint64_t)(*p - '0');
+                p++;
+                digits++;
+            }
+            if (digits > 0)
+                out[n++] = v;
+            while (*p != '\0' && (*p < '0' || *p > '9'))
+                p++;
+        }
+    }
+    return n;
+}
+
+static bool seed_in(uint64_t s, const uint64_t *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (list[i] == s)
+            return true;
+    return false;
 }
 
 static int cmd_swarm(int argc, char **argv)
@@ -147,6 +187,9 @@ static int cmd_swarm(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    uint64_t known[KNOWN_MAX];
+    size_t nknown = known_failing(argc, argv, known);
+    uint64_t known_failed = 0, unexpected_pass = 0;
     bool tty = isatty(STDERR_FILENO);
     double t0 = sim_wall_seconds(), last = t0;
     uint64_t failed = 0, events = 0, flows = 0, outcomes[6] = {0}, sim_ns = 0;
@@ -154,6 +197,22 @@ static int cmd_swarm(int argc, char **argv)
     for (uint64_t s = from; s < from + n; s++) {
         struct sim_result res;
         int rc = run_seed(s, NULL, NULL, &res, NULL);
+        if (seed_in(s, known, nknown)) {
+            if (rc != 0) {
+                known_failed++;
+                fprintf(stdout, "KNOWN FAILING seed %" PRIu64 " (BROKEN_ON_PURPOSE): %s\n", s,
+                        res.fail);
+                rc = 0;
+            } else {
+                unexpected_pass++;
+                fprintf(stdout,
+                        "UNEXPECTED PASS: known-failing seed %" PRIu64
+                        " now passes; remove it from --known-failing\n",
+                        s);
+                rc = 1;
+                snprintf(res.fail, sizeof res.fail, "unexpected pass of a known-failing seed");
+            }
+        }
         events += res.events;
         flows += res.flows;
         sim_ns += res.sim_time;
@@ -191,6 +250,9 @@ static int cmd_swarm(int argc, char **argv)
     printf("%-22s %" PRIu64 " .. %" PRIu64 "\n", "seeds", from, from + n - 1);
     printf("%-22s %" PRIu64 "\n", "passed", n - failed);
     printf("%-22s %" PRIu64 "\n", "failed", failed);
+    if (nknown > 0)
+        printf("%-22s %" PRIu64 " of %zu listed (not counted; %" PRIu64 " unexpected passes)\n",
+               "known failing", known_failed, nknown, unexpected_pass);
     printf("%-22s %" PRIu64 " (complete %" PRIu64 ", reset %" PRIu64 ", refused %" PRIu64
            ", timeout %" PRIu64 ", aborted %" PRIu64 ", pending %" PRIu64 ")\n",
            "guest flows", flows, outcomes[0], outcomes[1], outcomes[2], outcomes[3], outcomes[4],
