@@ -278,6 +278,32 @@ PIN(tcp_late_guest_fin_after_close_is_acked_again_not_reset)
     fh_free(&h);
 }
 
+PIN(tcp_tiny_host_send_buffer_still_opens_the_window)
+{
+    /* A host send buffer smaller than one window-scale unit (128 bytes at
+     * shift 7) could only ever be offered as a zero window: the flow would
+     * stall for good (swarm seeds 79, 114, 125). Our shift is chosen at the
+     * SYN-ACK so that its unit is at most a quarter of the buffer. */
+    struct fh h;
+    fh_init(&h, NULL);
+    fh_send_seg(&h, DST, 44170, 80, 5000, 0, VW_TCP_SYN, 65535, FH_OPT_MSS | FH_OPT_WS, NULL, 0);
+    struct fh_sock *sock = fh_last_sock(&h);
+    assert_non_null(sock);
+    sock->space = 40;
+    fh_writable(&h, fh_last_token(&h), 0);
+    struct fh_seg sa = fh_next(&h);
+    assert_true(sa.flags & VW_TCP_SYN);
+    assert_true(sa.has_wscale);
+    assert_true((1u << sa.wscale) <= 40 / 4);
+    fh_send_seg(&h, DST, 44170, 80, 5001, sa.seq + 1, VW_TCP_ACK, 65535, 0, NULL, 0);
+    fh_send_seg(&h, DST, 44170, 80, 5001, sa.seq + 1, VW_TCP_ACK, 65535, 0, "abc", 3);
+    struct fh_seg a = fh_next(&h);
+    assert_int_equal(a.ack, 5004);
+    assert_true(a.window > 0);                           /* still open */
+    assert_true(((uint32_t)a.window << sa.wscale) <= 37); /* never above the free space */
+    fh_free(&h);
+}
+
 PIN(tcp_half_close_host_writes_first)
 {
     struct fh h;
@@ -1090,6 +1116,7 @@ PIN_MAIN(cmocka_unit_test(tcp_handshake_emits_synack), cmocka_unit_test(tcp_data
          cmocka_unit_test(tcp_deny_list_emits_rst),
          cmocka_unit_test(tcp_half_close_guest_writes_first),
          cmocka_unit_test(tcp_half_close_host_writes_first),
+         cmocka_unit_test(tcp_tiny_host_send_buffer_still_opens_the_window),
          cmocka_unit_test(tcp_late_guest_fin_after_close_is_acked_again_not_reset),
          cmocka_unit_test(tcp_connect_to_unreachable_does_not_block_other_flows),
          cmocka_unit_test(tcp_connect_async_eventual_rst_on_failure),

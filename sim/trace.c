@@ -262,7 +262,7 @@ int vnat_trace_read(struct vnat_trace_reader *r, struct vnat_log_record *rec)
         if (c == VNAT_TRACE_MAGIC[0]) {
             char m[VNAT_TRACE_MAGIC_LEN - 1];
             if (fread(m, 1, sizeof m, r->f) != sizeof m ||
-                memcmp(m, VNAT_TRACE_MAGIC + 1, sizeof m) != 0)
+                memcmp(m, &VNAT_TRACE_MAGIC[1], sizeof m) != 0)
                 return -1;
             c = getc(r->f);
             if (c == EOF)

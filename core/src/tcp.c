@@ -1215,8 +1215,26 @@ void tcp_on_writable(struct vnat *nat, struct flow *f, int so_error)
         }
         t->host_space = (uint64_t)space > UINT32_MAX ? UINT32_MAX : (uint32_t)space;
         t->host_space_measured = t->host_space;
+        if (f->flags & FF_WSCALE) {
+            /* Our shift is fixed by the SYN-ACK for the flow's life: keep
+             * its unit (1 << shift) to at most a quarter of the host's send
+             * buffer, so a tiny buffer can still offer a window above zero
+             * (a buffer smaller than one unit would stall the flow for
+             * good; swarm seeds 79, 114, 125). */
+            uint8_t shift = TCP_OUR_WSCALE;
+            while (shift > 0 && (1u << shift) > t->host_space / 4)
+                shift--;
+            t->rcv_wscale = shift;
+        }
         set_state(nat, f, TEV_HOST_CONNECTED, VNAT_TCP_SYN_RCVD);
-        set_interest(nat, f, 0);
+        if (t->host_space < 2u * t->mss) {
+            /* Connected with (almost) no send space: the SYN-ACK offers a
+             * closed window, so ask to be told when the host drains. */
+            f->flags |= FF_WANT_WUPD;
+            set_interest(nat, f, VNAT_WANT_WRITE);
+        } else {
+            set_interest(nat, f, 0);
+        }
         t->snd_nxt = t->snd_max = t->iss + 1;
         send_synack(nat, f);
         rto_arm(nat, f);
