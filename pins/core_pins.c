@@ -63,8 +63,8 @@ PIN(core_create_checks_config_version_and_memory)
 
 PIN(core_flow_memory_within_256_bytes)
 {
-    printf("sizeof(struct flow) = %zu, memory per flow incl. index = %zu\n",
-           vnat_debug_flow_size(), vnat_debug_memory_per_flow());
+    printf("sizeof(struct flow) = %zu, memory per flow incl. index = %zu\n", vnat_debug_flow_size(),
+           vnat_debug_memory_per_flow());
     assert_true(vnat_debug_memory_per_flow() <= 256);
     struct vnat_config c;
     vnat_config_init(&c);
@@ -129,7 +129,10 @@ PIN(core_next_deadline_and_late_ticks)
     fh_free(&h);
 }
 
-static void small_table(struct vnat_config *c) { c->max_flows = 3; }
+static void small_table(struct vnat_config *c)
+{
+    c->max_flows = 3;
+}
 
 PIN(core_flow_table_is_fixed_and_reuses_slots)
 {
@@ -149,7 +152,10 @@ PIN(core_flow_table_is_fixed_and_reuses_slots)
     fh_free(&h);
 }
 
-static void big_table(struct vnat_config *c) { c->max_flows = 1024; }
+static void big_table(struct vnat_config *c)
+{
+    c->max_flows = 1024;
+}
 
 PIN(core_hash_index_spreads_guest_chosen_ports)
 {
@@ -221,8 +227,8 @@ static void tape_log(void *ctx, const struct vnat_log_record *r)
 /* The replay host: every operation must be the next OP/OUT_FRAME record. */
 static struct rec *next_out(struct tape *t, uint32_t kind, uint32_t op, vnat_token tok)
 {
-    while (t->cursor < t->n && (t->r[t->cursor].kind != VNAT_LOG_OP &&
-                                t->r[t->cursor].kind != VNAT_LOG_OUT_FRAME))
+    while (t->cursor < t->n &&
+           (t->r[t->cursor].kind != VNAT_LOG_OP && t->r[t->cursor].kind != VNAT_LOG_OUT_FRAME))
         t->cursor++;
     assert_true(t->cursor < t->n);
     struct rec *x = &t->r[t->cursor++];
@@ -284,7 +290,10 @@ static bool is_event(uint32_t k)
     return k == VNAT_LOG_EV_FRAME || k == VNAT_LOG_EV_WRITABLE || k == VNAT_LOG_EV_READABLE ||
            k == VNAT_LOG_EV_LISTENER || k == VNAT_LOG_EV_LINK || k == VNAT_LOG_EV_TICK;
 }
-static bool is_out(uint32_t k) { return k == VNAT_LOG_OP || k == VNAT_LOG_OUT_FRAME; }
+static bool is_out(uint32_t k)
+{
+    return k == VNAT_LOG_OP || k == VNAT_LOG_OUT_FRAME;
+}
 
 PIN(core_boundary_log_replays_to_identical_outputs)
 {
@@ -420,7 +429,10 @@ static void run_session(struct fh *h)
     fh_advance(h, 4 * SEC);
 }
 
-static void seed7(struct vnat_config *c) { c->seed = 7; }
+static void seed7(struct vnat_config *c)
+{
+    c->seed = 7;
+}
 
 PIN(core_same_seed_gives_identical_output_bytes)
 {
@@ -470,11 +482,11 @@ PIN(core_other_protocols_reach_the_services_seam_and_are_counted)
 {
     struct fh h;
     fh_init(&h, NULL);
-    uint8_t arp[42] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x52, 0x54, 0, 0x12, 0x34, 0x56,
-                       0x08, 0x06};
+    uint8_t arp[42] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x52,
+                       0x54, 0,    0x12, 0x34, 0x56, 0x08, 0x06};
     fh_frame_in(&h, arp, sizeof arp);
-    uint8_t odd[60] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x01, 0x52, 0x54, 0, 0x12, 0x34, 0x56,
-                       0x88, 0xb5};
+    uint8_t odd[60] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x01, 0x52,
+                       0x54, 0,    0x12, 0x34, 0x56, 0x88, 0xb5};
     fh_frame_in(&h, odd, sizeof odd);
     uint8_t other[60] = {1, 2, 3, 4, 5, 6, 0x52, 0x54, 0, 0x12, 0x34, 0x56, 0x08, 0x00};
     fh_frame_in(&h, other, sizeof other);
@@ -530,8 +542,8 @@ PIN(core_tcp_state_machine_doc_matches_code)
             }
         }
         if (!found)
-            fail_msg("doc row not in the code: %s | %s | %s | %s | %s", cols[0], cols[1],
-                     cols[2], cols[3], cols[4]);
+            fail_msg("doc row not in the code: %s | %s | %s | %s | %s", cols[0], cols[1], cols[2],
+                     cols[3], cols[4]);
         rows++;
     }
     fclose(f);

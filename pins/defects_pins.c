@@ -59,7 +59,10 @@ PIN(defect02_fin_with_data_and_retransmitted_fin_are_acked_correctly)
 
 /* 3: no host->guest retransmission (a dropped frame stalls the flow); in
  * flight capped at 64 KiB. */
-static void ws_mtu(struct vnat_config *c) { c->mtu = 9000; }
+static void ws_mtu(struct vnat_config *c)
+{
+    c->mtu = 9000;
+}
 PIN(defect03_host_to_guest_retransmits_and_in_flight_is_not_capped)
 {
     struct fh h;
@@ -115,7 +118,10 @@ PIN(defect04_adapter_does_not_busy_poll)
 }
 
 /* 5: host closes first -> LastAck lingers 60 s and counts to the cap. */
-static void cap1(struct vnat_config *c) { c->max_tcp_flows = 1; }
+static void cap1(struct vnat_config *c)
+{
+    c->max_tcp_flows = 1;
+}
 PIN(defect05_host_close_first_does_not_linger_or_hold_the_cap)
 {
     struct fh h;
@@ -220,8 +226,12 @@ PIN(defect09_syn_retransmit_never_restarts_connect)
 
 /* 10: ICMP bypasses the deny list and the gateway rewrite. */
 static const struct vnat_rule deny_all_dst[] = {
-    {.action = VNAT_RULE_DENY, .proto = VNAT_PROTO_ANY, .prefix = 32,
-     .net = {.family = VNAT_AF_INET, .addr = {198, 51, 100, 7}}, .port_lo = 0, .port_hi = 65535},
+    {.action = VNAT_RULE_DENY,
+     .proto = VNAT_PROTO_ANY,
+     .prefix = 32,
+     .net = {.family = VNAT_AF_INET, .addr = {198, 51, 100, 7}},
+     .port_lo = 0,
+     .port_hi = 65535},
 };
 static void deny_dst(struct vnat_config *c)
 {
@@ -231,8 +241,12 @@ static void deny_dst(struct vnat_config *c)
 static size_t icmp_echo(struct fh *h, uint8_t *f, const uint8_t dst[4])
 {
     uint8_t rest[4] = {0x12, 0x34, 0, 1};
-    struct vw_l2l3 a = {.eth_dst = h->cfg.gateway_mac, .eth_src = h->cfg.guest_mac,
-                        .ip_src = h->cfg.guest_ip.addr, .ip_dst = dst, .ip_id = 3, .ttl = 64};
+    struct vw_l2l3 a = {.eth_dst = h->cfg.gateway_mac,
+                        .eth_src = h->cfg.guest_mac,
+                        .ip_src = h->cfg.guest_ip.addr,
+                        .ip_dst = dst,
+                        .ip_id = 3,
+                        .ttl = 64};
     memcpy(f + VW_ICMP4_PAYLOAD_OFF, "ping", 4);
     return vw_icmp4_frame(f, 200, &a, VW_ICMP_ECHO_REQUEST, 0, rest, 4);
 }
@@ -266,10 +280,14 @@ PIN(defect11_dns_miss_never_blocks)
     fh_init(&h, with_resolver);
     uint8_t f[200];
     static const uint8_t dns[4] = {10, 0, 2, 3};
-    struct vw_l2l3 a = {.eth_dst = h.cfg.gateway_mac, .eth_src = h.cfg.guest_mac,
-                        .ip_src = h.cfg.guest_ip.addr, .ip_dst = dns, .ip_id = 4, .ttl = 64};
-    static const uint8_t q[] = {0xab, 0xcd, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 7, 'e', 'x', 'a', 'm',
-                                'p',  'l',  'e', 3, 'c', 'o', 'm', 0, 0, 1, 0, 1};
+    struct vw_l2l3 a = {.eth_dst = h.cfg.gateway_mac,
+                        .eth_src = h.cfg.guest_mac,
+                        .ip_src = h.cfg.guest_ip.addr,
+                        .ip_dst = dns,
+                        .ip_id = 4,
+                        .ttl = 64};
+    static const uint8_t q[] = {0xab, 0xcd, 1,   0,   0,   1, 0,   0,   0,   0, 0, 0, 7, 'e', 'x',
+                                'a',  'm',  'p', 'l', 'e', 3, 'c', 'o', 'm', 0, 0, 1, 0, 1};
     memcpy(f + VW_UDP4_PAYLOAD_OFF, q, sizeof q);
     size_t n = vw_udp4_frame(f, sizeof f, &a, 5353, 53, sizeof q);
     fh_frame_in(&h, f, n);

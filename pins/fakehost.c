@@ -252,7 +252,10 @@ static const struct vnat_host_ops fh_ops = {
     .panic = op_panic,
 };
 
-const struct vnat_host_ops *fh_ops_table(void) { return &fh_ops; }
+const struct vnat_host_ops *fh_ops_table(void)
+{
+    return &fh_ops;
+}
 
 void fh_init(struct fh *h, void (*tweak)(struct vnat_config *cfg))
 {
@@ -299,7 +302,10 @@ void fh_check(struct fh *h)
         fail_msg("invariant broken: %s", why);
 }
 
-struct fh_sock *fh_sock(struct fh *h, vnat_token tok) { return sock_of(h, tok); }
+struct fh_sock *fh_sock(struct fh *h, vnat_token tok)
+{
+    return sock_of(h, tok);
+}
 
 struct fh_sock *fh_last_sock(struct fh *h)
 {
@@ -401,8 +407,8 @@ vnat_err fh_send_seg(struct fh *h, const uint8_t dst[4], uint16_t sport, uint16_
                      const void *payload, size_t len)
 {
     static uint8_t buf[70000];
-    size_t n = fh_build(h, buf, sizeof buf, dst, sport, dport, seq, ack, flags, win, opts,
-                        payload, len);
+    size_t n =
+        fh_build(h, buf, sizeof buf, dst, sport, dport, seq, ack, flags, win, opts, payload, len);
     return fh_frame_in(h, buf, n);
 }
 
@@ -441,7 +447,10 @@ struct fh_seg fh_parse(const uint8_t *frame, size_t len)
     return s;
 }
 
-size_t fh_pending(struct fh *h) { return h->nframes - h->seen; }
+size_t fh_pending(struct fh *h)
+{
+    return h->nframes - h->seen;
+}
 
 struct fh_seg fh_next(struct fh *h)
 {
@@ -454,7 +463,10 @@ struct fh_seg fh_next(struct fh *h)
     return fh_parse(f->data, f->len);
 }
 
-void fh_drain(struct fh *h) { h->seen = h->nframes; }
+void fh_drain(struct fh *h)
+{
+    h->seen = h->nframes;
+}
 
 void fh_connect(struct fh *h, struct fh_conn *c, const uint8_t dst[4], uint16_t sport,
                 uint16_t dport, uint32_t gisn, uint16_t win, unsigned opts)
@@ -478,9 +490,8 @@ void fh_connect(struct fh *h, struct fh_conn *c, const uint8_t dst[4], uint16_t 
     assert_int_equal(s.ack, gisn + 1);
     c->gseq = gisn + 1;
     c->gack = s.seq + 1;
-    assert_int_equal(fh_send_seg(h, dst, sport, dport, c->gseq, c->gack, VW_TCP_ACK, win, 0,
-                                 NULL, 0),
-                     VNAT_OK);
+    assert_int_equal(
+        fh_send_seg(h, dst, sport, dport, c->gseq, c->gack, VW_TCP_ACK, win, 0, NULL, 0), VNAT_OK);
 }
 
 vnat_err fh_guest_data(struct fh *h, struct fh_conn *c, const void *data, size_t len)
@@ -493,8 +504,8 @@ vnat_err fh_guest_data(struct fh *h, struct fh_conn *c, const void *data, size_t
 
 vnat_err fh_guest_ack(struct fh *h, struct fh_conn *c)
 {
-    return fh_send_seg(h, c->dst, c->sport, c->dport, c->gseq, c->gack, VW_TCP_ACK, c->win, 0,
-                       NULL, 0);
+    return fh_send_seg(h, c->dst, c->sport, c->dport, c->gseq, c->gack, VW_TCP_ACK, c->win, 0, NULL,
+                       0);
 }
 
 uint64_t fh_stat(struct fh *h, size_t offset)

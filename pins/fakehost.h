@@ -24,7 +24,7 @@ struct fh_sock {
     bool used;
     vnat_token tok;
     struct vnat_sockaddr dst;
-    int connects;       /* tcp_connect calls for this token */
+    int connects; /* tcp_connect calls for this token */
     bool closed;
     int close_reset;
     bool shut_wr;
@@ -32,17 +32,17 @@ struct fh_sock {
     /* core -> host (guest data the host took) */
     uint8_t *tx;
     size_t tx_len;
-    long space;        /* free send space (send takes at most this) */
-    long send_err;     /* if nonzero, send returns it */
-    long space_err;    /* if nonzero, send_space returns it */
-    long send_extra;   /* added to send's return (bad host result pins) */
+    long space;      /* free send space (send takes at most this) */
+    long send_err;   /* if nonzero, send returns it */
+    long space_err;  /* if nonzero, send_space returns it */
+    long send_extra; /* added to send's return (bad host result pins) */
     /* host -> core (data from the remote peer) */
     uint8_t *rx;
-    size_t rx_len;     /* total bytes ever received */
-    size_t rx_disc;    /* bytes discarded */
+    size_t rx_len;  /* total bytes ever received */
+    size_t rx_disc; /* bytes discarded */
     bool rx_eof;
-    long peek_err;     /* if nonzero, peek returns it (once data is exhausted) */
-    long peek_extra;   /* added to peek's return */
+    long peek_err;   /* if nonzero, peek returns it (once data is exhausted) */
+    long peek_extra; /* added to peek's return */
     int peeks;
 };
 
@@ -74,9 +74,9 @@ struct fh {
     struct fh_sock socks[FH_MAX_SOCKS];
     struct fh_frame frames[FH_MAX_FRAMES];
     size_t nframes;
-    size_t seen;         /* frames already consumed by fh_next */
-    int connect_rc;      /* what tcp_connect returns */
-    int refuse;          /* guest_send refuses while nonzero */
+    size_t seen;    /* frames already consumed by fh_next */
+    int connect_rc; /* what tcp_connect returns */
+    int refuse;     /* guest_send refuses while nonzero */
     uint64_t ops_count[VNAT_OP__COUNT];
     uint64_t log_records;
     bool logging;
@@ -124,10 +124,10 @@ vnat_err fh_send_seg(struct fh *h, const uint8_t dst[4], uint16_t sport, uint16_
                      const void *payload, size_t len);
 
 /* Output frames. */
-size_t fh_pending(struct fh *h);        /* frames not consumed yet */
-struct fh_seg fh_next(struct fh *h);    /* consume the next frame, parsed */
+size_t fh_pending(struct fh *h);     /* frames not consumed yet */
+struct fh_seg fh_next(struct fh *h); /* consume the next frame, parsed */
 struct fh_seg fh_parse(const uint8_t *frame, size_t len);
-void fh_drain(struct fh *h);            /* consume everything */
+void fh_drain(struct fh *h); /* consume everything */
 
 /* A connection through the handshake: guest ISN gisn, returns the core's
  * ISN in *iss and the token; the guest window is win (unscaled as sent). */

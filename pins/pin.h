@@ -25,11 +25,11 @@
 
 int pin_main(int argc, char **argv, const struct CMUnitTest *tests, size_t count);
 
-#define PIN_MAIN(...)                                                             \
-    int main(int argc, char **argv)                                               \
-    {                                                                             \
-        static const struct CMUnitTest pin_tests_[] = {__VA_ARGS__};              \
-        return pin_main(argc, argv, pin_tests_, sizeof pin_tests_ / sizeof pin_tests_[0]); \
+#define PIN_MAIN(...)                                                                              \
+    int main(int argc, char **argv)                                                                \
+    {                                                                                              \
+        static const struct CMUnitTest pin_tests_[] = {__VA_ARGS__};                               \
+        return pin_main(argc, argv, pin_tests_, sizeof pin_tests_ / sizeof pin_tests_[0]);         \
     }
 
 #endif

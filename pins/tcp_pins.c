@@ -52,9 +52,8 @@ PIN(tcp_handshake_emits_synack)
 {
     struct fh h;
     fh_init(&h, NULL);
-    assert_int_equal(fh_send_seg(&h, DST, 40000, 80, 1000, 0, VW_TCP_SYN, 64240, FH_OPT_MSS,
-                                 NULL, 0),
-                     VNAT_OK);
+    assert_int_equal(
+        fh_send_seg(&h, DST, 40000, 80, 1000, 0, VW_TCP_SYN, 64240, FH_OPT_MSS, NULL, 0), VNAT_OK);
     struct fh_sock *s = fh_last_sock(&h);
     assert_non_null(s);
     assert_int_equal(s->connects, 1);
@@ -118,8 +117,8 @@ PIN(tcp_writes_more_than_256kb_succeed)
     for (int rounds = 0; sent < total && rounds < 100000; rounds++) {
         fh_drain(&h);
         size_t n = total - sent < 1460 ? total - sent : 1460;
-        fh_send_seg(&h, DST, 40002, 80, (uint32_t)(0xFFFFF001u + sent), c.gack,
-                    VW_TCP_ACK, 65535, 0, src + sent, n);
+        fh_send_seg(&h, DST, 40002, 80, (uint32_t)(0xFFFFF001u + sent), c.gack, VW_TCP_ACK, 65535,
+                    0, src + sent, n);
         struct fh_seg a = fh_next(&h);
         assert_true(a.ok);
         uint32_t acked = a.ack - 0xFFFFF001u;
@@ -138,7 +137,10 @@ PIN(tcp_writes_more_than_256kb_succeed)
     fh_free(&h);
 }
 
-static void rate2(struct vnat_config *c) { c->syn_rate_per_sec = 2; }
+static void rate2(struct vnat_config *c)
+{
+    c->syn_rate_per_sec = 2;
+}
 
 PIN(tcp_rate_limit_emits_rst)
 {
@@ -161,7 +163,10 @@ PIN(tcp_rate_limit_emits_rst)
     fh_free(&h);
 }
 
-static void max2(struct vnat_config *c) { c->max_tcp_flows = 2; }
+static void max2(struct vnat_config *c)
+{
+    c->max_tcp_flows = 2;
+}
 
 PIN(tcp_max_concurrent_emits_rst)
 {
@@ -179,10 +184,18 @@ PIN(tcp_max_concurrent_emits_rst)
 }
 
 static const struct vnat_rule deny_rules[] = {
-    {.action = VNAT_RULE_DENY, .proto = VNAT_PROTO_TCP, .prefix = 24,
-     .net = {.family = VNAT_AF_INET, .addr = {198, 51, 100, 0}}, .port_lo = 80, .port_hi = 80},
-    {.action = VNAT_RULE_DENY, .proto = VNAT_PROTO_ANY, .prefix = 8,
-     .net = {.family = VNAT_AF_INET, .addr = {127, 0, 0, 0}}, .port_lo = 22, .port_hi = 22},
+    {.action = VNAT_RULE_DENY,
+     .proto = VNAT_PROTO_TCP,
+     .prefix = 24,
+     .net = {.family = VNAT_AF_INET, .addr = {198, 51, 100, 0}},
+     .port_lo = 80,
+     .port_hi = 80},
+    {.action = VNAT_RULE_DENY,
+     .proto = VNAT_PROTO_ANY,
+     .prefix = 8,
+     .net = {.family = VNAT_AF_INET, .addr = {127, 0, 0, 0}},
+     .port_lo = 22,
+     .port_hi = 22},
 };
 static void denies(struct vnat_config *c)
 {
@@ -299,7 +312,7 @@ PIN(tcp_tiny_host_send_buffer_still_opens_the_window)
     fh_send_seg(&h, DST, 44170, 80, 5001, sa.seq + 1, VW_TCP_ACK, 65535, 0, "abc", 3);
     struct fh_seg a = fh_next(&h);
     assert_int_equal(a.ack, 5004);
-    assert_true(a.window > 0);                           /* still open */
+    assert_true(a.window > 0);                            /* still open */
     assert_true(((uint32_t)a.window << sa.wscale) <= 37); /* never above the free space */
     fh_free(&h);
 }
@@ -441,7 +454,10 @@ PIN(tcp_syn_retransmit_while_connecting_is_ignored)
     fh_free(&h);
 }
 
-static void mtu600(struct vnat_config *c) { c->mtu = 600; }
+static void mtu600(struct vnat_config *c)
+{
+    c->mtu = 600;
+}
 
 PIN(tcp_synack_mss_clamped_to_mtu_and_default_536)
 {
@@ -595,8 +611,8 @@ PIN(tcp_every_untaken_segment_gets_a_duplicate_ack)
     fill(seg, sizeof seg, 2);
     uint32_t s0 = c.gseq;
     for (int i = 0; i < 5; i++)
-        fh_send_seg(&h, DST, 50400, 80, s0 + 1000u * (uint32_t)i, c.gack, VW_TCP_ACK, 65535, 0,
-                    seg, 1000);
+        fh_send_seg(&h, DST, 50400, 80, s0 + 1000u * (uint32_t)i, c.gack, VW_TCP_ACK, 65535, 0, seg,
+                    1000);
     assert_int_equal(c.sock->tx_len, 1500);
     struct fh_seg a = fh_next(&h);
     assert_int_equal(a.ack, s0 + 1000);
@@ -798,8 +814,7 @@ PIN(tcp_retransmitted_fin_is_acknowledged_again)
     fh_connect(&h, &c, DST, 52200, 80, 1, 65535, 0);
     fh_drain(&h);
     for (int i = 0; i < 2; i++) {
-        fh_send_seg(&h, DST, 52200, 80, c.gseq, c.gack, VW_TCP_ACK | VW_TCP_FIN, 65535, 0, NULL,
-                    0);
+        fh_send_seg(&h, DST, 52200, 80, c.gseq, c.gack, VW_TCP_ACK | VW_TCP_FIN, 65535, 0, NULL, 0);
         struct fh_seg a = fh_next(&h);
         assert_true(a.ok);
         assert_int_equal(a.ack, c.gseq + 1);
@@ -863,7 +878,10 @@ PIN(tcp_unknown_flow_segments_get_rfc9293_rst)
     fh_free(&h);
 }
 
-static void idle10(struct vnat_config *c) { c->tcp_idle_timeout_ns = 10 * SEC; }
+static void idle10(struct vnat_config *c)
+{
+    c->tcp_idle_timeout_ns = 10 * SEC;
+}
 
 PIN(tcp_idle_timeout_reaps_with_rst_and_activity_defers_it)
 {
@@ -914,7 +932,10 @@ PIN(tcp_closing_timeout_reaps_stuck_closing_flow)
     fh_free(&h);
 }
 
-static void force_isn(struct fh *h) { vnat_debug_force_isn(h->nat, 1, 0xFFFFFFFFu); }
+static void force_isn(struct fh *h)
+{
+    vnat_debug_force_isn(h->nat, 1, 0xFFFFFFFFu);
+}
 
 PIN(tcp_transfer_across_sequence_wrap_with_isn_ffffffff)
 {
@@ -1073,8 +1094,8 @@ PIN(tcp_random_segment_storm_keeps_invariants)
                     fl = VW_TCP_RST;
                 if (y % 61 == 0)
                     fl |= VW_TCP_SYN;
-                uint32_t ack = c.gack + (uint32_t)c.sock->rx_disc +
-                               (uint32_t)(rng_next(&r) % 3000) - 1000;
+                uint32_t ack =
+                    c.gack + (uint32_t)c.sock->rx_disc + (uint32_t)(rng_next(&r) % 3000) - 1000;
                 fh_send_seg(&h, DST, 60000, 80, base + off, ack, fl,
                             (uint16_t)(rng_next(&r) % 65536), 0, stream + off, len);
                 break;

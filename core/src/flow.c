@@ -128,7 +128,10 @@ uint32_t flow_index_probe_len(const struct vnat *nat, const struct flow *f)
     return 0;
 }
 
-bool flow_table_full(const struct vnat *nat) { return nat->free_head == VNAT_NONE32; }
+bool flow_table_full(const struct vnat *nat)
+{
+    return nat->free_head == VNAT_NONE32;
+}
 
 struct flow *flow_alloc(struct vnat *nat, const struct flow_key *key)
 {
@@ -164,7 +167,7 @@ void flow_free(struct vnat *nat, struct flow *f)
     f->in_use = 0;
     f->flags = 0;
     /* A new generation makes every token naming the old socket stale. */
-    f->gen = f->gen + 1 == 0 ? 1 : f->gen + 1;
+    f->gen = f->gen == UINT32_MAX ? 1 : f->gen + 1;
     f->hash_next = nat->free_head;
     nat->free_head = i;
     VNAT_ASSERT(nat, nat->stats.flows_live > 0);

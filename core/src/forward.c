@@ -110,7 +110,7 @@ vnat_err svc_forward_add(struct vnat *nat, const struct vnat_forward *fwd)
             /* Impossible: a socket may exist under that token; close it. */
             nat->stats.bad_host_results++;
             host_close(nat, tok, 0);
-            l->gen = l->gen + 1 == 0 ? 1 : l->gen + 1;
+            l->gen = l->gen == UINT32_MAX ? 1 : l->gen + 1;
         }
         return VNAT_E_HOST;
     }
@@ -125,7 +125,7 @@ static void listener_close(struct vnat *nat, uint32_t slot)
     struct listener *l = &nat->listeners[slot];
     host_close(nat, svc_listener_token(nat, slot), 0);
     l->in_use = 0;
-    l->gen = l->gen + 1 == 0 ? 1 : l->gen + 1;
+    l->gen = l->gen == UINT32_MAX ? 1 : l->gen + 1;
     VNAT_ASSERT(nat, nat->svc.listeners_live > 0);
     nat->svc.listeners_live--;
 }

@@ -25,7 +25,7 @@ static void on_ipv4(struct vnat *nat, const struct vw_eth *eth)
     struct vw_ipv4 ip;
     int rc = vw_ipv4_parse(eth->payload, eth->payload_len, &ip);
     if (rc != VW_OK) {
-        stats_drop(nat, rc == VW_ECSUM ? VNAT_DROP_IP_CHECKSUM
+        stats_drop(nat, rc == VW_ECSUM    ? VNAT_DROP_IP_CHECKSUM
                         : rc == VW_ETRUNC ? VNAT_DROP_TRUNCATED
                                           : VNAT_DROP_IP_HEADER);
         return;

@@ -47,10 +47,22 @@ void vnat_panic_(const struct vnat *nat, const char *msg);
 /* ------------------------------------------------------------------ */
 /* Sequence arithmetic, modulo 2^32 (RFC 9293 3.4)                     */
 /* ------------------------------------------------------------------ */
-static inline bool seq_lt(uint32_t a, uint32_t b) { return (int32_t)(a - b) < 0; }
-static inline bool seq_le(uint32_t a, uint32_t b) { return (int32_t)(a - b) <= 0; }
-static inline bool seq_gt(uint32_t a, uint32_t b) { return (int32_t)(a - b) > 0; }
-static inline bool seq_ge(uint32_t a, uint32_t b) { return (int32_t)(a - b) >= 0; }
+static inline bool seq_lt(uint32_t a, uint32_t b)
+{
+    return (int32_t)(a - b) < 0;
+}
+static inline bool seq_le(uint32_t a, uint32_t b)
+{
+    return (int32_t)(a - b) <= 0;
+}
+static inline bool seq_gt(uint32_t a, uint32_t b)
+{
+    return (int32_t)(a - b) > 0;
+}
+static inline bool seq_ge(uint32_t a, uint32_t b)
+{
+    return (int32_t)(a - b) >= 0;
+}
 
 #define VNAT_NONE32 UINT32_MAX
 #define VNAT_NS_PER_S 1000000000ull
@@ -77,9 +89,9 @@ struct flow_key {
  * duration, so appending at the tail keeps each list sorted by deadline. */
 enum timer_class {
     TCLASS_NONE = 0,
-    TCLASS_CONNECT, /* connect_timeout_ns */
-    TCLASS_IDLE,    /* tcp_idle_timeout_ns */
-    TCLASS_CLOSING, /* tcp_closing_timeout_ns */
+    TCLASS_CONNECT,    /* connect_timeout_ns */
+    TCLASS_IDLE,       /* tcp_idle_timeout_ns */
+    TCLASS_CLOSING,    /* tcp_closing_timeout_ns */
     TCLASS_UDP,        /* udp_timeout_ns: UDP flow not answered yet */
     TCLASS_UDP_STREAM, /* udp_stream_timeout_ns: UDP flow that saw both directions */
     TCLASS_ICMP,       /* icmp_timeout_ns */
@@ -112,10 +124,10 @@ struct tcp_flow {
     uint8_t retries;    /* consecutive RTO / persist expiries */
     uint8_t dupacks;    /* consecutive duplicate ACKs from the guest */
     uint8_t pad_;
-    uint16_t mss;       /* largest payload we send to the guest */
+    uint16_t mss; /* largest payload we send to the guest */
     uint32_t iss, snd_una, snd_nxt, snd_max, snd_wnd, snd_wl1, snd_wl2;
     uint32_t irs, rcv_nxt;
-    uint32_t host_space; /* lower bound of the host socket's free send space */
+    uint32_t host_space;          /* lower bound of the host socket's free send space */
     uint32_t host_space_measured; /* host_space when last asked of the host */
     uint32_t rto_us, srtt_us, rttvar_us;
     uint32_t rtt_seq;
@@ -124,15 +136,15 @@ struct tcp_flow {
 
 struct flow {
     struct flow_key key;
-    uint32_t hash;      /* keyed hash of key (low 32 bits) */
-    uint32_t hash_next; /* next free slot while on the free list */
-    uint32_t gen;       /* token generation of this slot, never 0 */
+    uint32_t hash;                 /* keyed hash of key (low 32 bits) */
+    uint32_t hash_next;            /* next free slot while on the free list */
+    uint32_t gen;                  /* token generation of this slot, never 0 */
     uint32_t list_prev, list_next; /* timer class list */
-    uint32_t heap_pos;  /* index in the timer heap, VNAT_NONE32 if absent */
+    uint32_t heap_pos;             /* index in the timer heap, VNAT_NONE32 if absent */
     uint32_t link_prev, link_next; /* link-wait list */
     uint64_t list_deadline;
     uint64_t heap_deadline;
-    uint16_t flags;     /* FF_* */
+    uint16_t flags; /* FF_* */
     uint8_t in_use;
     uint8_t list_class; /* enum timer_class */
     uint8_t heap_kind;  /* enum heap_kind */
@@ -179,18 +191,18 @@ struct vnat {
     void *mem_base;
     size_t mem_size;
 
-    uint64_t now;      /* largest now seen */
-    uint64_t sip_table[2]; /* flow-table hash key */
-    uint64_t sip_isn[2];   /* ISN hash key */
+    uint64_t now;                  /* largest now seen */
+    uint64_t sip_table[2];         /* flow-table hash key */
+    uint64_t sip_isn[2];           /* ISN hash key */
     struct flow_key hash_memo_key; /* last key hashed (flow.c key_hash) */
     uint32_t hash_memo;
     uint32_t hash_memo_valid;
 
-    struct flow *flows; /* max_flows */
+    struct flow *flows;       /* max_flows */
     struct flow_ref *buckets; /* open-addressed index, bucket_mask+1 entries */
     uint32_t bucket_mask;
     uint32_t free_head;
-    uint32_t *heap;     /* flow indices, heap_len used */
+    uint32_t *heap; /* flow indices, heap_len used */
     uint32_t heap_len;
     uint32_t link_head, link_tail; /* flows waiting for the guest link */
     struct timer_list lists[TCLASS_COUNT];

@@ -20,8 +20,8 @@
  */
 #include "internal.h"
 
-static void emit(struct vnat *nat, uint32_t kind, uint32_t op, vnat_token tok, int64_t a,
-                 int64_t b, const struct vnat_sockaddr *addr, const uint8_t *data, size_t len)
+static void emit(struct vnat *nat, uint32_t kind, uint32_t op, vnat_token tok, int64_t a, int64_t b,
+                 const struct vnat_sockaddr *addr, const uint8_t *data, size_t len)
 {
     struct vnat_log_record r;
     memset(&r, 0, sizeof r);

@@ -8,8 +8,8 @@
 const char *vnat_strerror(int err)
 {
     switch (err) {
-#define VNAT_X_CASE(name, value, text) \
-    case value:                        \
+#define VNAT_X_CASE(name, value, text)                                                             \
+    case value:                                                                                    \
         return text;
         VNAT_ERRORS(VNAT_X_CASE)
 #undef VNAT_X_CASE

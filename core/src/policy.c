@@ -50,9 +50,9 @@ static bool ip4_special(const struct vnat *nat, const uint8_t a[4])
     /* The guest subnet's broadcast address. */
     const struct vnat_ip *g = &nat->cfg.guest_ip;
     unsigned p = nat->cfg.prefix_len;
-    if (p < 31 && policy_ip_in(&(struct vnat_ip){.family = VNAT_AF_INET,
-                                                  .addr = {a[0], a[1], a[2], a[3]}},
-                               g, p)) {
+    if (p < 31 &&
+        policy_ip_in(&(struct vnat_ip){.family = VNAT_AF_INET, .addr = {a[0], a[1], a[2], a[3]}}, g,
+                     p)) {
         uint32_t host_mask = (p == 0) ? 0xffffffffu : ((1u << (32 - p)) - 1u);
         uint32_t v = vw_get32(a);
         if ((v & host_mask) == host_mask)
@@ -80,8 +80,7 @@ static bool link_local_allowed(const struct vnat *nat, uint8_t proto,
 }
 
 enum policy_verdict policy_outbound(const struct vnat *nat, uint8_t proto,
-                                    const struct vnat_sockaddr *dst,
-                                    struct vnat_sockaddr *host_dst)
+                                    const struct vnat_sockaddr *dst, struct vnat_sockaddr *host_dst)
 {
     *host_dst = *dst;
     if (dst->ip.family != VNAT_AF_INET)

@@ -132,14 +132,16 @@ enum tcp_event {
 };
 
 static const char *const event_names[TEV__COUNT] = {
-    "guest_syn",       "host_connected", "connect_failed",   "connect_timeout",
-    "guest_ack",       "guest_fin",      "host_eof",         "fin_acked",
-    "guest_rst",       "host_error",     "bad_host_result",  "retransmit_limit",
-    "idle_timeout",    "closing_timeout", "shutdown",        "host_accepted",
-    "guest_synack",
+    "guest_syn",       "host_connected",   "connect_failed", "connect_timeout", "guest_ack",
+    "guest_fin",       "host_eof",         "fin_acked",      "guest_rst",       "host_error",
+    "bad_host_result", "retransmit_limit", "idle_timeout",   "closing_timeout", "shutdown",
+    "host_accepted",   "guest_synack",
 };
 
-#define T_ROW(from, ev, to, g, h) {from, ev, to, g, h}
+#define T_ROW(from, ev, to, g, h)                                                                  \
+    {                                                                                              \
+        from, ev, to, g, h                                                                         \
+    }
 static const struct tcp_transition transitions[] = {
     T_ROW("none", "guest_syn", "connecting", "-", "tcp_connect; want write"),
     T_ROW("connecting", "host_connected", "syn_rcvd", "SYN-ACK", "send_space; no interest"),
@@ -216,8 +218,7 @@ __attribute__((unused)) static bool transition_listed(int from, enum tcp_event e
     const char *tname = vnat_tcp_state_name(to);
     for (size_t i = 0; i < sizeof transitions / sizeof transitions[0]; i++) {
         const struct tcp_transition *t = &transitions[i];
-        if (streq(t->from, fname) && streq(t->event, event_names[ev]) &&
-            streq(t->to, tname))
+        if (streq(t->from, fname) && streq(t->event, event_names[ev]) && streq(t->to, tname))
             return true;
     }
     return false;
@@ -227,7 +228,10 @@ __attribute__((unused)) static bool transition_listed(int from, enum tcp_event e
 /* Helpers                                                             */
 /* ------------------------------------------------------------------ */
 
-static inline struct tcp_flow *T(struct flow *f) { return &f->u.tcp; }
+static inline struct tcp_flow *T(struct flow *f)
+{
+    return &f->u.tcp;
+}
 
 static void set_state(struct vnat *nat, struct flow *f, enum tcp_event ev, int to)
 {
@@ -408,7 +412,8 @@ static void send_rst_for_flow(struct vnat *nat, struct flow *f, enum vnat_rst_re
     a.ip_id = nat->ip_id++;
     size_t n = vw_tcp4_frame(nat->scratch, nat->scratch_len, &a, &o, 0);
     VNAT_VERIFY(nat, n > 0);
-    host_guest_send(nat, nat->scratch, n); /* a lost RST is recovered by the RST for unknown flows */
+    host_guest_send(nat, nat->scratch,
+                    n); /* a lost RST is recovered by the RST for unknown flows */
 }
 
 /* Both FINs are acknowledged and the host socket is closed: keep the flow
@@ -654,16 +659,15 @@ static bool push(struct vnat *nat, struct flow *f)
             rto_arm(nat, f);
     } else if (t->snd_wnd == 0 && !(f->flags & FF_FIN_SENT)) {
         if (f->heap_kind != HKIND_PERSIST)
-            timer_heap_set(nat, f, HKIND_PERSIST,
-                           nat->now + (uint64_t)t->rto_us * VNAT_NS_PER_US);
+            timer_heap_set(nat, f, HKIND_PERSIST, nat->now + (uint64_t)t->rto_us * VNAT_NS_PER_US);
     } else {
         timer_heap_clear(nat, f);
     }
     /* Read interest only when a readable event could lead to sending. */
     bool want_read = !(f->flags & FF_HOST_EOF) && !window_full && !(drained && inflight);
     (void)capped;
-    unsigned mask = (want_read ? VNAT_WANT_READ : 0) |
-                    ((f->flags & FF_WANT_WUPD) ? VNAT_WANT_WRITE : 0);
+    unsigned mask =
+        (want_read ? VNAT_WANT_READ : 0) | ((f->flags & FF_WANT_WUPD) ? VNAT_WANT_WRITE : 0);
     set_interest(nat, f, mask);
     return true;
 }
@@ -1024,7 +1028,6 @@ static void on_syn_sent(struct vnat *nat, struct flow *f, const struct vw_tcp *s
     push(nat, f);
 }
 
-
 static void on_unknown(struct vnat *nat, const struct flow_key *key, const struct vw_tcp *seg)
 {
     uint8_t fl = seg->flags;
@@ -1227,9 +1230,9 @@ void tcp_on_writable(struct vnat *nat, struct flow *f, int so_error)
             t->rcv_wscale = shift;
         }
         set_state(nat, f, TEV_HOST_CONNECTED, VNAT_TCP_SYN_RCVD);
-        if (t->host_space < 2u * t->mss) {
-            /* Connected with (almost) no send space: the SYN-ACK offers a
-             * closed window, so ask to be told when the host drains. */
+        if (t->host_space == 0) {
+            /* Connected with no send space: the SYN-ACK offers a closed
+             * window, so ask to be told when the host drains. */
             f->flags |= FF_WANT_WUPD;
             set_interest(nat, f, VNAT_WANT_WRITE);
         } else {
@@ -1263,8 +1266,8 @@ void tcp_on_writable(struct vnat *nat, struct flow *f, int so_error)
     } else {
         f->flags &= (uint16_t)~FF_WANT_WUPD;
     }
-    set_interest(nat, f, (f->interest & VNAT_WANT_READ) |
-                             ((f->flags & FF_WANT_WUPD) ? VNAT_WANT_WRITE : 0));
+    set_interest(
+        nat, f, (f->interest & VNAT_WANT_READ) | ((f->flags & FF_WANT_WUPD) ? VNAT_WANT_WRITE : 0));
 }
 
 void tcp_on_readable(struct vnat *nat, struct flow *f)

@@ -36,14 +36,14 @@ void tcp_shutdown_flow(struct vnat *nat, struct flow *f);
 int tcp_check_flow(const struct vnat *nat, const struct flow *f, const char **why);
 
 /* Tunables (documented in tcp.c and docs/tcp-state-machine.md). */
-#define TCP_RTO_INIT_US 1000000u  /* RFC 6298 initial RTO */
-#define TCP_RTO_MIN_US 200000u    /* the guest link is local: 200 ms, not RFC 6298's 1 s */
+#define TCP_RTO_INIT_US 1000000u /* RFC 6298 initial RTO */
+#define TCP_RTO_MIN_US 200000u   /* the guest link is local: 200 ms, not RFC 6298's 1 s */
 #define TCP_RTO_MAX_US 60000000u
-#define TCP_RETRY_LIMIT 12        /* consecutive RTO expiries before the flow is reset */
-#define TCP_OUR_WSCALE 7          /* our window shift, only when the guest offered scaling */
-#define TCP_MIN_MSS 64            /* floor for a guest-announced MSS */
-#define TCP_DEFAULT_MSS 536       /* RFC 9293 default when the SYN has no MSS option */
-#define TCP_PUSH_BURST 64         /* segments sent per event per flow, at most */
+#define TCP_RETRY_LIMIT 12  /* consecutive RTO expiries before the flow is reset */
+#define TCP_OUR_WSCALE 7    /* our window shift, only when the guest offered scaling */
+#define TCP_MIN_MSS 64      /* floor for a guest-announced MSS */
+#define TCP_DEFAULT_MSS 536 /* RFC 9293 default when the SYN has no MSS option */
+#define TCP_PUSH_BURST 64   /* segments sent per event per flow, at most */
 
 /* The transition table: every state change the code makes is one row of it
  * (checked by an assertion in set_state), and docs/tcp-state-machine.md lists

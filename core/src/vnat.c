@@ -19,7 +19,10 @@ void vnat_panic_(const struct vnat *nat, const char *msg)
     __builtin_trap();
 }
 
-void stats_drop(struct vnat *nat, enum vnat_drop_reason r) { nat->stats.drops[r]++; }
+void stats_drop(struct vnat *nat, enum vnat_drop_reason r)
+{
+    nat->stats.drops[r]++;
+}
 
 /* ------------------------------------------------------------------ */
 /* Configuration                                                       */
@@ -124,7 +127,10 @@ struct layout {
     uint32_t nbuckets;
 };
 
-static size_t align16(size_t x) { return (x + 15) & ~(size_t)15; }
+static size_t align16(size_t x)
+{
+    return (x + 15) & ~(size_t)15;
+}
 
 static void compute_layout(const struct vnat_config *c, struct layout *l)
 {
@@ -260,7 +266,10 @@ vnat_err vnat_create_alloc(const struct vnat_config *cfg, const struct vnat_host
     return vnat_create(cfg, ops, ctx, mem, need, out);
 }
 
-void *vnat_memory_base(vnat *nat) { return nat != NULL ? nat->mem_base : NULL; }
+void *vnat_memory_base(vnat *nat)
+{
+    return nat != NULL ? nat->mem_base : NULL;
+}
 
 static void advance_time(struct vnat *nat, uint64_t now)
 {
@@ -454,7 +463,10 @@ void vnat_get_stats(const vnat *nat, struct vnat_stats *out, size_t size)
     memcpy(out, &nat->stats, size < sizeof nat->stats ? size : sizeof nat->stats);
 }
 
-uint64_t vnat_seed(const vnat *nat) { return nat != NULL ? nat->cfg.seed : 0; }
+uint64_t vnat_seed(const vnat *nat)
+{
+    return nat != NULL ? nat->cfg.seed : 0;
+}
 
 static void dump_flow(const struct vnat *nat, const struct flow *f, struct fmt_buf *b)
 {
@@ -635,7 +647,10 @@ void vnat_debug_force_isn(struct vnat *nat, int enable, uint32_t isn)
     nat->isn_force_value = isn;
 }
 
-size_t vnat_debug_flow_size(void) { return sizeof(struct flow); }
+size_t vnat_debug_flow_size(void)
+{
+    return sizeof(struct flow);
+}
 
 size_t vnat_debug_memory_per_flow(void)
 {

@@ -18,18 +18,21 @@
 /* Parse outcomes. 0 is success; every failure is negative. */
 enum vw_status {
     VW_OK = 0,
-    VW_ETRUNC = -1,    /* buffer shorter than a header or a declared length */
-    VW_EBADLEN = -2,   /* a length field that lies (too small, or past the end) */
-    VW_EBADVER = -3,   /* wrong version / hardware type / magic */
-    VW_ECSUM = -4,     /* checksum mismatch */
-    VW_EOPT = -5,      /* malformed option (length 0/1 where not allowed, past the end) */
-    VW_EUNSUP = -6,    /* well-formed but not supported (e.g. VLAN tag when not wanted) */
+    VW_ETRUNC = -1,  /* buffer shorter than a header or a declared length */
+    VW_EBADLEN = -2, /* a length field that lies (too small, or past the end) */
+    VW_EBADVER = -3, /* wrong version / hardware type / magic */
+    VW_ECSUM = -4,   /* checksum mismatch */
+    VW_EOPT = -5,    /* malformed option (length 0/1 where not allowed, past the end) */
+    VW_EUNSUP = -6,  /* well-formed but not supported (e.g. VLAN tag when not wanted) */
 };
 
 /* ---------------------------------------------------------------- */
 /* Byte access helpers (unaligned, big-endian).                      */
 /* ---------------------------------------------------------------- */
-static inline uint16_t vw_get16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
+static inline uint16_t vw_get16(const uint8_t *p)
+{
+    return (uint16_t)((p[0] << 8) | p[1]);
+}
 static inline uint32_t vw_get32(const uint8_t *p)
 {
     return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
@@ -76,11 +79,11 @@ uint16_t vw_csum_update32(uint16_t csum, uint32_t old_val, uint32_t new_val);
 #define VW_ETH_P_8021AD 0x88A8
 
 struct vw_eth {
-    const uint8_t *dst;  /* 6 bytes */
-    const uint8_t *src;  /* 6 bytes */
-    uint16_t ethertype;  /* after any VLAN tag */
-    uint16_t vlan_tci;   /* valid if vlan */
-    bool vlan;           /* an 802.1Q/802.1ad tag was present */
+    const uint8_t *dst; /* 6 bytes */
+    const uint8_t *src; /* 6 bytes */
+    uint16_t ethertype; /* after any VLAN tag */
+    uint16_t vlan_tci;  /* valid if vlan */
+    bool vlan;          /* an 802.1Q/802.1ad tag was present */
     const uint8_t *payload;
     size_t payload_len;
 };
@@ -125,13 +128,13 @@ size_t vw_arp_build(uint8_t *buf, size_t cap, uint16_t op, const uint8_t sha[6],
 #define VW_IPPROTO_ICMPV6 58
 
 struct vw_ipv4 {
-    uint8_t ihl_bytes;     /* header length in bytes, 20..60 */
+    uint8_t ihl_bytes; /* header length in bytes, 20..60 */
     uint8_t tos;
-    uint16_t total_len;    /* as declared (checked against the buffer) */
+    uint16_t total_len; /* as declared (checked against the buffer) */
     uint16_t id;
     bool df, mf;
-    uint16_t frag_offset;  /* in bytes */
-    bool is_fragment;      /* mf || frag_offset != 0 */
+    uint16_t frag_offset; /* in bytes */
+    bool is_fragment;     /* mf || frag_offset != 0 */
     uint8_t ttl;
     uint8_t proto;
     const uint8_t *src, *dst; /* 4 bytes each */
@@ -157,12 +160,12 @@ struct vw_ipv6 {
     uint8_t traffic_class;
     uint32_t flow_label;
     uint16_t payload_len_field;
-    uint8_t next_header;  /* of the fixed header */
+    uint8_t next_header; /* of the fixed header */
     uint8_t hop_limit;
     const uint8_t *src, *dst; /* 16 bytes each */
-    uint8_t upper_proto;  /* after walking hop-by-hop, routing, fragment, dest-opts */
+    uint8_t upper_proto;      /* after walking hop-by-hop, routing, fragment, dest-opts */
     bool is_fragment;
-    unsigned ext_count;   /* extension headers walked (bounded) */
+    unsigned ext_count;     /* extension headers walked (bounded) */
     const uint8_t *payload; /* upper-layer payload */
     size_t payload_len;
 };
@@ -185,18 +188,20 @@ int vw_ipv6_parse(const uint8_t *buf, size_t len, struct vw_ipv6 *out);
 struct vw_tcp {
     uint16_t sport, dport;
     uint32_t seq, ack;
-    uint8_t hdr_len;   /* bytes, 20..60 */
-    uint8_t flags;     /* VW_TCP_* */
-    uint16_t window;   /* raw, unscaled */
+    uint8_t hdr_len; /* bytes, 20..60 */
+    uint8_t flags;   /* VW_TCP_* */
+    uint16_t window; /* raw, unscaled */
     uint16_t csum;
     uint16_t urg_ptr;
     /* options */
     bool has_mss, has_wscale, sack_permitted, has_ts;
     uint16_t mss;
-    uint8_t wscale;    /* as sent; caller clamps to 14 */
+    uint8_t wscale; /* as sent; caller clamps to 14 */
     uint32_t ts_val, ts_ecr;
     uint8_t sack_count;
-    struct { uint32_t left, right; } sack[VW_TCP_MAX_SACK];
+    struct {
+        uint32_t left, right;
+    } sack[VW_TCP_MAX_SACK];
     const uint8_t *payload;
     size_t payload_len;
 };
@@ -241,9 +246,9 @@ int vw_udp_parse(const uint8_t *buf, size_t len, struct vw_udp *out);
 struct vw_icmp {
     uint8_t type, code;
     uint16_t csum;
-    uint16_t id, seq;  /* meaningful for echo */
-    const uint8_t *rest;      /* bytes 4..7 */
-    const uint8_t *payload;   /* after the 8-byte header */
+    uint16_t id, seq;       /* meaningful for echo */
+    const uint8_t *rest;    /* bytes 4..7 */
+    const uint8_t *payload; /* after the 8-byte header */
     size_t payload_len;
 };
 /* ICMPv4 and ICMPv6 share this layout. Checks the length and, for ICMPv4,
@@ -254,8 +259,8 @@ int vw_icmp6_parse(const uint8_t *buf, size_t len, struct vw_icmp *out);
 
 /* Checksum check of a TCP/UDP segment (len bytes at l4) over IPv4. For UDP a
  * zero checksum means "none" and passes. */
-bool vw_l4_csum_ok4(const uint8_t src[4], const uint8_t dst[4], uint8_t proto,
-                    const uint8_t *l4, size_t len);
+bool vw_l4_csum_ok4(const uint8_t src[4], const uint8_t dst[4], uint8_t proto, const uint8_t *l4,
+                    size_t len);
 
 /* ---------------------------------------------------------------- */
 /* DHCPv4 framing (BOOTP + options)                                  */
@@ -267,8 +272,8 @@ struct vw_dhcp {
     uint32_t xid;
     uint16_t secs, flags;
     const uint8_t *ciaddr, *yiaddr, *siaddr, *giaddr; /* 4 bytes each */
-    const uint8_t *chaddr;   /* 16 bytes */
-    const uint8_t *options;  /* after the magic cookie */
+    const uint8_t *chaddr;                            /* 16 bytes */
+    const uint8_t *options;                           /* after the magic cookie */
     size_t options_len;
 };
 /* Checks the fixed part and the magic cookie. Options are walked lazily. */
@@ -350,13 +355,12 @@ size_t vw_tcp_build(uint8_t *buf, size_t cap, const struct vw_tcp_out *t);
 
 /* Writes an 8-byte UDP header with a zero checksum field. Returns 8 or 0 (cap
  * too small, or 8 + payload_len > 65535). */
-size_t vw_udp_build(uint8_t *buf, size_t cap, uint16_t sport, uint16_t dport,
-                    size_t payload_len);
+size_t vw_udp_build(uint8_t *buf, size_t cap, uint16_t sport, uint16_t dport, size_t payload_len);
 
 /* Checksum check of a TCP/UDP/ICMPv6 message (len bytes at l4) over IPv6.
  * UDP over IPv6 must carry a checksum: zero fails (RFC 8200 8.1). */
-bool vw_l4_csum_ok6(const uint8_t src[16], const uint8_t dst[16], uint8_t next,
-                    const uint8_t *l4, size_t len);
+bool vw_l4_csum_ok6(const uint8_t src[16], const uint8_t dst[16], uint8_t next, const uint8_t *l4,
+                    size_t len);
 
 /* ---------------------------------------------------------------- */
 /* IPv6 building and ICMPv6                                          */
@@ -424,7 +428,7 @@ int vw_ndp_iter_next(struct vw_ndp_iter *it, uint8_t *type, size_t *len, const u
 /* DHCPv4 building                                                   */
 /* ---------------------------------------------------------------- */
 #define VW_DHCP_OPTS_OFF 240 /* fixed part + magic cookie */
-#define VW_DHCP_ABSENT (-1)   /* vw_dhcp_find: option not present */
+#define VW_DHCP_ABSENT (-1)  /* vw_dhcp_find: option not present */
 #define VW_DHCP_OPT_PAD 0
 #define VW_DHCP_OPT_SUBNET_MASK 1
 #define VW_DHCP_OPT_ROUTER 3

@@ -28,7 +28,7 @@ extern "C" {
 #define VNAT_VERSION_PATCH 0
 #define VNAT_VERSION_STRING "0.1.0"
 /* One number that grows with every release: major*10000 + minor*100 + patch. */
-#define VNAT_VERSION_NUMBER \
+#define VNAT_VERSION_NUMBER                                                                        \
     (VNAT_VERSION_MAJOR * 10000 + VNAT_VERSION_MINOR * 100 + VNAT_VERSION_PATCH)
 
 /* ------------------------------------------------------------------------ */
@@ -37,17 +37,17 @@ extern "C" {
 
 /* Every fallible public function returns one of these; VNAT_OK is zero and
  * every error is negative. vnat_strerror() never returns NULL. */
-#define VNAT_ERRORS(X)                                                        \
-    X(VNAT_OK, 0, "success")                                                  \
-    X(VNAT_E_INVAL, -1, "invalid argument")                                   \
-    X(VNAT_E_CONFIG, -2, "invalid configuration")                             \
-    X(VNAT_E_VERSION, -3, "configuration struct size not supported")         \
-    X(VNAT_E_NOMEM, -4, "memory given is too small (see vnat_memory_size)")   \
-    X(VNAT_E_STALE, -5, "stale or unknown token")                             \
-    X(VNAT_E_FULL, -6, "table full")                                          \
-    X(VNAT_E_NOTFOUND, -7, "no such entry")                                   \
-    X(VNAT_E_EXISTS, -8, "entry already exists")                              \
-    X(VNAT_E_HOST, -9, "host operation failed")                               \
+#define VNAT_ERRORS(X)                                                                             \
+    X(VNAT_OK, 0, "success")                                                                       \
+    X(VNAT_E_INVAL, -1, "invalid argument")                                                        \
+    X(VNAT_E_CONFIG, -2, "invalid configuration")                                                  \
+    X(VNAT_E_VERSION, -3, "configuration struct size not supported")                               \
+    X(VNAT_E_NOMEM, -4, "memory given is too small (see vnat_memory_size)")                        \
+    X(VNAT_E_STALE, -5, "stale or unknown token")                                                  \
+    X(VNAT_E_FULL, -6, "table full")                                                               \
+    X(VNAT_E_NOTFOUND, -7, "no such entry")                                                        \
+    X(VNAT_E_EXISTS, -8, "entry already exists")                                                   \
+    X(VNAT_E_HOST, -9, "host operation failed")                                                    \
     X(VNAT_E_STATE, -10, "not allowed in the current state")
 
 typedef enum vnat_err {
@@ -87,7 +87,12 @@ struct vnat_sockaddr {
 struct vnat_ip vnat_ip4(uint8_t a, uint8_t b, uint8_t c, uint8_t d);
 
 /* IP protocol numbers used in rules and forwards. 0 matches any protocol. */
-enum vnat_proto { VNAT_PROTO_ANY = 0, VNAT_PROTO_ICMP = 1, VNAT_PROTO_TCP = 6, VNAT_PROTO_UDP = 17 };
+enum vnat_proto {
+    VNAT_PROTO_ANY = 0,
+    VNAT_PROTO_ICMP = 1,
+    VNAT_PROTO_TCP = 6,
+    VNAT_PROTO_UDP = 17
+};
 
 /* ------------------------------------------------------------------------ */
 /* Tokens                                                                    */
@@ -217,17 +222,18 @@ struct vnat_host_ops {
 
 /* What one log record describes. Inputs are what a replay feeds back; outputs
  * are what a replay compares. */
-#define VNAT_LOG_KINDS(X)                                                     \
-    X(VNAT_LOG_CREATE, "create")               /* in: data = config image, a = seed */ \
-    X(VNAT_LOG_EV_FRAME, "ev_frame")           /* in: data = guest frame */   \
-    X(VNAT_LOG_EV_WRITABLE, "ev_writable")     /* in: token, a = SO_ERROR */  \
-    X(VNAT_LOG_EV_READABLE, "ev_readable")     /* in: token */                \
-    X(VNAT_LOG_EV_LISTENER, "ev_listener")     /* in: token */                \
-    X(VNAT_LOG_EV_LINK, "ev_link")             /* in */                       \
-    X(VNAT_LOG_EV_TICK, "ev_tick")             /* in */                       \
-    X(VNAT_LOG_OUT_FRAME, "out_frame")         /* out: data = frame; result in: a = sink return */ \
-    X(VNAT_LOG_OP, "op")                       /* out: op request; in: its result */ \
-    X(VNAT_LOG_API, "api")                     /* in: a public call other than an event (forward add/remove, shutdown) */
+#define VNAT_LOG_KINDS(X)                                                                          \
+    X(VNAT_LOG_CREATE, "create")           /* in: data = config image, a = seed */                 \
+    X(VNAT_LOG_EV_FRAME, "ev_frame")       /* in: data = guest frame */                            \
+    X(VNAT_LOG_EV_WRITABLE, "ev_writable") /* in: token, a = SO_ERROR */                           \
+    X(VNAT_LOG_EV_READABLE, "ev_readable") /* in: token */                                         \
+    X(VNAT_LOG_EV_LISTENER, "ev_listener") /* in: token */                                         \
+    X(VNAT_LOG_EV_LINK, "ev_link")         /* in */                                                \
+    X(VNAT_LOG_EV_TICK, "ev_tick")         /* in */                                                \
+    X(VNAT_LOG_OUT_FRAME, "out_frame")     /* out: data = frame; result in: a = sink return */     \
+    X(VNAT_LOG_OP, "op")                   /* out: op request; in: its result */                   \
+    X(VNAT_LOG_API,                                                                                \
+      "api") /* in: a public call other than an event (forward add/remove, shutdown) */
 
 enum vnat_log_kind {
 #define VNAT_X_ENUM(name, text) name,
@@ -237,21 +243,21 @@ enum vnat_log_kind {
 };
 
 /* Host operation codes as they appear in VNAT_LOG_OP records. */
-#define VNAT_OPS(X)                                                           \
-    X(VNAT_OP_GUEST_SEND, "guest_send")                                       \
-    X(VNAT_OP_TCP_CONNECT, "tcp_connect")                                     \
-    X(VNAT_OP_TCP_LISTEN, "tcp_listen")                                       \
-    X(VNAT_OP_TCP_ACCEPT, "tcp_accept")                                       \
-    X(VNAT_OP_SEND, "send")                                                   \
-    X(VNAT_OP_SEND_SPACE, "send_space")                                       \
-    X(VNAT_OP_PEEK, "peek")                                                   \
-    X(VNAT_OP_DISCARD, "discard")                                             \
-    X(VNAT_OP_SHUTDOWN_WRITE, "shutdown_write")                               \
-    X(VNAT_OP_CLOSE, "close")                                                 \
-    X(VNAT_OP_SET_INTEREST, "set_interest")                                   \
-    X(VNAT_OP_DGRAM_OPEN, "dgram_open")                                       \
-    X(VNAT_OP_DGRAM_BIND, "dgram_bind")                                       \
-    X(VNAT_OP_DGRAM_SEND, "dgram_send")                                       \
+#define VNAT_OPS(X)                                                                                \
+    X(VNAT_OP_GUEST_SEND, "guest_send")                                                            \
+    X(VNAT_OP_TCP_CONNECT, "tcp_connect")                                                          \
+    X(VNAT_OP_TCP_LISTEN, "tcp_listen")                                                            \
+    X(VNAT_OP_TCP_ACCEPT, "tcp_accept")                                                            \
+    X(VNAT_OP_SEND, "send")                                                                        \
+    X(VNAT_OP_SEND_SPACE, "send_space")                                                            \
+    X(VNAT_OP_PEEK, "peek")                                                                        \
+    X(VNAT_OP_DISCARD, "discard")                                                                  \
+    X(VNAT_OP_SHUTDOWN_WRITE, "shutdown_write")                                                    \
+    X(VNAT_OP_CLOSE, "close")                                                                      \
+    X(VNAT_OP_SET_INTEREST, "set_interest")                                                        \
+    X(VNAT_OP_DGRAM_OPEN, "dgram_open")                                                            \
+    X(VNAT_OP_DGRAM_BIND, "dgram_bind")                                                            \
+    X(VNAT_OP_DGRAM_SEND, "dgram_send")                                                            \
     X(VNAT_OP_DGRAM_RECV, "dgram_recv")
 
 enum vnat_op {
@@ -303,9 +309,9 @@ const char *vnat_op_name(int op);
  * means allow (subject to the flags below). */
 enum vnat_rule_action { VNAT_RULE_DENY = 0, VNAT_RULE_ALLOW = 1 };
 struct vnat_rule {
-    uint8_t action;   /* enum vnat_rule_action */
-    uint8_t proto;    /* enum vnat_proto; VNAT_PROTO_ANY matches all */
-    uint8_t prefix;   /* CIDR prefix length of net */
+    uint8_t action; /* enum vnat_rule_action */
+    uint8_t proto;  /* enum vnat_proto; VNAT_PROTO_ANY matches all */
+    uint8_t prefix; /* CIDR prefix length of net */
     uint8_t pad_;
     struct vnat_ip net;
     uint16_t port_lo; /* inclusive destination port range; 0..65535 = any */
@@ -341,8 +347,8 @@ struct vnat_config {
     uint32_t struct_size; /* sizeof(struct vnat_config) of the caller */
     uint32_t flags;       /* VNAT_F_* */
 
-    uint8_t guest_mac[6];   /* default 52:54:00:12:34:56 */
-    uint8_t gateway_mac[6]; /* default 52:54:00:12:34:01 */
+    uint8_t guest_mac[6];      /* default 52:54:00:12:34:56 */
+    uint8_t gateway_mac[6];    /* default 52:54:00:12:34:01 */
     struct vnat_ip guest_ip;   /* default 10.0.2.15 */
     struct vnat_ip gateway_ip; /* default 10.0.2.2 */
     struct vnat_ip dns_ip;     /* default 10.0.2.3 */
@@ -355,20 +361,20 @@ struct vnat_config {
     uint32_t max_udp_flows;    /* concurrent UDP+ICMP flows; default max_flows */
     uint32_t syn_rate_per_sec; /* new guest connections per second; 0 = unlimited (default) */
 
-    uint64_t connect_timeout_ns;      /* default 3 s */
-    uint64_t tcp_idle_timeout_ns;     /* default 2 h */
-    uint64_t tcp_closing_timeout_ns;  /* FIN/LAST-ACK linger; default 60 s */
-    uint64_t udp_timeout_ns;          /* one-way UDP flow; default 30 s */
-    uint64_t udp_stream_timeout_ns;   /* UDP flow that saw both directions; default 120 s */
-    uint64_t icmp_timeout_ns;         /* default 30 s */
-    uint32_t dhcp_lease_s;            /* default 86400 */
+    uint64_t connect_timeout_ns;     /* default 3 s */
+    uint64_t tcp_idle_timeout_ns;    /* default 2 h */
+    uint64_t tcp_closing_timeout_ns; /* FIN/LAST-ACK linger; default 60 s */
+    uint64_t udp_timeout_ns;         /* one-way UDP flow; default 30 s */
+    uint64_t udp_stream_timeout_ns;  /* UDP flow that saw both directions; default 120 s */
+    uint64_t icmp_timeout_ns;        /* default 30 s */
+    uint32_t dhcp_lease_s;           /* default 86400 */
     uint32_t pad2_;
 
     uint64_t seed; /* hash keys and ISNs derive from it; record it */
 
     const struct vnat_rule *rules; /* copied at creation */
     uint32_t n_rules;
-    uint32_t max_forwards; /* capacity for runtime forwards; default 64 */
+    uint32_t max_forwards;               /* capacity for runtime forwards; default 64 */
     const struct vnat_forward *forwards; /* opened at creation */
     uint32_t n_forwards;
     uint32_t n_dns_servers;
@@ -393,8 +399,8 @@ size_t vnat_memory_size(const struct vnat_config *cfg);
  * host operation is called except tcp_listen/dgram_bind for cfg->forwards.
  * Returns VNAT_OK and sets *out, or VNAT_E_CONFIG / VNAT_E_VERSION /
  * VNAT_E_NOMEM / VNAT_E_INVAL. */
-vnat_err vnat_create(const struct vnat_config *cfg, const struct vnat_host_ops *ops,
-                     void *ctx, void *mem, size_t mem_size, vnat **out);
+vnat_err vnat_create(const struct vnat_config *cfg, const struct vnat_host_ops *ops, void *ctx,
+                     void *mem, size_t mem_size, vnat **out);
 
 /* Same, with memory from `alloc` (called exactly once, here). The caller
  * frees the pointer vnat_memory_base() returns after vnat_shutdown(). */
@@ -460,31 +466,31 @@ vnat_err vnat_forward_remove(vnat *nat, uint64_t now, const struct vnat_forward 
 /* ------------------------------------------------------------------------ */
 
 /* Why a guest frame (or part of one) was dropped. Append only. */
-#define VNAT_DROP_REASONS(X)                                                  \
-    X(VNAT_DROP_TRUNCATED, "truncated")                                       \
-    X(VNAT_DROP_NOT_FOR_US, "dst_mac_not_ours")                               \
-    X(VNAT_DROP_VLAN, "vlan_tagged")                                          \
-    X(VNAT_DROP_ETHERTYPE, "unknown_ethertype")                               \
-    X(VNAT_DROP_SPOOFED, "spoofed_source")                                    \
-    X(VNAT_DROP_ARP_MALFORMED, "arp_malformed")                               \
-    X(VNAT_DROP_IP_HEADER, "ip_bad_header")                                   \
-    X(VNAT_DROP_IP_CHECKSUM, "ip_bad_checksum")                               \
-    X(VNAT_DROP_IP_FRAGMENT, "ip_fragment")                                   \
-    X(VNAT_DROP_IP_TTL, "ip_ttl_expired")                                     \
-    X(VNAT_DROP_IPV6, "ipv6_unsupported")                                     \
-    X(VNAT_DROP_PROTO, "ip_unknown_protocol")                                 \
-    X(VNAT_DROP_L4_HEADER, "l4_bad_header")                                   \
-    X(VNAT_DROP_L4_CHECKSUM, "l4_bad_checksum")                               \
-    X(VNAT_DROP_TCP_UNACCEPTABLE, "tcp_unacceptable_segment")                 \
-    X(VNAT_DROP_TCP_NO_FLOW, "tcp_no_flow")                                   \
-    X(VNAT_DROP_POLICY, "policy_denied")                                      \
-    X(VNAT_DROP_FLOW_LIMIT, "flow_limit")                                     \
-    X(VNAT_DROP_RATE_LIMIT, "rate_limit")                                     \
-    X(VNAT_DROP_HOST_ERROR, "host_error")                                     \
-    X(VNAT_DROP_DHCP_MALFORMED, "dhcp_malformed")                             \
-    X(VNAT_DROP_DNS_MALFORMED, "dns_malformed")                               \
-    X(VNAT_DROP_ICMP_UNSUPPORTED, "icmp_unsupported")                         \
-    X(VNAT_DROP_LINK_FULL, "link_full")                                       \
+#define VNAT_DROP_REASONS(X)                                                                       \
+    X(VNAT_DROP_TRUNCATED, "truncated")                                                            \
+    X(VNAT_DROP_NOT_FOR_US, "dst_mac_not_ours")                                                    \
+    X(VNAT_DROP_VLAN, "vlan_tagged")                                                               \
+    X(VNAT_DROP_ETHERTYPE, "unknown_ethertype")                                                    \
+    X(VNAT_DROP_SPOOFED, "spoofed_source")                                                         \
+    X(VNAT_DROP_ARP_MALFORMED, "arp_malformed")                                                    \
+    X(VNAT_DROP_IP_HEADER, "ip_bad_header")                                                        \
+    X(VNAT_DROP_IP_CHECKSUM, "ip_bad_checksum")                                                    \
+    X(VNAT_DROP_IP_FRAGMENT, "ip_fragment")                                                        \
+    X(VNAT_DROP_IP_TTL, "ip_ttl_expired")                                                          \
+    X(VNAT_DROP_IPV6, "ipv6_unsupported")                                                          \
+    X(VNAT_DROP_PROTO, "ip_unknown_protocol")                                                      \
+    X(VNAT_DROP_L4_HEADER, "l4_bad_header")                                                        \
+    X(VNAT_DROP_L4_CHECKSUM, "l4_bad_checksum")                                                    \
+    X(VNAT_DROP_TCP_UNACCEPTABLE, "tcp_unacceptable_segment")                                      \
+    X(VNAT_DROP_TCP_NO_FLOW, "tcp_no_flow")                                                        \
+    X(VNAT_DROP_POLICY, "policy_denied")                                                           \
+    X(VNAT_DROP_FLOW_LIMIT, "flow_limit")                                                          \
+    X(VNAT_DROP_RATE_LIMIT, "rate_limit")                                                          \
+    X(VNAT_DROP_HOST_ERROR, "host_error")                                                          \
+    X(VNAT_DROP_DHCP_MALFORMED, "dhcp_malformed")                                                  \
+    X(VNAT_DROP_DNS_MALFORMED, "dns_malformed")                                                    \
+    X(VNAT_DROP_ICMP_UNSUPPORTED, "icmp_unsupported")                                              \
+    X(VNAT_DROP_LINK_FULL, "link_full")                                                            \
     X(VNAT_DROP_OTHER, "other")
 
 enum vnat_drop_reason {
@@ -496,18 +502,18 @@ enum vnat_drop_reason {
 const char *vnat_drop_reason_name(int reason);
 
 /* Why the core sent a RST to the guest. Append only. */
-#define VNAT_RST_REASONS(X)                                                   \
-    X(VNAT_RST_NO_FLOW, "no_flow")                                            \
-    X(VNAT_RST_CONNECT_FAILED, "connect_failed")                              \
-    X(VNAT_RST_CONNECT_TIMEOUT, "connect_timeout")                            \
-    X(VNAT_RST_HOST_RESET, "host_reset")                                      \
-    X(VNAT_RST_IDLE_TIMEOUT, "idle_timeout")                                  \
-    X(VNAT_RST_CLOSING_TIMEOUT, "closing_timeout")                            \
-    X(VNAT_RST_FLOW_LIMIT, "flow_limit")                                      \
-    X(VNAT_RST_RATE_LIMIT, "rate_limit")                                      \
-    X(VNAT_RST_POLICY, "policy")                                              \
-    X(VNAT_RST_BAD_HOST_RESULT, "bad_host_result")                            \
-    X(VNAT_RST_RETRANSMIT_LIMIT, "retransmit_limit")                          \
+#define VNAT_RST_REASONS(X)                                                                        \
+    X(VNAT_RST_NO_FLOW, "no_flow")                                                                 \
+    X(VNAT_RST_CONNECT_FAILED, "connect_failed")                                                   \
+    X(VNAT_RST_CONNECT_TIMEOUT, "connect_timeout")                                                 \
+    X(VNAT_RST_HOST_RESET, "host_reset")                                                           \
+    X(VNAT_RST_IDLE_TIMEOUT, "idle_timeout")                                                       \
+    X(VNAT_RST_CLOSING_TIMEOUT, "closing_timeout")                                                 \
+    X(VNAT_RST_FLOW_LIMIT, "flow_limit")                                                           \
+    X(VNAT_RST_RATE_LIMIT, "rate_limit")                                                           \
+    X(VNAT_RST_POLICY, "policy")                                                                   \
+    X(VNAT_RST_BAD_HOST_RESULT, "bad_host_result")                                                 \
+    X(VNAT_RST_RETRANSMIT_LIMIT, "retransmit_limit")                                               \
     X(VNAT_RST_SHUTDOWN, "shutdown")
 
 enum vnat_rst_reason {
@@ -519,14 +525,14 @@ enum vnat_rst_reason {
 const char *vnat_rst_reason_name(int reason);
 
 /* TCP flow states (see docs/tcp-state-machine.md). Append only. */
-#define VNAT_TCP_STATES(X)                                                    \
-    X(VNAT_TCP_CONNECTING, "connecting")     /* host connect under way */     \
-    X(VNAT_TCP_SYN_RCVD, "syn_rcvd")         /* SYN-ACK sent to guest */      \
-    X(VNAT_TCP_SYN_SENT, "syn_sent")         /* inbound: SYN sent to guest */ \
-    X(VNAT_TCP_ESTABLISHED, "established")                                    \
-    X(VNAT_TCP_GUEST_FIN, "guest_fin")       /* guest closed its side */      \
-    X(VNAT_TCP_HOST_FIN, "host_fin")         /* host closed its side */       \
-    X(VNAT_TCP_BOTH_FIN, "both_fin")         /* both closed, awaiting last ACK */ \
+#define VNAT_TCP_STATES(X)                                                                         \
+    X(VNAT_TCP_CONNECTING, "connecting") /* host connect under way */                              \
+    X(VNAT_TCP_SYN_RCVD, "syn_rcvd")     /* SYN-ACK sent to guest */                               \
+    X(VNAT_TCP_SYN_SENT, "syn_sent")     /* inbound: SYN sent to guest */                          \
+    X(VNAT_TCP_ESTABLISHED, "established")                                                         \
+    X(VNAT_TCP_GUEST_FIN, "guest_fin") /* guest closed its side */                                 \
+    X(VNAT_TCP_HOST_FIN, "host_fin")   /* host closed its side */                                  \
+    X(VNAT_TCP_BOTH_FIN, "both_fin")   /* both closed, awaiting last ACK */                        \
     X(VNAT_TCP_CLOSED, "closed")
 
 enum vnat_tcp_state {
@@ -539,21 +545,21 @@ const char *vnat_tcp_state_name(int state);
 
 /* Counters. New fields are only ever appended. */
 struct vnat_stats {
-    uint64_t frames_in;        /* guest frames given to the core */
-    uint64_t frames_out;       /* frames the guest link took */
-    uint64_t frames_refused;   /* frames the guest link refused (lost) */
+    uint64_t frames_in;           /* guest frames given to the core */
+    uint64_t frames_out;          /* frames the guest link took */
+    uint64_t frames_refused;      /* frames the guest link refused (lost) */
     uint64_t bytes_guest_to_host; /* payload bytes the host took */
     uint64_t bytes_host_to_guest; /* payload bytes the guest acknowledged */
     uint64_t drops[VNAT_DROP__COUNT];
     uint64_t rst_sent[VNAT_RST__COUNT];
     uint64_t rst_from_guest;
     uint64_t tcp_flows_by_state[VNAT_TCP__STATE_COUNT]; /* live flows now */
-    uint64_t tcp_flows_total;  /* ever created */
-    uint64_t udp_flows;        /* live now */
-    uint64_t icmp_flows;       /* live now */
-    uint64_t flows_live;       /* all live flows now */
-    uint64_t retransmits;      /* host->guest segments sent again */
-    uint64_t dup_acks_sent;    /* duplicate ACKs answering segments we could not take */
+    uint64_t tcp_flows_total;                           /* ever created */
+    uint64_t udp_flows;                                 /* live now */
+    uint64_t icmp_flows;                                /* live now */
+    uint64_t flows_live;                                /* all live flows now */
+    uint64_t retransmits;                               /* host->guest segments sent again */
+    uint64_t dup_acks_sent; /* duplicate ACKs answering segments we could not take */
     uint64_t zero_window_probes;
     uint64_t time_backwards;   /* events whose now was below the largest seen */
     uint64_t stale_tokens;     /* events naming a dead token */
