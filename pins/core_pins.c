@@ -157,6 +157,16 @@ static void big_table(struct vnat_config *c)
     c->max_flows = 1024;
 }
 
+PIN(core_siphash_matches_the_papers_test_vector)
+{
+    /* SipHash-2-4 paper, appendix A: key 00..0f, message 00..0e (15 bytes). */
+    const uint64_t key[2] = {0x0706050403020100ull, 0x0f0e0d0c0b0a0908ull};
+    uint8_t msg[15];
+    for (int i = 0; i < 15; i++)
+        msg[i] = (uint8_t)i;
+    assert_int_equal(vnat_siphash24(key, msg, sizeof msg), 0xa129ca6149be45e5ull);
+}
+
 PIN(core_hash_index_spreads_guest_chosen_ports)
 {
     /* 1024 flows from sequential guest ports to one destination: the keyed
@@ -562,6 +572,7 @@ PIN_MAIN(cmocka_unit_test(core_config_init_sets_documented_defaults),
          cmocka_unit_test(core_time_never_runs_backwards),
          cmocka_unit_test(core_next_deadline_and_late_ticks),
          cmocka_unit_test(core_flow_table_is_fixed_and_reuses_slots),
+         cmocka_unit_test(core_siphash_matches_the_papers_test_vector),
          cmocka_unit_test(core_hash_index_spreads_guest_chosen_ports),
          cmocka_unit_test(core_boundary_log_replays_to_identical_outputs),
          cmocka_unit_test(core_dump_lists_live_flows),

@@ -23,51 +23,51 @@ static inline uint64_t load_le64(const uint8_t *p)
     return v;
 }
 
-#define SIP_ROUND(v0, v1, v2, v3)                                                                  \
-    do {                                                                                           \
-        v0 += v1;                                                                                  \
-        v1 = rotl64(v1, 13);                                                                       \
-        v1 ^= v0;                                                                                  \
-        v0 = rotl64(v0, 32);                                                                       \
-        v2 += v3;                                                                                  \
-        v3 = rotl64(v3, 16);                                                                       \
-        v3 ^= v2;                                                                                  \
-        v0 += v3;                                                                                  \
-        v3 = rotl64(v3, 21);                                                                       \
-        v3 ^= v0;                                                                                  \
-        v2 += v1;                                                                                  \
-        v1 = rotl64(v1, 17);                                                                       \
-        v1 ^= v2;                                                                                  \
-        v2 = rotl64(v2, 32);                                                                       \
-    } while (0)
+/* One SipRound over the state v[0..3]; an inline function, not a macro, so
+ * every argument is evaluated once and typed. */
+static inline void sip_round(uint64_t v[4])
+{
+    v[0] += v[1];
+    v[1] = rotl64(v[1], 13);
+    v[1] ^= v[0];
+    v[0] = rotl64(v[0], 32);
+    v[2] += v[3];
+    v[3] = rotl64(v[3], 16);
+    v[3] ^= v[2];
+    v[0] += v[3];
+    v[3] = rotl64(v[3], 21);
+    v[3] ^= v[0];
+    v[2] += v[1];
+    v[1] = rotl64(v[1], 17);
+    v[1] ^= v[2];
+    v[2] = rotl64(v[2], 32);
+}
 
 uint64_t vnat_siphash24(const uint64_t key[2], const void *data, size_t len)
 {
     const uint8_t *in = data;
-    uint64_t v0 = key[0] ^ 0x736f6d6570736575ull;
-    uint64_t v1 = key[1] ^ 0x646f72616e646f6dull;
-    uint64_t v2 = key[0] ^ 0x6c7967656e657261ull;
-    uint64_t v3 = key[1] ^ 0x7465646279746573ull;
+    uint64_t v[4] = {key[0] ^ 0x736f6d6570736575ull, key[1] ^ 0x646f72616e646f6dull,
+                     key[0] ^ 0x6c7967656e657261ull, key[1] ^ 0x7465646279746573ull};
     size_t whole = len & ~(size_t)7;
     for (size_t i = 0; i < whole; i += 8) {
         uint64_t m = load_le64(in + i);
-        v3 ^= m;
-        SIP_ROUND(v0, v1, v2, v3);
-        SIP_ROUND(v0, v1, v2, v3);
-        v0 ^= m;
+        v[3] ^= m;
+        sip_round(v);
+        sip_round(v);
+        v[0] ^= m;
     }
     /* Last block: the remaining bytes, and the length in the top byte. */
     uint64_t last = (uint64_t)(len & 0xff) << 56;
     for (size_t i = 0; i < (len & 7); i++)
         last |= (uint64_t)in[whole + i] << (8 * i);
-    v3 ^= last;
-    SIP_ROUND(v0, v1, v2, v3);
-    SIP_ROUND(v0, v1, v2, v3);
-    v0 ^= last;
-    v2 ^= 0xff;
+    v[3] ^= last;
+    sip_round(v);
+    sip_round(v);
+    v[0] ^= last;
+    v[2] ^= 0xff;
     for (int r = 0; r < 4; r++)
-        SIP_ROUND(v0, v1, v2, v3);
-    return v0 ^ v1 ^ v2 ^ v3;
+        sip_round(v);
+    return v[0] ^ v[1] ^ v[2] ^ v[3];
 }
 
 /* splitmix64 step: spreads a 64-bit seed into independent-looking words. */
