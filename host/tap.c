@@ -44,7 +44,8 @@ struct setup_msg {
     char text[SETUP_MSG_MAX];
 };
 
-static void child_fail(int sock, int unavailable, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void child_fail(int sock, int unavailable,
+                                                             const char *fmt, ...)
 {
     struct setup_msg m = {.ok = 0, .unavailable = unavailable};
     va_list ap;
