@@ -317,6 +317,34 @@ PIN(tcp_tiny_host_send_buffer_still_opens_the_window)
     fh_free(&h);
 }
 
+PIN(tcp_window_below_one_scale_unit_keeps_asking_for_the_host)
+{
+    /* Free space that is above zero but below one window-scale unit (128
+     * bytes at shift 7) still advertises a zero window: the request to be
+     * told when the host drains must stay, or nothing reopens the window
+     * (found by the first 10-minute fuzz_events campaign). */
+    struct fh h;
+    fh_init(&h, NULL);
+    struct fh_conn c;
+    fh_connect(&h, &c, DST, 44180, 80, 1, 65535, FH_OPT_WS);
+    fh_drain(&h);
+    c.sock->space = 1000;
+    uint8_t buf[950];
+    fill(buf, sizeof buf, 3);
+    fh_guest_data(&h, &c, buf, sizeof buf);
+    struct fh_seg a = fh_next(&h);
+    assert_int_equal(a.window, 0); /* 50 bytes free: below one unit */
+    assert_true(c.sock->interest & VNAT_WANT_WRITE);
+    fh_writable(&h, c.tok, 0); /* still 50 free */
+    assert_true(c.sock->interest & VNAT_WANT_WRITE);
+    c.sock->space = 4000; /* the host drained */
+    fh_writable(&h, c.tok, 0);
+    struct fh_seg u = fh_next(&h);
+    assert_true(u.window > 0);
+    assert_int_equal(c.sock->interest & VNAT_WANT_WRITE, 0);
+    fh_free(&h);
+}
+
 PIN(tcp_half_close_host_writes_first)
 {
     struct fh h;
@@ -1137,6 +1165,7 @@ PIN_MAIN(cmocka_unit_test(tcp_handshake_emits_synack), cmocka_unit_test(tcp_data
          cmocka_unit_test(tcp_deny_list_emits_rst),
          cmocka_unit_test(tcp_half_close_guest_writes_first),
          cmocka_unit_test(tcp_half_close_host_writes_first),
+         cmocka_unit_test(tcp_window_below_one_scale_unit_keeps_asking_for_the_host),
          cmocka_unit_test(tcp_tiny_host_send_buffer_still_opens_the_window),
          cmocka_unit_test(tcp_late_guest_fin_after_close_is_acked_again_not_reset),
          cmocka_unit_test(tcp_connect_to_unreachable_does_not_block_other_flows),

@@ -1259,7 +1259,9 @@ void tcp_on_writable(struct vnat *nat, struct flow *f, int so_error)
         }
         t->host_space = (uint64_t)space > UINT32_MAX ? UINT32_MAX : (uint32_t)space;
         t->host_space_measured = t->host_space;
-        if (space > 0) {
+        /* Clear the request only once the window we can offer is open: free
+         * space below one window-scale unit still advertises 0. */
+        if (rcv_window(f, false) > 0) {
             f->flags &= (uint16_t)~FF_WANT_WUPD;
             send_ack(nat, f); /* window update */
         }
