@@ -494,6 +494,23 @@ static bool host_failed(struct vnat *nat, struct flow *f, long r)
     }
 }
 
+/* Ask the host for the flow's free send space and remember it (host_space
+ * and the value it was measured at). EAGAIN counts as no space. Returns
+ * false if the answer was an error that tore the flow down. */
+static bool ask_host_space(struct vnat *nat, struct flow *f)
+{
+    struct tcp_flow *t = T(f);
+    long space = host_send_space(nat, flow_token(nat, f));
+    if (space < 0) {
+        if (classify(space) != HERR_AGAIN)
+            return !host_failed(nat, f, space);
+        space = 0;
+    }
+    t->host_space = (uint64_t)space > UINT32_MAX ? UINT32_MAX : (uint32_t)space;
+    t->host_space_measured = t->host_space;
+    return true;
+}
+
 static void rto_arm(struct vnat *nat, struct flow *f)
 {
     timer_heap_set(nat, f, HKIND_RTO, nat->now + (uint64_t)T(f)->rto_us * VNAT_NS_PER_US);
@@ -782,15 +799,7 @@ static bool refresh_closed_window(struct vnat *nat, struct flow *f)
     struct tcp_flow *t = T(f);
     if (t->host_space >= 2u * t->mss || (f->flags & FF_GUEST_FIN))
         return true;
-    long space = host_send_space(nat, flow_token(nat, f));
-    if (space < 0) {
-        if (classify(space) != HERR_AGAIN)
-            return !host_failed(nat, f, space);
-        space = 0;
-    }
-    t->host_space = (uint64_t)space > UINT32_MAX ? UINT32_MAX : (uint32_t)space;
-    t->host_space_measured = t->host_space;
-    return true;
+    return ask_host_space(nat, f);
 }
 
 /* Data and FIN of an acceptable segment in ESTABLISHED or HOST_FIN.
@@ -818,13 +827,9 @@ static bool take_data(struct vnat *nat, struct flow *f, const struct vw_tcp *seg
     uint32_t taken = 0;
     vnat_token tok = flow_token(nat, f);
     if (fresh > 0) {
-        long space = host_send_space(nat, tok);
-        if (space < 0) {
-            if (classify(space) != HERR_AGAIN)
-                return !host_failed(nat, f, space);
-            space = 0;
-        }
-        uint64_t sp = (uint64_t)space > UINT32_MAX ? UINT32_MAX : (uint64_t)space;
+        if (!ask_host_space(nat, f))
+            return false;
+        uint64_t sp = t->host_space;
         uint32_t want = fresh < sp ? fresh : (uint32_t)sp;
         if (want > 0) {
             long n = host_send(nat, tok, seg->payload + skip, want);
@@ -963,16 +968,8 @@ void tcp_open_inbound(struct vnat *nat, const struct flow_key *key, vnat_token t
     t->snd_nxt = t->snd_max = t->iss + 1;
     t->snd_wl2 = t->iss;
     set_state(nat, f, TEV_HOST_ACCEPTED, VNAT_TCP_SYN_SENT);
-    long space = host_send_space(nat, tok);
-    if (space < 0) {
-        if (classify(space) != HERR_AGAIN) {
-            host_failed(nat, f, space);
-            return;
-        }
-        space = 0;
-    }
-    t->host_space = (uint64_t)space > UINT32_MAX ? UINT32_MAX : (uint32_t)space;
-    t->host_space_measured = t->host_space;
+    if (!ask_host_space(nat, f))
+        return;
     send_syn(nat, f);
     rto_arm(nat, f);
 }
@@ -1201,23 +1198,14 @@ void tcp_on_segment(struct vnat *nat, const struct vnat_ip *src, const struct vn
 void tcp_on_writable(struct vnat *nat, struct flow *f, int so_error)
 {
     struct tcp_flow *t = T(f);
-    vnat_token tok = flow_token(nat, f);
     if (t->state == VNAT_TCP_CONNECTING) {
         if (so_error != 0) {
             nat->stats.drops[VNAT_DROP_HOST_ERROR]++;
             teardown(nat, f, TEV_CONNECT_FAILED, VNAT_RST_CONNECT_FAILED, 0);
             return;
         }
-        long space = host_send_space(nat, tok);
-        if (space < 0) {
-            if (classify(space) != HERR_AGAIN) {
-                host_failed(nat, f, space);
-                return;
-            }
-            space = 0;
-        }
-        t->host_space = (uint64_t)space > UINT32_MAX ? UINT32_MAX : (uint32_t)space;
-        t->host_space_measured = t->host_space;
+        if (!ask_host_space(nat, f))
+            return;
         if (f->flags & FF_WSCALE) {
             /* Our shift is fixed by the SYN-ACK for the flow's life: keep
              * its unit (1 << shift) to at most a quarter of the host's send
@@ -1249,16 +1237,8 @@ void tcp_on_writable(struct vnat *nat, struct flow *f, int so_error)
         return;
     }
     if ((f->flags & FF_WANT_WUPD) && !(f->flags & FF_GUEST_FIN)) {
-        long space = host_send_space(nat, tok);
-        if (space < 0) {
-            if (classify(space) != HERR_AGAIN) {
-                host_failed(nat, f, space);
-                return;
-            }
-            space = 0;
-        }
-        t->host_space = (uint64_t)space > UINT32_MAX ? UINT32_MAX : (uint32_t)space;
-        t->host_space_measured = t->host_space;
+        if (!ask_host_space(nat, f))
+            return;
         /* Clear the request only once the window we can offer is open: free
          * space below one window-scale unit still advertises 0. */
         if (rcv_window(f, false) > 0) {
