@@ -345,6 +345,36 @@ PIN(tcp_window_below_one_scale_unit_keeps_asking_for_the_host)
     fh_free(&h);
 }
 
+/* An owed window update that the guest link refused is sent again on
+ * link-writable (the suspected cause of the open fuzz finding
+ * events/zero-window-update-lost-campaign2 is therefore not this path). */
+PIN(tcp_window_update_refused_by_the_link_is_resent)
+{
+    struct fh h;
+    fh_init(&h, NULL);
+    struct fh_conn c;
+    fh_connect(&h, &c, DST, 44190, 80, 1, 65535, FH_OPT_WS);
+    fh_drain(&h);
+    c.sock->space = 1000;
+    uint8_t buf[950];
+    fill(buf, sizeof buf, 5);
+    fh_guest_data(&h, &c, buf, sizeof buf);
+    struct fh_seg a = fh_next(&h);
+    assert_int_equal(a.window, 0);
+    /* The host drains, but the guest link is full: the update is lost. */
+    h.refuse = 1;
+    c.sock->space = 4000;
+    fh_writable(&h, c.tok, 0);
+    h.refuse = 0;
+    size_t before = fh_pending(&h);
+    vnat_on_link_writable(h.nat, h.now);
+    /* Desired: the link-writable event resends the owed window update. */
+    assert_true(fh_pending(&h) > before);
+    struct fh_seg u = fh_next(&h);
+    assert_true(u.window > 0);
+    fh_free(&h);
+}
+
 PIN(tcp_half_close_host_writes_first)
 {
     struct fh h;
@@ -1165,6 +1195,7 @@ PIN_MAIN(cmocka_unit_test(tcp_handshake_emits_synack), cmocka_unit_test(tcp_data
          cmocka_unit_test(tcp_deny_list_emits_rst),
          cmocka_unit_test(tcp_half_close_guest_writes_first),
          cmocka_unit_test(tcp_half_close_host_writes_first),
+         cmocka_unit_test(tcp_window_update_refused_by_the_link_is_resent),
          cmocka_unit_test(tcp_window_below_one_scale_unit_keeps_asking_for_the_host),
          cmocka_unit_test(tcp_tiny_host_send_buffer_still_opens_the_window),
          cmocka_unit_test(tcp_late_guest_fin_after_close_is_acked_again_not_reset),
