@@ -1,7 +1,8 @@
 /*
  * svc_fakehost.c — the scripted fake host of the guest-services pins (see
  * svc_fakehost.h). Strict on purpose: an operation on a socket the core
- * never opened, or already closed, fails the pin.
+ * never opened, or already closed, fails the pin, and so does a new socket
+ * named by a token that was closed before.
  */
 #include "svc_fakehost.h"
 #include "pin.h"
@@ -24,6 +25,9 @@ static struct sfh_sock *lookup(struct sfh *h, vnat_token tok)
 static struct sfh_sock *claim(struct sfh *h, vnat_token tok, enum sfh_kind kind)
 {
     assert_null(lookup(h, tok)); /* a live token is never reused */
+    for (size_t i = 0; i < h->nclosed; i++)
+        if (h->closed_toks[i] == tok)
+            fail_msg("fake host: closed token %llx names a new socket", (unsigned long long)tok);
     for (int i = 0; i < SFH_MAX_SOCKS; i++) {
         struct sfh_sock *s = &h->socks[i];
         if (s->used && !s->closed)
@@ -176,6 +180,8 @@ static void op_close(void *ctx, vnat_token tok, int reset)
     }
     s->closed = true;
     s->close_reset = reset;
+    if (h->nclosed < SFH_MAX_CLOSED)
+        h->closed_toks[h->nclosed++] = tok;
 }
 
 static void op_set_interest(void *ctx, vnat_token tok, unsigned mask)

@@ -22,6 +22,7 @@
 #define SFH_MAX_DGRAMS 64
 #define SFH_DGRAM_MAX 2048
 #define SFH_STREAM_BUF (1u << 20)
+#define SFH_MAX_CLOSED 1024
 
 enum sfh_kind { SFH_NONE = 0, SFH_STREAM, SFH_LISTENER, SFH_DGRAM, SFH_DGRAM_BOUND };
 
@@ -77,6 +78,12 @@ struct sfh {
     int connect_rc;
     uint64_t ops[VNAT_OP__COUNT];
     vnat_token last_tok;
+    /* Every token closed so far (the first SFH_MAX_CLOSED): claim() fails
+     * the pin if the core names a new socket with one of them, since an
+     * embedder's event still queued for the closed socket would then reach
+     * the new one. */
+    vnat_token closed_toks[SFH_MAX_CLOSED];
+    size_t nclosed;
 };
 
 /* Create with defaults changed by tweak (may be NULL): max_flows 64, seed 1,

@@ -208,6 +208,67 @@ PIN(forward_beyond_the_flow_limit_is_reset_at_once)
     sfh_free(&h);
 }
 
+/* Issue 5: an accepted connection closed at once (a bad peer, a peer the
+ * guest could not tell from a live one, no room for a flow) must not leave
+ * its token to the next accept: an embedder's event still queued for the
+ * closed socket would reach the new one. The fake host fails the pin when a
+ * closed token names a new socket; the events sent for the closed tokens
+ * below must then touch nothing. */
+static void two_tcp_flows(struct vnat_config *c)
+{
+    with_forwards(c);
+    c->max_tcp_flows = 2;
+}
+
+PIN(forward_closed_at_once_never_reissues_its_token)
+{
+    struct sfh h;
+    sfh_init(&h, two_tcp_flows);
+    struct sfh_sock *l = sfh_find(&h, SFH_LISTENER, 0);
+    struct vnat_sockaddr bad_port = sfh_addr4(192, 0, 2, 9, 0);
+    struct vnat_sockaddr bad_family = sfh_addr4(192, 0, 2, 9, 4000);
+    bad_family.ip.family = 77;
+    struct vnat_sockaddr first = sfh_addr4(127, 0, 0, 1, 40000);
+    struct vnat_sockaddr twin = sfh_addr4(127, 0, 0, 2, 40000); /* also shown as the gateway */
+    struct vnat_sockaddr second = sfh_addr4(192, 0, 2, 10, 40001);
+    sfh_pending_conn(l, &bad_port);
+    sfh_pending_conn(l, &bad_family);
+    sfh_pending_conn(l, &first);
+    sfh_pending_conn(l, &twin);
+    sfh_pending_conn(l, &second);
+    sfh_pending_conn(l, &second); /* refused: max_tcp_flows 2 */
+    sfh_pending_conn(l, &second); /* refused again in the same burst */
+    sfh_drain(&h);
+    assert_int_equal(sfh_listener(&h, l->tok), VNAT_OK);
+    assert_int_equal(l->npending, 0);
+    assert_int_equal(SFH_STAT(&h, forwards_accepted), 2);
+    assert_int_equal(SFH_STAT(&h, bad_host_results), 2);
+    assert_int_equal(SFH_STAT(&h, drops[VNAT_DROP_OTHER]), 1);
+    assert_int_equal(SFH_STAT(&h, drops[VNAT_DROP_FLOW_LIMIT]), 2);
+    assert_int_equal(h.nclosed, 5);
+    assert_int_equal(sfh_count(&h, SFH_STREAM, true), 2);
+    /* The flows' own tokens are none of the closed ones, and stale events
+     * for those are ignored: no frame, the live sockets untouched. */
+    struct sfh_sock *live[2] = {NULL, NULL};
+    for (int i = 0, n = 0; i < SFH_MAX_SOCKS && n < 2; i++)
+        if (h.socks[i].used && h.socks[i].kind == SFH_STREAM && !h.socks[i].closed)
+            live[n++] = &h.socks[i];
+    assert_non_null(live[1]);
+    sfh_drain(&h);
+    uint64_t reads = h.ops[VNAT_OP_PEEK], closes = h.ops[VNAT_OP_CLOSE];
+    uint64_t stale = SFH_STAT(&h, stale_tokens);
+    for (size_t i = 0; i < h.nclosed; i++) {
+        assert_true(h.closed_toks[i] != live[0]->tok && h.closed_toks[i] != live[1]->tok);
+        assert_int_equal(sfh_readable(&h, h.closed_toks[i]), VNAT_E_STALE);
+    }
+    assert_int_equal(SFH_STAT(&h, stale_tokens), stale + h.nclosed);
+    assert_int_equal(h.ops[VNAT_OP_PEEK], reads);
+    assert_int_equal(h.ops[VNAT_OP_CLOSE], closes);
+    assert_int_equal(sfh_pending(&h), 0);
+    assert_int_equal(SFH_STAT(&h, flows_live), 2);
+    sfh_free(&h);
+}
+
 PIN(udp_port_forward_round_trips)
 {
     struct sfh h;
@@ -321,6 +382,7 @@ PIN_MAIN(cmocka_unit_test(tcp_port_forward_inbound_connect_succeeds),
          cmocka_unit_test(forward_syn_is_retransmitted_then_times_out),
          cmocka_unit_test(forward_shows_a_real_client_address_and_maps_loopback_to_the_gateway),
          cmocka_unit_test(forward_beyond_the_flow_limit_is_reset_at_once),
+         cmocka_unit_test(forward_closed_at_once_never_reissues_its_token),
          cmocka_unit_test(udp_port_forward_round_trips),
          cmocka_unit_test(forwards_are_added_and_removed_at_run_time),
          cmocka_unit_test(forward_that_cannot_listen_fails_creation_cleanly),

@@ -13,7 +13,8 @@
  * still accepted, under a token that names no flow (slot max_flows +
  * max_forwards + i), and closed with a reset at once: a refused client sees
  * a reset, and a full accept queue cannot keep the listener readable
- * forever.
+ * forever. A connection closed at once never passes its token on: the
+ * token's generation moves on, so no later socket is named by it.
  *
  * UDP: the listener is a bound datagram socket. A datagram from a host peer
  * creates (or refreshes) a DG_UDP_IN flow keyed like an outbound flow from
@@ -38,10 +39,12 @@ vnat_token svc_listener_token(const struct vnat *nat, uint32_t slot)
     return ((uint64_t)nat->listeners[slot].gen << 32) | (nat->cfg.max_flows + slot);
 }
 
-/* A token naming no flow and no listener, for a connection refused at once. */
+/* A token naming no flow and no listener, for a connection refused at once.
+ * Its generation is the listener's own reject count, not the listener's
+ * generation, so each refused socket gets a token of its own. */
 static vnat_token reject_token(const struct vnat *nat, uint32_t slot)
 {
-    return ((uint64_t)nat->listeners[slot].gen << 32) |
+    return ((uint64_t)nat->listeners[slot].reject_gen << 32) |
            (nat->cfg.max_flows + nat->cfg.max_forwards + slot);
 }
 
@@ -190,11 +193,33 @@ static void forward_key(const struct vnat *nat, const struct listener *l,
 }
 
 /* The token flow_alloc() will give the next flow (the free list is LIFO and
- * a slot keeps its generation until freed). */
+ * a slot keeps its generation until freed or burnt). */
 static vnat_token next_flow_token(const struct vnat *nat)
 {
     uint32_t i = nat->free_head;
     return ((uint64_t)nat->flows[i].gen << 32) | i;
+}
+
+static uint32_t next_gen(uint32_t gen)
+{
+    return gen == UINT32_MAX ? 1 : gen + 1;
+}
+
+/* Reset an accepted connection that gets no flow, and retire its token: the
+ * next accept would otherwise name another socket with it, and an event the
+ * embedder still holds for the closed one would reach that socket. A flow
+ * slot's token is retired by moving the free slot to its next generation
+ * (as flow_free does), a refused one's by the listener's reject count. */
+static void accept_close(struct vnat *nat, struct listener *l, bool room, vnat_token tok)
+{
+    host_close(nat, tok, 1);
+    if (room) {
+        struct flow *f = &nat->flows[(uint32_t)tok];
+        VNAT_ASSERT(nat, !f->in_use && f->gen == (uint32_t)(tok >> 32));
+        f->gen = next_gen(f->gen);
+    } else {
+        l->reject_gen = next_gen(l->reject_gen);
+    }
 }
 
 static void tcp_accept_burst(struct vnat *nat, struct listener *l, uint32_t slot)
@@ -210,7 +235,7 @@ static void tcp_accept_burst(struct vnat *nat, struct listener *l, uint32_t slot
         if (r != 0) {
             if (r > 0) {
                 nat->stats.bad_host_results++;
-                host_close(nat, tok, 1);
+                accept_close(nat, l, room, tok);
             } else {
                 stats_drop(nat, VNAT_DROP_HOST_ERROR);
             }
@@ -220,19 +245,19 @@ static void tcp_accept_burst(struct vnat *nat, struct listener *l, uint32_t slot
         forward_key(nat, l, &peer, &key);
         if (!room) {
             stats_drop(nat, VNAT_DROP_FLOW_LIMIT);
-            host_close(nat, tok, 1);
+            accept_close(nat, l, room, tok);
             continue;
         }
         if (peer.port == 0 || (peer.ip.family != VNAT_AF_INET && peer.ip.family != VNAT_AF_INET6)) {
             nat->stats.bad_host_results++;
-            host_close(nat, tok, 1);
+            accept_close(nat, l, room, tok);
             continue;
         }
         if (flow_lookup(nat, &key) != NULL) {
             /* Two peers that look the same to the guest (say 127.0.0.1 and
              * 127.0.0.2 with one port): the second cannot be told apart. */
             stats_drop(nat, VNAT_DROP_OTHER);
-            host_close(nat, tok, 1);
+            accept_close(nat, l, room, tok);
             continue;
         }
         nat->stats.forwards_accepted++;

@@ -162,6 +162,7 @@ struct flow {
 struct listener {
     struct vnat_forward fwd;
     uint32_t gen;
+    uint32_t reject_gen; /* generation of the next refused connection's token, never 0 */
     uint8_t in_use;
     uint8_t pad_[3];
 };

@@ -219,7 +219,7 @@ vnat_err vnat_create(const struct vnat_config *cfg, const struct vnat_host_ops *
     nat->cfg.forwards = nat->forwards;
     nat->listeners = (struct listener *)(base + l.listeners);
     for (uint32_t i = 0; i < c.max_forwards; i++)
-        nat->listeners[i].gen = 1;
+        nat->listeners[i].gen = nat->listeners[i].reject_gen = 1;
     nat->flows = (struct flow *)(base + l.flows);
     nat->buckets = (struct flow_ref *)(base + l.buckets);
     nat->bucket_mask = l.nbuckets - 1;
