@@ -176,6 +176,21 @@ int host_link_listen_stream(struct host *h, const char *path);
 int host_signals_setup(struct host *h);
 int guest_link_send(struct host *h, const uint8_t *frame, size_t len);
 
+/* hostaddrs.c: the host's own addresses, closed to the guest by default. */
+#define HOST_ADDRS_MAX 512
+/* The host's IPv4 and IPv6 interface addresses (getifaddrs), loopback
+ * included. Returns how many were written, or -errno (-ENOSPC when there
+ * are more than cap). */
+long host_addrs_list(struct vnat_ip *out, size_t cap);
+/* Pure: the rules to append after the user's, for the host addresses addrs:
+ * ALLOW (UDP and TCP, its port) for each resolver in dns that is one of
+ * addrs, then DENY (any protocol, any port; /32 or /128) for each address.
+ * Loopback and unspecified addresses get no rule (the gateway's mapping to
+ * 127.0.0.1 is checked against the rules); repeats are written once.
+ * Returns the number of rules written to out, or -1 if cap is too small. */
+long host_addrs_rules(const struct vnat_ip *addrs, size_t n, const struct vnat_sockaddr *dns,
+                      size_t ndns, struct vnat_rule *out, size_t cap);
+
 /* tap.c */
 enum ns_userns_mode { NS_USERNS_AUTO = 0, NS_USERNS_YES, NS_USERNS_NO };
 struct ns_setup {

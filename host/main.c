@@ -5,7 +5,9 @@
  * the core with memory it allocates once, wires the adapter (ops.c, loop.c,
  * tap.c) to it, and at exit shuts the core down so every flow is reset or
  * closed. The seed comes from getrandom() unless --seed gives it; it is in
- * the recorded log's CREATE record and printed by --stats.
+ * the recorded log's CREATE record and printed by --stats. After the user's
+ * --deny/--allow rules come DENY rules for the host's own addresses
+ * (hostaddrs.c) unless --allow-host-addrs.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -31,12 +33,14 @@ int vnat_sim_main(int argc, char **argv);
 
 struct options {
     struct vnat_config cfg;
-    struct vnat_rule rules[MAX_RULES];
+    /* the user's (at most MAX_RULES), then those of the host's addresses */
+    struct vnat_rule rules[MAX_RULES + 2 * VNAT_MAX_DNS_SERVERS + HOST_ADDRS_MAX];
     struct vnat_forward forwards[MAX_FORWARDS];
     bool seed_given;
     bool stats;
     bool dns_given;
     bool no_static_arp;
+    bool allow_host_addrs;
     enum ns_userns_mode userns;
     const char *record;
     const char *pcap;
@@ -55,6 +59,11 @@ static void usage(FILE *f)
             "                                (ADDR defaults to 127.0.0.1)\n"
             "  -u [ADDR:]HOSTPORT:GUESTPORT  the same for UDP\n"
             "  --deny CIDR                   the guest may not reach CIDR\n"
+            "  --allow CIDR                  the guest may reach CIDR (rules: first match\n"
+            "                                wins, in the order given; then the host's own\n"
+            "                                addresses are denied)\n"
+            "  --allow-host-addrs            let the guest reach the host's own addresses\n"
+            "                                (default: only host loopback, via the gateway)\n"
             "  --dns-server ADDR[:PORT]      host resolver to use (default: /etc/resolv.conf)\n"
             "  --mtu N                       guest MTU (run: 65520; serve: the core's default)\n"
             "  --seed N                      core seed (default: from getrandom)\n"
@@ -118,7 +127,7 @@ static int parse_forward(struct options *o, const char *arg, uint8_t proto)
     return 0;
 }
 
-static int parse_cidr(struct options *o, const char *arg)
+static int parse_cidr(struct options *o, const char *arg, uint8_t action)
 {
     if (o->cfg.n_rules >= MAX_RULES)
         return -1;
@@ -126,7 +135,7 @@ static int parse_cidr(struct options *o, const char *arg)
     snprintf(buf, sizeof(buf), "%s", arg);
     struct vnat_rule *r = &o->rules[o->cfg.n_rules];
     memset(r, 0, sizeof(*r));
-    r->action = VNAT_RULE_DENY;
+    r->action = action;
     r->proto = VNAT_PROTO_ANY;
     r->prefix = 32;
     r->port_lo = 0;
@@ -182,6 +191,30 @@ static void dns_from_resolv_conf(struct options *o)
     fclose(f);
 }
 
+/* Append the rules that close the host's own addresses (after the user's,
+ * so a user's --allow still opens one). Fails rather than start with an
+ * address left open. */
+static int add_host_addr_rules(struct options *o)
+{
+    static struct vnat_ip addrs[HOST_ADDRS_MAX];
+    long n = host_addrs_list(addrs, HOST_ADDRS_MAX);
+    if (n < 0) {
+        fprintf(stderr,
+                "vnat: cannot list the host's addresses: %s (--allow-host-addrs skips this)\n",
+                strerror((int)-n));
+        return -1;
+    }
+    size_t cap = sizeof(o->rules) / sizeof(o->rules[0]) - o->cfg.n_rules;
+    long k = host_addrs_rules(addrs, (size_t)n, o->cfg.dns_servers, o->cfg.n_dns_servers,
+                              o->rules + o->cfg.n_rules, cap);
+    if (k < 0) {
+        fprintf(stderr, "vnat: too many host addresses (--allow-host-addrs skips this)\n");
+        return -1;
+    }
+    o->cfg.n_rules += (uint32_t)k;
+    return 0;
+}
+
 static int parse_u64(const char *s, uint64_t *v)
 {
     char *end;
@@ -195,6 +228,8 @@ static int parse_u64(const char *s, uint64_t *v)
 
 enum {
     OPT_DENY = 256,
+    OPT_ALLOW,
+    OPT_ALLOW_HOST_ADDRS,
     OPT_MTU,
     OPT_SEED,
     OPT_RECORD,
@@ -211,6 +246,8 @@ static int parse_options(struct options *o, int argc, char **argv, bool is_run)
 {
     static const struct option longopts[] = {
         {"deny", required_argument, NULL, OPT_DENY},
+        {"allow", required_argument, NULL, OPT_ALLOW},
+        {"allow-host-addrs", no_argument, NULL, OPT_ALLOW_HOST_ADDRS},
         {"mtu", required_argument, NULL, OPT_MTU},
         {"seed", required_argument, NULL, OPT_SEED},
         {"record", required_argument, NULL, OPT_RECORD},
@@ -242,10 +279,14 @@ static int parse_options(struct options *o, int argc, char **argv, bool is_run)
             }
             break;
         case OPT_DENY:
-            if (parse_cidr(o, optarg) < 0) {
-                fprintf(stderr, "vnat: bad CIDR '%s'\n", optarg);
+        case OPT_ALLOW:
+            if (parse_cidr(o, optarg, c == OPT_DENY ? VNAT_RULE_DENY : VNAT_RULE_ALLOW) < 0) {
+                fprintf(stderr, "vnat: bad CIDR '%s' (or more than %d rules)\n", optarg, MAX_RULES);
                 return -1;
             }
+            break;
+        case OPT_ALLOW_HOST_ADDRS:
+            o->allow_host_addrs = true;
             break;
         case OPT_MTU:
             if (parse_u64(optarg, &v) < 0 || v < 576 || v > 65520) {
@@ -308,6 +349,8 @@ static int parse_options(struct options *o, int argc, char **argv, bool is_run)
     }
     if (!o->dns_given)
         dns_from_resolv_conf(o);
+    if (!o->allow_host_addrs && add_host_addr_rules(o) < 0)
+        return -1;
     if (!o->seed_given && getrandom(&o->cfg.seed, sizeof(o->cfg.seed), 0) != sizeof(o->cfg.seed)) {
         perror("vnat: getrandom");
         return -1;

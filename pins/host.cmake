@@ -9,3 +9,11 @@ if(TARGET vnat_host)
   vnat_pin(host_ops SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/host_ops_pins.c
            LIBS vnat_host LABELS host)
 endif()
+# The rules that keep the guest off the host's own addresses
+# (host/hostaddrs.c): built from address lists, then run in a core over the
+# services' fake host.
+if(TARGET vnat_host)
+  vnat_pin(host_addrs SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/host_addrs_pins.c
+           ${CMAKE_CURRENT_SOURCE_DIR}/svc_fakehost.c LIBS vnat_host vnat_core_internal
+           LABELS host)
+endif()

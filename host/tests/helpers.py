@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Local peers for vnat's integration tests. Every server binds 127.0.0.1
-only (design.md, "Traffic in tests"); each prints its port on the first line
-of stdout, then serves until killed.
+(design.md, "Traffic in tests") unless given ADDR, which only a test that
+made its own network namespace passes; each prints its port on the first
+line of stdout, then serves until killed.
 
   helpers.py http DIR          static files (HTTP/1.0, one thread per client)
   helpers.py silent            a listener whose accept queue is full, so
@@ -11,7 +12,10 @@ of stdout, then serves until killed.
   helpers.py firehose [LOG]    per connection: send until the peer goes away;
                                append how it ended ("reset", "closed") to LOG
   helpers.py dns NAME ADDR     UDP DNS: answers A queries for NAME with ADDR
-  helpers.py udp-echo          UDP: sends every datagram back, reversed
+  helpers.py udp-echo [ADDR]   UDP: sends every datagram back, reversed
+  helpers.py hello ADDR TEXT   TCP on ADDR: sends TEXT to each client, closes
+  helpers.py hello-ask HOST PORT   client: print what the server sends;
+                               "refused" (exit 3) on a reset, exit 4 on a timeout
   helpers.py send HOST PORT FILE   client: send FILE, half-close, wait for EOF
   helpers.py stall HOST PORT SECS  client: connect, never read, sleep
   helpers.py resolve NAME      client: print NAME's IPv4 address
@@ -145,13 +149,37 @@ def serve_dns(name, addr):
         s.sendto(hdr + question + ans, peer)
 
 
-def serve_udp_echo():
+def serve_udp_echo(addr="127.0.0.1"):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
+    s.bind((addr, 0))
     announce(s.getsockname()[1])
     while True:
         d, peer = s.recvfrom(65536)
         s.sendto(d[::-1], peer)
+
+
+def serve_hello(addr, text):
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((addr, 0))
+    ls.listen(16)
+    announce(ls.getsockname()[1])
+    while True:
+        c, _ = ls.accept()
+        c.sendall(text.encode())
+        c.close()
+
+
+def client_hello_ask(host, port):
+    try:
+        c = socket.create_connection((host, int(port)), timeout=5)
+        print(c.recv(1024).decode())
+    except ConnectionRefusedError:
+        print("refused")
+        sys.exit(3)
+    except socket.timeout:
+        print("timeout")
+        sys.exit(4)
 
 
 def client_udp_ask(host, port, text):
@@ -207,7 +235,11 @@ def main(argv):
     elif cmd == "dns":
         serve_dns(argv[2], argv[3])
     elif cmd == "udp-echo":
-        serve_udp_echo()
+        serve_udp_echo(*argv[2:3])
+    elif cmd == "hello":
+        serve_hello(argv[2], argv[3])
+    elif cmd == "hello-ask":
+        client_hello_ask(argv[2], argv[3])
     elif cmd == "udp-ask":
         client_udp_ask(argv[2], argv[3], argv[4])
     elif cmd == "send":
