@@ -98,14 +98,19 @@ int sim_host_init(struct sim_world *w)
 {
     struct sim_host *h = &w->host;
     memset(h, 0, sizeof *h);
-    /* Sockets never outnumber flows (plus forwards): size the table so. */
+    /* Sockets never outnumber flows (plus forwards and the guest's datagram
+     * applications): size the table so. */
     h->cap = w->cfg->max_sockets;
-    if (h->cap > w->cfg->n_flows + 64)
-        h->cap = w->cfg->n_flows + 64;
+    uint32_t need = w->cfg->n_flows + 64 + gsvc_sockets_needed(w->cfg) +
+                    sim_inbound_clients(w->cfg); /* + accepted inbound connections */
+    if (h->cap > need)
+        h->cap = need;
     h->socks = calloc(h->cap, sizeof *h->socks);
+    h->dstats = calloc(w->cfg->n_dests + 1, sizeof *h->dstats);
     h->cap_remotes = 64;
     h->remotes = calloc(h->cap_remotes, sizeof *h->remotes);
-    if (h->socks == NULL || h->remotes == NULL || sim_map_init(&h->by_token, h->cap) != 0)
+    if (h->socks == NULL || h->remotes == NULL || h->dstats == NULL ||
+        sim_map_init(&h->by_token, h->cap) != 0)
         return -1;
     return 0;
 }
@@ -129,6 +134,7 @@ void sim_host_free(struct sim_world *w)
             hs_release(w, &h->socks[i]);
     free(h->socks);
     free(h->remotes);
+    free(h->dstats);
     sim_map_free(&h->by_token);
     memset(h, 0, sizeof *h);
 }
@@ -192,6 +198,14 @@ static const struct sim_dest *find_dest(const struct sim_world *w, const struct 
     return &cfg->default_dest;
 }
 
+/* What reached destination d (the default destination is the last). */
+static struct sim_dest_stats *dstats_of(struct sim_world *w, const struct sim_dest *d)
+{
+    const struct sim_config *cfg = w->cfg;
+    uint32_t i = d == &cfg->default_dest ? cfg->n_dests : (uint32_t)(d - cfg->dests);
+    return &w->host.dstats[i];
+}
+
 static void kick_notify(struct sim_world *w, struct hsock *s)
 {
     if (s->notify_pending)
@@ -245,6 +259,7 @@ static int op_tcp_connect(void *ctx, vnat_token tok, const struct vnat_sockaddr 
         return -EMFILE;
     }
     const struct sim_dest *d = find_dest(w, dst);
+    dstats_of(w, d)->connects++;
     if (d->connect == SC_FAIL_NOW)
         return -ENETUNREACH;
     struct hsock *s = hs_alloc(w, tok, HS_TCP, "tcp_connect");
@@ -268,17 +283,47 @@ static int op_tcp_listen(void *ctx, vnat_token tok, const struct vnat_sockaddr *
     if (s == NULL)
         return -EMFILE;
     s->state = HSS_OPEN;
+    sim_inbound_listen(w, tok, local, VNAT_PROTO_TCP);
     return 0;
 }
 
+/* The next client in the listener's accept queue (inbound.c) becomes an
+ * open socket whose remote application is that client. */
 static int op_tcp_accept(void *ctx, vnat_token listener, vnat_token tok, struct vnat_sockaddr *peer)
 {
     struct sim_world *w = ctx;
-    (void)tok;
-    (void)peer;
-    if (hs_get(w, listener, "tcp_accept") == NULL)
+    struct hsock *l = hs_get(w, listener, "tcp_accept");
+    if (l == NULL)
         return -EBADF;
-    return -EAGAIN; /* inbound connections are not simulated yet */
+    if (l->kind != HS_LISTEN)
+        return -EINVAL;
+    const struct sim_dest *d;
+    struct vnat_sockaddr from;
+    uint32_t client;
+    if (!sim_inbound_next_pending(w, listener, &d, &from, &client))
+        return -EAGAIN;
+    if (w->host.open >= w->cfg->max_sockets) {
+        w->host.refused_emfile++;
+        return -EMFILE;
+    }
+    struct hsock *s = hs_alloc(w, tok, HS_TCP, "tcp_accept");
+    if (s == NULL)
+        return -EMFILE;
+    s->dest = d;
+    if (ring_init(&s->tx, d->sndbuf) != 0 || ring_init(&s->rx, d->rcvbuf) != 0) {
+        sim_fail(w, "host: out of memory for socket buffers");
+        hs_release(w, s);
+        return -ENOMEM;
+    }
+    s->state = HSS_OPEN;
+    s->remote = remote_new(w, s);
+    if (s->remote < w->host.n_remotes)
+        w->host.remotes[s->remote].inbound = true;
+    sim_inbound_accepted(w, listener, client, s->remote);
+    kick_pump(w, s, w->q.now + d->owd);
+    if (peer)
+        *peer = from;
+    return 0;
 }
 
 static long op_send(void *ctx, vnat_token tok, const uint8_t *buf, size_t len)
@@ -393,6 +438,15 @@ static void op_close(void *ctx, vnat_token tok, int reset)
     struct hsock *s = hs_get(w, tok, "close");
     if (s == NULL)
         return;
+    if (s->kind == HS_DGRAM && s->dest != NULL) {
+        struct sim_dest_stats *ds = dstats_of(w, s->dest);
+        uint64_t idle = w->q.now - s->last_dgram_at;
+        if (ds->closed_dgram == 0 || idle < ds->idle_min)
+            ds->idle_min = idle;
+        if (idle > ds->idle_max)
+            ds->idle_max = idle;
+        ds->closed_dgram++;
+    }
     struct sim_remote *r = remote_of(w, s);
     if (r != NULL && !r->closed) {
         r->closed = true;
@@ -405,6 +459,8 @@ static void op_close(void *ctx, vnat_token tok, int reset)
             r->saw_eof = true;
         }
     }
+    if (s->kind == HS_LISTEN || s->bound)
+        sim_inbound_unlisten(w, tok); /* queued clients are reset */
     hs_release(w, s);
 }
 
@@ -444,6 +500,8 @@ static int op_dgram_open(void *ctx, vnat_token tok, enum vnat_dgram_kind kind,
     s->state = HSS_OPEN;
     s->dest = find_dest(w, dst);
     s->icmp = kind == VNAT_DGRAM_ICMP;
+    s->last_dgram_at = w->q.now;
+    dstats_of(w, s->dest)->dgram_sockets++;
     return 0;
 }
 
@@ -460,7 +518,43 @@ static int op_dgram_bind(void *ctx, vnat_token tok, enum vnat_dgram_kind kind,
         return -EMFILE;
     s->state = HSS_OPEN;
     s->dest = &w->cfg->default_dest;
+    s->last_dgram_at = w->q.now;
+    s->bound = true;
+    sim_inbound_listen(w, tok, local, VNAT_PROTO_UDP);
     return 0;
+}
+
+/* A resolver: answer an A query with one record (dest `dns`). A query it
+ * cannot read gets no answer, like a resolver that drops garbage. */
+static long dns_answer(struct sim_world *w, struct hsock *s, const uint8_t *q, size_t len)
+{
+    size_t off = 12;
+    for (int labels = 0; off < len && q[off] != 0; labels++) {
+        if (labels > 127 || (q[off] & 0xC0) != 0)
+            return (long)len;
+        off += 1 + (size_t)q[off];
+    }
+    if (len < 12 || off + 5 > len || vw_get16(q + 4) != 1 || (q[2] & 0x80))
+        return (long)len;
+    size_t qend = off + 5;
+    size_t n = qend + 16;
+    uint8_t *r = malloc(n);
+    if (r == NULL)
+        return -ENOBUFS;
+    memcpy(r, q, qend);
+    vw_put16(r + 2, (uint16_t)(0x8080 | (q[2] & 0x01) << 8)); /* QR, RA, RD as asked */
+    vw_put16(r + 6, 1);
+    memset(r + 8, 0, 4);
+    uint8_t *a = r + qend;
+    vw_put16(a, 0xC00C); /* the question's name */
+    vw_put16(a + 2, vw_get16(q + off + 1));
+    vw_put16(a + 4, vw_get16(q + off + 3));
+    vw_put32(a + 6, s->dest->dns_ttl);
+    vw_put16(a + 10, 4);
+    memcpy(a + 12, s->dest->dns_answer, 4);
+    sim_schedule(w, w->q.now + 2 * s->dest->owd + s->dest->latency, EV_HOST_DGRAM, hs_slot(w, s),
+                 ((uint64_t)s->serial << 32) | (uint32_t)n, r);
+    return (long)len;
 }
 
 static long op_dgram_send(void *ctx, vnat_token tok, const uint8_t *buf, size_t len,
@@ -471,12 +565,24 @@ static long op_dgram_send(void *ctx, vnat_token tok, const uint8_t *buf, size_t 
     struct hsock *s = hs_get(w, tok, "dgram_send");
     if (s == NULL)
         return -EBADF;
+    if (s->bound) /* a UDP forward's socket: its peers are inbound.c's clients */
+        return sim_inbound_dgram_send(w, tok, buf, len, to);
     if (s->kind != HS_DGRAM)
         return -ENOTSOCK;
     if (len > 65507)
         return -EMSGSIZE;
+    struct sim_dest_stats *ds = dstats_of(w, s->dest);
+    if (s->icmp)
+        ds->echoes++;
+    else
+        ds->datagrams++;
+    s->last_dgram_at = w->q.now;
     if (s->dest->connect == SC_REFUSE)
         return -ECONNREFUSED;
+    if (s->dest->dns && !s->icmp) {
+        ds->dns_queries++;
+        return dns_answer(w, s, buf, len);
+    }
     if (!s->dest->udp_echo)
         return (long)len; /* a sink: taken and gone */
     uint8_t *copy = malloc(len ? len : 1);
@@ -486,6 +592,9 @@ static long op_dgram_send(void *ctx, vnat_token tok, const uint8_t *buf, size_t 
     if (s->icmp && len >= 8) { /* ICMP echo request -> reply */
         copy[0] = VW_ICMP_ECHO_REPLY;
         copy[2] = copy[3] = 0;
+        /* A ping socket owns its identifier: the reply carries the
+         * socket's, never the guest's; the core must translate it back. */
+        vw_put16(copy + 4, (uint16_t)(0xE000 + hs_slot(w, s)));
         vw_put16(copy + 2, vw_csum_fold(vw_csum_add(0, copy, len)));
     }
     sim_schedule(w, w->q.now + 2 * s->dest->owd + s->dest->latency, EV_HOST_DGRAM, hs_slot(w, s),
@@ -500,10 +609,13 @@ static long op_dgram_recv(void *ctx, vnat_token tok, uint8_t *buf, size_t cap,
     struct hsock *s = hs_get(w, tok, "dgram_recv");
     if (s == NULL)
         return -EBADF;
+    if (s->bound)
+        return sim_inbound_dgram_recv(w, tok, buf, cap, from);
     if (s->kind != HS_DGRAM)
         return -ENOTSOCK;
     if (s->dg_count == 0)
         return -EAGAIN;
+    s->last_dgram_at = w->q.now;
     uint32_t len = s->dg_len[0];
     memcpy(buf, s->dg_data[0], len < cap ? len : cap);
     free(s->dg_data[0]);
@@ -779,4 +891,48 @@ void sim_host_spurious(struct sim_world *w)
             sim_core_writable(w, s->tok, 0);
         return;
     }
+}
+
+/* host.dest.N.FIELD: N is the destination's place among the scenario's
+ * `dest` lines (from 0), or `default`. */
+bool sim_host_metric(const struct sim_world *w, const char *m, uint64_t *out)
+{
+    const struct sim_config *cfg = w->cfg;
+    if (strncmp(m, "dest.", 5) != 0 || w->host.dstats == NULL)
+        return false;
+    m += 5;
+    uint32_t i;
+    if (strncmp(m, "default.", 8) == 0) {
+        i = cfg->n_dests;
+        m += 8;
+    } else {
+        char *end;
+        unsigned long v = strtoul(m, &end, 10);
+        if (end == m || *end != '.' || v >= cfg->n_dests)
+            return false;
+        i = (uint32_t)v;
+        m = end + 1;
+    }
+    const struct sim_dest_stats *d = &w->host.dstats[i];
+    if (strcmp(m, "contacts") == 0)
+        *out = d->connects + d->dgram_sockets + d->datagrams + d->echoes;
+    else if (strcmp(m, "connects") == 0)
+        *out = d->connects;
+    else if (strcmp(m, "sockets") == 0)
+        *out = d->dgram_sockets;
+    else if (strcmp(m, "datagrams") == 0)
+        *out = d->datagrams;
+    else if (strcmp(m, "echoes") == 0)
+        *out = d->echoes;
+    else if (strcmp(m, "dns_queries") == 0)
+        *out = d->dns_queries;
+    else if (strcmp(m, "closed") == 0)
+        *out = d->closed_dgram;
+    else if (strcmp(m, "idle_min") == 0)
+        *out = d->idle_min;
+    else if (strcmp(m, "idle_max") == 0)
+        *out = d->idle_max;
+    else
+        return false;
+    return true;
 }

@@ -164,6 +164,18 @@ static bool ppm(struct parser *p, const char *val, uint32_t *out)
     return true;
 }
 
+/* A core flag from on/off. */
+static bool core_flag(struct parser *p, struct vnat_config *c, uint32_t flag, const char *v)
+{
+    if (strcmp(v, "on") == 0)
+        c->flags |= flag;
+    else if (strcmp(v, "off") == 0)
+        c->flags &= ~flag;
+    else
+        return perr(p, "expected on or off", v);
+    return true;
+}
+
 static bool dir_core(struct parser *p, struct sim_config *cfg, char **w, int n)
 {
     struct vnat_config *c = &cfg->core;
@@ -192,7 +204,26 @@ static bool dir_core(struct parser *p, struct sim_config *cfg, char **w, int n)
             ok = num(p, v, &c->udp_timeout_ns);
         else if (strcmp(k, "seed") == 0)
             ok = num(p, v, &c->seed);
-        else
+        else if (strcmp(k, "udp_stream_timeout") == 0)
+            ok = num(p, v, &c->udp_stream_timeout_ns);
+        else if (strcmp(k, "icmp_timeout") == 0)
+            ok = num(p, v, &c->icmp_timeout_ns);
+        else if (strcmp(k, "dhcp_lease") == 0)
+            ok = num32(p, v, &c->dhcp_lease_s);
+        else if (strcmp(k, "dns_cache") == 0)
+            ok = core_flag(p, c, VNAT_F_DNS_CACHE, v);
+        else if (strcmp(k, "dhcp") == 0)
+            ok = core_flag(p, c, VNAT_F_DHCP, v);
+        else if (strcmp(k, "gateway_loopback") == 0)
+            ok = core_flag(p, c, VNAT_F_GATEWAY_IS_LOOPBACK, v);
+        else if (strcmp(k, "dns_server") == 0) {
+            if (c->n_dns_servers == VNAT_MAX_DNS_SERVERS)
+                return perr(p, "too many dns_server settings", v);
+            if (!parse_sockaddr(v, &c->dns_servers[c->n_dns_servers]))
+                return perr(p, "bad address (want a.b.c.d:port)", v);
+            c->n_dns_servers++;
+            ok = true;
+        } else
             return perr(p, "unknown core setting", k);
         if (!ok)
             return false;
@@ -341,6 +372,10 @@ static bool dest_keys(struct parser *p, struct sim_dest *d, char **w, int n, int
             d->udp_echo = true;
             continue;
         }
+        if (strcmp(w[i], "dns") == 0) {
+            d->dns = true;
+            continue;
+        }
         char *k, *v;
         if (!kv(w[i], &k, &v))
             return perr(p, "unknown destination word", w[i]);
@@ -363,7 +398,21 @@ static bool dest_keys(struct parser *p, struct sim_dest *d, char **w, int n, int
             ok = num32(p, v, &d->read_chunk);
         else if (strcmp(k, "read_every") == 0)
             ok = num(p, v, &d->read_every);
-        else if (strcmp(k, "rclose") == 0) {
+        else if (strcmp(k, "ttl") == 0) {
+            uint64_t t;
+            ok = num(p, v, &t);
+            if (ok && t / 1000000000u > UINT32_MAX)
+                return perr(p, "ttl too large", v);
+            d->dns_ttl = (uint32_t)(t / 1000000000u); /* seconds, as DNS carries it */
+        } else if (strcmp(k, "answer") == 0) {
+            struct vnat_sockaddr a;
+            char with_port[32];
+            snprintf(with_port, sizeof with_port, "%s:0", v);
+            if (!parse_sockaddr(with_port, &a))
+                return perr(p, "bad address (want a.b.c.d)", v);
+            memcpy(d->dns_answer, a.ip.addr, 4);
+            ok = true;
+        } else if (strcmp(k, "rclose") == 0) {
             ok = true;
             if (strcmp(v, "eof") == 0)
                 d->rclose = SR_EOF;
@@ -556,6 +605,14 @@ static bool directive(struct parser *p, struct sim_config *cfg, char **w, int n)
         return dir_flows(p, cfg, w, n);
     if (strcmp(d, "expect") == 0)
         return dir_expect(p, cfg, w, n);
+    char why[160];
+    if (strcmp(d, "forward") == 0 || strcmp(d, "inbound") == 0 || strcmp(d, "guest_serve") == 0)
+        return sim_inbound_directive(cfg, w, n, why, sizeof why) == 0 ? true : perr(p, why, NULL);
+    int r = gsvc_directive(cfg, w, n, why, sizeof why);
+    if (r < 0)
+        return perr(p, why, NULL);
+    if (r > 0)
+        return true;
     return perr(p, "unknown directive", d);
 }
 
@@ -591,8 +648,8 @@ int sim_scenario_parse(const char *text, const char *name, struct sim_config *cf
         if (n > 0 && !p.bad)
             directive(&p, cfg, words, n);
     }
-    if (!p.bad && cfg->n_flows == 0)
-        perr(&p, "a scenario needs at least one flows line", NULL);
+    if (!p.bad && cfg->n_flows == 0 && !gsvc_configured(cfg) && sim_inbound_clients(cfg) == 0)
+        perr(&p, "a scenario needs at least one flows line (or a guest service)", NULL);
     return p.bad ? -1 : 0;
 }
 

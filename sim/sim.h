@@ -12,6 +12,8 @@
  *   host.c   the simulated host: destinations with behaviours, sockets with
  *            bounded buffers, the remote applications behind them, and the
  *            vnat_host_ops the core calls.
+ *   inbound.c  port forwards: the clients behind the core's listeners and
+ *            the guest's servers on forwarded ports (inbound.h).
  *   world.c  the run: the guest link (loss, duplication, reordering,
  *            corruption, delay, a bounded queue toward the guest), the guest
  *            stack (gtcp.c) and its applications, the core glue (events in,
@@ -31,7 +33,9 @@
 
 #include <vnat/vnat.h>
 
+#include "gsvc.h"
 #include "gtcp.h"
+#include "inbound.h"
 #include "map.h"
 #include "pattern.h"
 #include "queue.h"
@@ -66,6 +70,8 @@ struct sim_dest {
     uint8_t rclose;            /* enum sim_rclose */
     bool echo;                 /* echo what it reads (excludes greeting/after_eof) */
     bool udp_echo;             /* answer datagrams */
+    bool dns;                  /* answer DNS queries (A, one record) */
+    uint8_t dns_answer[4];     /* the A record's address */
     uint64_t latency;          /* connect outcome after this */
     uint64_t owd;              /* one-way delay between socket and remote app */
     uint64_t greeting;         /* bytes produced as soon as connected */
@@ -73,6 +79,7 @@ struct sim_dest {
     uint64_t reset_after;      /* remote resets after receiving this many (0: never) */
     uint32_t sndbuf, rcvbuf;   /* the host socket's buffers */
     uint32_t read_chunk;       /* slow reader: bytes per read (0: all) */
+    uint32_t dns_ttl;          /* seconds, in the DNS answer */
     uint64_t read_every;       /* slow reader: time between reads */
 };
 
@@ -137,13 +144,22 @@ struct sim_config {
     bool arp_probe;
     struct sim_flow_spec *flows;
     uint32_t n_flows;
+    uint32_t n_svcs; /* (placed to fill padding) */
     struct sim_group *groups;
     uint32_t n_groups;
+    uint32_t cap_svcs;
     struct sim_expect *expects;
     uint32_t n_expects;
+    uint32_t cap_rules;
+    /* guest datagram services (gsvc.h) and the egress policy */
+    struct gsvc_spec *svcs;  /* n_svcs of them */
+    struct vnat_rule *rules; /* cfg->core.rules points here */
+    struct gsvc_dhcp_spec dhcp;
     /* swarm: check each flow's outcome against what its destination allows */
     bool check_outcomes;
     bool verbose; /* print every flow at the end of the run (replay --flows) */
+    /* forwards, inbound clients, guest servers (inbound.h) */
+    struct sim_inbound_cfg *inbound;
     uint32_t cap_flows, cap_dests, cap_groups, cap_expects;
 };
 
@@ -179,6 +195,7 @@ struct sim_remote {
     bool remote_closed; /* the remote shut its sending side */
     bool closed;        /* the core closed the socket */
     bool echo_closed_early;
+    bool inbound; /* an inbound client (inbound.c), not a guest flow's peer */
 };
 
 struct hsock {
@@ -187,7 +204,8 @@ struct hsock {
     bool tx_shut, rx_eof;
     bool pump_pending, notify_pending;
     bool edge_read, edge_write, edge_connect, edge_error;
-    bool icmp; /* datagram socket of kind VNAT_DGRAM_ICMP */
+    bool icmp;  /* datagram socket of kind VNAT_DGRAM_ICMP */
+    bool bound; /* datagram socket of a UDP forward (inbound.c has its queue) */
     unsigned interest;
     int so_error; /* connect outcome, then a pending error (ECONNRESET) */
     int err;      /* error returned by peek/send after a remote reset */
@@ -198,9 +216,17 @@ struct hsock {
     uint64_t next_read_at;
     struct sim_ring tx, rx;
     /* datagrams */
+    uint64_t last_dgram_at; /* last datagram the core sent or received */
     uint32_t dg_count;
     uint8_t *dg_data[8];
     uint32_t dg_len[8];
+};
+
+/* What reached one destination (host.dest.N.* metrics); index n_dests is
+ * the default destination. */
+struct sim_dest_stats {
+    uint64_t connects, dgram_sockets, datagrams, echoes, dns_queries;
+    uint64_t closed_dgram, idle_min, idle_max; /* datagram sockets at close */
 };
 
 struct sim_host {
@@ -213,6 +239,7 @@ struct sim_host {
     struct sim_remote *remotes;
     uint32_t n_remotes, cap_remotes;
     uint64_t connects, refused_emfile, partial_writes, spurious, notifications;
+    struct sim_dest_stats *dstats; /* n_dests + 1 */
 };
 
 /* ---- the run --------------------------------------------------------------- */
@@ -238,6 +265,7 @@ struct sim_flow {
     uint8_t outcome; /* enum gtcp_outcome */
     bool started, established, fin_rcvd, hold_started, closed, verify_bad, read_pending;
     bool salt_matched;
+    bool fin_acked; /* at GTE_DONE: our FIN was acknowledged (a timeout came in FIN_WAIT_2) */
     uint64_t learned_salt;
     uint64_t bad_off;
     uint16_t port; /* guest source port */
@@ -253,6 +281,7 @@ struct sim_world {
     struct sim_host host;
     struct gtcp_stack guest;
     struct sim_flow *flows;
+    struct gsvc *svc; /* guest datagram applications, NULL if none */
     /* link */
     struct sim_frame *free_frames;
     uint32_t frames_alloc, frames_max;
@@ -275,6 +304,7 @@ struct sim_world {
     uint64_t end_time;
     struct vnat_stats core_stats;
     bool core_missing;
+    struct sim_inbound *inb; /* inbound.c's run state (NULL without inbound config) */
 };
 
 struct sim_result {
@@ -297,6 +327,7 @@ void sim_host_free(struct sim_world *w);
 void sim_host_ops(struct vnat_host_ops *ops);
 void sim_host_on_event(struct sim_world *w, const struct sim_event *ev);
 void sim_host_spurious(struct sim_world *w);
+bool sim_host_metric(const struct sim_world *w, const char *m, uint64_t *out);
 
 /* world.c, for host.c */
 void sim_fail(struct sim_world *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -304,6 +335,9 @@ void sim_schedule(struct sim_world *w, uint64_t at, uint32_t kind, uint32_t arg,
                   void *ptr);
 void sim_core_readable(struct sim_world *w, vnat_token tok);
 void sim_core_writable(struct sim_world *w, vnat_token tok, int so_error);
+/* for inbound.c: a listener has connections; a public call was just made */
+void sim_core_listener_ready(struct sim_world *w, vnat_token tok);
+void sim_core_api(struct sim_world *w, const char *what);
 
 enum sim_ev_kind {
     EV_TO_CORE = 1, /* ptr: frame for the core */
@@ -319,6 +353,8 @@ enum sim_ev_kind {
     EV_HOST_DGRAM,
     EV_SPURIOUS,
     EV_ARP_PROBE,
+    EV_SVC,     /* arg: gsvc application, id: what (gsvc.c) */
+    EV_INBOUND, /* inbound.c: id & 0xff is its operation */
 };
 
 /* Metrics by name for expectations ("core.rst_sent.connect_timeout",
