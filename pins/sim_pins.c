@@ -125,6 +125,8 @@ struct loop {
     struct sim_rng rng;
     struct gtcp_stack st[2];
     uint32_t loss_ppm, reorder_ppm;
+    uint64_t delay;    /* one way, 100 us if 0 */
+    uint32_t rcvbuf0;  /* the client's receive buffer, the default if 0 */
     uint64_t bytes[2]; /* what each side writes */
     int outcome[2];
     uint64_t received[2];
@@ -168,7 +170,8 @@ static void lp_send(void *ctx, uint8_t *frame, size_t len)
         free(f);
         return;
     }
-    uint64_t delay = 100000 + (sim_rng_chance(&l->rng, l->reorder_ppm) ? 300000 : 0);
+    uint64_t delay =
+        (l->delay ? l->delay : 100000) + (sim_rng_chance(&l->rng, l->reorder_ppm) ? 300000 : 0);
     assert_int_equal(sim_queue_push(&l->q, l->q.now + delay, 1, 0, 0, f), 0);
 }
 
@@ -216,6 +219,8 @@ static void loop_run(struct loop *l, uint32_t mtu, int wscale)
     a.mtu = mtu;
     a.wscale = wscale;
     b = a;
+    if (l->rcvbuf0)
+        a.rcvbuf = l->rcvbuf0;
     const uint8_t mac_a[6] = {2, 0, 0, 0, 0, 0xa}, mac_b[6] = {2, 0, 0, 0, 0, 0xb};
     memcpy(a.mac, mac_a, 6);
     memcpy(a.peer_mac, mac_b, 6);
@@ -254,6 +259,26 @@ PIN(gtcp_loopback_bulk_both_ways_clean)
     assert_int_equal(l->outcome[0], GO_COMPLETE);
     assert_int_equal(l->outcome[1], GO_COMPLETE);
     assert_true(l->received[1] == l->bytes[0]);
+    assert_true(l->received[0] == l->bytes[1]);
+    assert_true(l->verify_ok[0] && l->verify_ok[1]);
+    free(l);
+}
+
+/* The client closes at once and waits in FIN_WAIT_2 while the server's
+ * stream, paced by the client's 2 KiB window over a 2 s round trip, takes
+ * about 80 s: a peer still sending is alive, so the 60 s FIN_WAIT_2 give-up
+ * must not fire (swarm inputs fin-wait-2-while-receiving-*). */
+PIN(gtcp_fin_wait_2_waits_while_the_peer_still_sends)
+{
+    struct loop *l = calloc(1, sizeof *l);
+    sim_rng_seed(&l->rng, 1);
+    l->delay = 1000ull * 1000 * 1000;
+    l->rcvbuf0 = 2048;
+    l->bytes[0] = 100;
+    l->bytes[1] = 40 * 2048;
+    loop_run(l, 1500, -1);
+    assert_int_equal(l->outcome[0], GO_COMPLETE);
+    assert_int_equal(l->outcome[1], GO_COMPLETE);
     assert_true(l->received[0] == l->bytes[1]);
     assert_true(l->verify_ok[0] && l->verify_ok[1]);
     free(l);
@@ -438,6 +463,7 @@ PIN_MAIN(cmocka_unit_test(queue_pops_by_time_then_push_order),
          cmocka_unit_test(pattern_verifier_names_the_first_wrong_byte),
          cmocka_unit_test(gtcp_loopback_bulk_both_ways_clean),
          cmocka_unit_test(gtcp_loopback_survives_loss_and_reordering),
+         cmocka_unit_test(gtcp_fin_wait_2_waits_while_the_peer_still_sends),
          cmocka_unit_test(trace_roundtrip_and_hash_match),
          cmocka_unit_test(trace_reader_rejects_truncation),
          cmocka_unit_test(replay_file_matches_and_finds_a_changed_output),

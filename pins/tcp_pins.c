@@ -375,6 +375,64 @@ PIN(tcp_window_update_refused_by_the_link_is_resent)
     fh_free(&h);
 }
 
+/* Connected with less than two segments of send space: like take_data,
+ * ask to be told when the host drains, so the small window the SYN-ACK
+ * offers is updated without waiting for the guest to fill it. */
+PIN(tcp_connect_with_under_two_segments_of_space_asks_for_the_host)
+{
+    struct fh h;
+    fh_init(&h, NULL);
+    fh_send_seg(&h, DST, 44210, 80, 7000, 0, VW_TCP_SYN, 65535, FH_OPT_MSS, NULL, 0);
+    struct fh_sock *sock = fh_last_sock(&h);
+    assert_non_null(sock);
+    sock->space = 1000; /* below 2 * 1460 */
+    fh_writable(&h, fh_last_token(&h), 0);
+    struct fh_seg sa = fh_next(&h);
+    assert_true(sa.flags & VW_TCP_SYN);
+    assert_true(sa.window > 0);
+    assert_true(sock->interest & VNAT_WANT_WRITE);
+    sock->space = 8000; /* the host drained */
+    fh_writable(&h, fh_last_token(&h), 0);
+    struct fh_seg u = fh_next(&h);
+    assert_true(u.ok);
+    assert_true(u.window > sa.window);
+    assert_int_equal(sock->interest & VNAT_WANT_WRITE, 0);
+    fh_free(&h);
+}
+
+/* A probe answered with a window the host shrank to zero since the last
+ * update (fuzz_events finding zero-window-update-lost-campaign2: the host's
+ * send space query said EAGAIN) must ask to be told when the host drains;
+ * without it only the guest's next persist probe reopens the window. */
+PIN(tcp_probe_that_finds_the_window_closed_asks_for_the_host)
+{
+    struct fh h;
+    fh_init(&h, NULL);
+    struct fh_conn c;
+    fh_connect(&h, &c, DST, 44200, 80, 1, 65535, 0); /* no window scaling */
+    fh_drain(&h);
+    c.sock->space = 20;
+    fh_guest_data(&h, &c, "abc", 3);
+    struct fh_seg a = fh_next(&h);
+    assert_true(a.window > 0); /* 17 free */
+    fh_writable(&h, c.tok, 0); /* still 17: the update clears the request */
+    fh_drain(&h);
+    assert_int_equal(c.sock->interest & VNAT_WANT_WRITE, 0);
+    /* The host's free space is gone; the guest probes with a keepalive. */
+    c.sock->space = 0;
+    fh_send_seg(&h, DST, 44200, 80, c.gseq - 1, c.gack, VW_TCP_ACK, 65535, 0, NULL, 0);
+    struct fh_seg p = fh_next(&h);
+    assert_true(p.ok);
+    assert_int_equal(p.window, 0);
+    assert_true(c.sock->interest & VNAT_WANT_WRITE);
+    c.sock->space = 4000; /* the host drained */
+    fh_writable(&h, c.tok, 0);
+    struct fh_seg u = fh_next(&h);
+    assert_true(u.window > 0);
+    assert_int_equal(c.sock->interest & VNAT_WANT_WRITE, 0);
+    fh_free(&h);
+}
+
 PIN(tcp_half_close_host_writes_first)
 {
     struct fh h;
@@ -1197,6 +1255,8 @@ PIN_MAIN(cmocka_unit_test(tcp_handshake_emits_synack), cmocka_unit_test(tcp_data
          cmocka_unit_test(tcp_half_close_host_writes_first),
          cmocka_unit_test(tcp_window_update_refused_by_the_link_is_resent),
          cmocka_unit_test(tcp_window_below_one_scale_unit_keeps_asking_for_the_host),
+         cmocka_unit_test(tcp_probe_that_finds_the_window_closed_asks_for_the_host),
+         cmocka_unit_test(tcp_connect_with_under_two_segments_of_space_asks_for_the_host),
          cmocka_unit_test(tcp_tiny_host_send_buffer_still_opens_the_window),
          cmocka_unit_test(tcp_late_guest_fin_after_close_is_acked_again_not_reset),
          cmocka_unit_test(tcp_connect_to_unreachable_does_not_block_other_flows),

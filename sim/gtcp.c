@@ -736,6 +736,11 @@ static void tcp_receive_data(struct gtcp_stack *s, struct gtcp_conn *c, const st
         c->rcv_nxt += (uint32_t)take;
         c->rcv_total += take;
         c->rcv_used += (uint32_t)take;
+        /* The FIN_WAIT_2 give-up is for a peer that went away; one still
+         * sending is alive (no real stack drops a half-closed connection
+         * that is receiving data), so its silence is what is timed. */
+        if (c->state == GT_FIN_WAIT_2)
+            c->tw_at = s->now + s->cfg.fin_wait_2_ns;
         if (c->ts_ok && t->has_ts)
             c->ts_recent = t->ts_val;
         ooo_absorb(c);

@@ -139,7 +139,7 @@ struct gtcp_cfg {
     uint8_t syn_retries;    /* SYN / SYN-ACK retransmissions before giving up */
     uint8_t data_retries;   /* data retransmissions (consecutive) before giving up */
     uint64_t time_wait_ns;  /* TIME_WAIT duration */
-    uint64_t fin_wait_2_ns; /* FIN_WAIT_2 without the peer's FIN: give up */
+    uint64_t fin_wait_2_ns; /* FIN_WAIT_2 with no data and no FIN from the peer: give up */
     uint64_t rto_min_ns, rto_init_ns, rto_max_ns;
     uint16_t port_lo, port_hi; /* ephemeral range */
     uint64_t isn_seed;         /* initial sequence numbers derive from it */

@@ -48,6 +48,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* Runs are deterministic: run it again with the simulator's report
          * (and, with VNAT_FUZZ_VERBOSE=1, its text trace) on stderr. */
         fprintf(stderr, "fuzz_swarm: run failed: %s\n", res.fail);
+        if (getenv("VNAT_FUZZ_VERBOSE")) {
+            /* What the bytes drew: the first thing to judge an outcome by. */
+            cfg.verbose = true;
+            fprintf(stderr,
+                    "fuzz_swarm: to_core loss %u dup %u reorder %u corrupt %u ppm; to_guest loss "
+                    "%u dup %u reorder %u corrupt %u ppm; link queue %u; mtu %u; connect "
+                    "timeout %llums idle %llus; guest wscale %d rcvbuf %u\n",
+                    cfg.to_core.loss_ppm, cfg.to_core.dup_ppm, cfg.to_core.reorder_ppm,
+                    cfg.to_core.corrupt_ppm, cfg.to_guest.loss_ppm, cfg.to_guest.dup_ppm,
+                    cfg.to_guest.reorder_ppm, cfg.to_guest.corrupt_ppm, cfg.link_queue,
+                    cfg.core.mtu, (unsigned long long)(cfg.core.connect_timeout_ns / 1000000),
+                    (unsigned long long)(cfg.core.tcp_idle_timeout_ns / 1000000000),
+                    cfg.guest.wscale, cfg.guest.rcvbuf);
+        }
         sim_run(&cfg, getenv("VNAT_FUZZ_VERBOSE") ? stderr : NULL, NULL, &res, stderr);
         sim_config_free(&cfg);
         __builtin_trap();
