@@ -26,6 +26,8 @@
 #define HOST_ID_LINK (UINT64_MAX - 0)        /* tap fd or stream connection */
 #define HOST_ID_SIGNAL (UINT64_MAX - 1)      /* signalfd */
 #define HOST_ID_LINK_LISTEN (UINT64_MAX - 2) /* vnat serve: UNIX listener */
+#define HOST_ID_API_LISTEN (UINT64_MAX - 3)  /* --api-socket listener */
+#define HOST_ID_API_CLIENT0 (UINT64_MAX - 4) /* API client i is CLIENT0 - i */
 #define HOST_ID_FIRST_RESERVED (UINT64_MAX - 15)
 
 /* Largest Ethernet frame a guest link carries: a 65535-byte IP packet plus
@@ -149,6 +151,7 @@ struct host {
 
     struct pcap_writer *pcap;
     struct recorder *rec;
+    struct host_api *api; /* --api-socket, NULL when not given */
 
     /* run mode */
     pid_t child;
@@ -190,6 +193,84 @@ long host_addrs_list(struct vnat_ip *out, size_t cap);
  * Returns the number of rules written to out, or -1 if cap is too small. */
 long host_addrs_rules(const struct vnat_ip *addrs, size_t n, const struct vnat_sockaddr *dns,
                       size_t ndns, struct vnat_rule *out, size_t cap);
+
+/* api_proto.c: the --api-socket protocol, pure (no system calls). One
+ * request per line, one reply per line, JSON; see docs/adapter.md. */
+#define HOST_API_MAX_LINE 1024 /* request bytes before the newline */
+#define HOST_API_MAX_CLIENTS 8 /* (at most 12: the reserved epoll ids) */
+#define HOST_API_MAX_STRING 63 /* longest string value or key */
+#define HOST_API_MAX_WHY 160   /* room for an error message */
+
+enum host_api_cmd { HOST_API_ADD = 1, HOST_API_REMOVE, HOST_API_LIST, HOST_API_STATS };
+
+/* Why a request was refused before it reached the core. */
+enum host_api_status {
+    HOST_API_OK = 0,
+    HOST_API_E_SYNTAX,   /* not one JSON object of strings and integers */
+    HOST_API_E_TOO_LONG, /* more than HOST_API_MAX_LINE bytes before the newline */
+    HOST_API_E_COMMAND,  /* "cmd" missing or not a known command */
+    HOST_API_E_FIELD,    /* unknown, repeated, missing, mistyped or out-of-range field */
+    HOST_API_E_BUSY,     /* HOST_API_MAX_CLIENTS connections already open */
+};
+
+struct host_api_req {
+    enum host_api_cmd cmd;
+    struct vnat_forward fwd; /* add, remove */
+    bool guest_port_given;   /* remove: the guest port must match too */
+};
+
+/* Parse one request line (without its newline). On HOST_API_OK *req is
+ * filled; otherwise why holds a NUL-terminated message (the first problem,
+ * reading left to right). Never reads past line + len. */
+enum host_api_status host_api_parse(const char *line, size_t len, struct host_api_req *req,
+                                    char *why, size_t why_len);
+/* The reply's "error" name: "syntax", "too_long", ... for a status. */
+const char *host_api_status_name(enum host_api_status st);
+
+/* Line framing of a client's byte stream. A line longer than
+ * HOST_API_MAX_LINE is reported once (HOST_API_RX_TOO_LONG) and the rest of
+ * it, up to its newline, is dropped. */
+struct host_api_rx {
+    char line[HOST_API_MAX_LINE + 1];
+    size_t len;
+    bool discarding; /* inside an oversize line, up to its newline */
+    bool have_line;  /* line holds the last line reported */
+};
+enum host_api_rx_event { HOST_API_RX_NONE = 0, HOST_API_RX_LINE, HOST_API_RX_TOO_LONG };
+/* Consume bytes from in (n of them) up to and including the first event;
+ * returns how many were consumed and sets *ev. On HOST_API_RX_LINE the
+ * line is rx->line, rx->len bytes (valid until the next call). */
+size_t host_api_rx_take(struct host_api_rx *rx, const char *in, size_t n,
+                        enum host_api_rx_event *ev);
+
+/* Reply builder: appends to a fixed buffer; `overflow` records a reply
+ * that did not fit (the buffer then holds no partial reply the caller would
+ * send: it checks overflow and sends an error instead). */
+struct host_api_out {
+    char *buf;
+    size_t cap;
+    size_t len;
+    bool overflow;
+};
+void host_api_put(struct host_api_out *o, const char *raw);
+void host_api_put_str(struct host_api_out *o, const char *s); /* quoted, escaped */
+void host_api_put_u64(struct host_api_out *o, uint64_t v);
+/* {"ok":false,"error":NAME,"message":MSG}\n */
+void host_api_reply_error(struct host_api_out *o, const char *name, const char *msg);
+/* One forward as a JSON object. */
+void host_api_put_forward(struct host_api_out *o, const struct vnat_forward *f);
+/* The lower-case name of a vnat_err ("exists", "full", "inval", ...). */
+const char *host_api_err_name(vnat_err e, char *buf, size_t len);
+/* Largest reply for a forward table of cap entries (sizes the buffers). */
+size_t host_api_max_reply(uint32_t cap);
+
+/* api.c: the socket (non-blocking, served by the loop). */
+int host_api_open(struct host *h, const char *path, const struct vnat_forward *initial,
+                  uint32_t n_initial, uint32_t cap);
+void host_api_event(struct host *h, uint64_t now, uint64_t id, uint32_t ev);
+/* Whether an epoll id is the API listener or one of its clients. */
+bool host_api_owns(uint64_t id);
+void host_api_close(struct host *h);
 
 /* tap.c */
 enum ns_userns_mode { NS_USERNS_AUTO = 0, NS_USERNS_YES, NS_USERNS_NO };

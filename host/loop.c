@@ -5,7 +5,8 @@
  * that `now`; the wait never outlasts the core's next deadline, and with no
  * deadline it waits forever, so an idle or stalled vnat does not run. The
  * guest link is either a tap device (one read() per frame, bounded per
- * wakeup) or a QEMU stream socket (framed by stream.c).
+ * wakeup) or a QEMU stream socket (framed by stream.c). The --api-socket
+ * listener and its clients (api.c) are in the same set.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -393,6 +394,8 @@ int host_loop_run(struct host *h)
                 signal_event(h);
             else if (id == HOST_ID_LINK_LISTEN)
                 link_accept(h, now);
+            else if (host_api_owns(id))
+                host_api_event(h, now, id, ev);
             else
                 socket_event(h, now, (vnat_token)id, ev);
         }

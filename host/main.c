@@ -7,7 +7,8 @@
  * closed. The seed comes from getrandom() unless --seed gives it; it is in
  * the recorded log's CREATE record and printed by --stats. After the user's
  * --deny/--allow rules come DENY rules for the host's own addresses
- * (hostaddrs.c) unless --allow-host-addrs.
+ * (hostaddrs.c) unless --allow-host-addrs. --api-socket (api.c) changes
+ * the forwards while vnat runs.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -45,6 +46,7 @@ struct options {
     const char *record;
     const char *pcap;
     const char *socket_path;
+    const char *api_socket;
 };
 
 static void usage(FILE *f)
@@ -70,6 +72,8 @@ static void usage(FILE *f)
             "  --record FILE                 write the boundary log (vnat sim replay-file FILE)\n"
             "  --pcap FILE                   write the guest's frames in pcap format\n"
             "  --stats                       print flows and counters at exit\n"
+            "  --api-socket PATH             add, remove and list forwards at run time\n"
+            "                                (JSON lines on a UNIX socket; docs/adapter.md)\n"
             "  --userns yes|no|auto          run: user namespace too (auto: yes, else\n"
             "                                network namespace only when root)\n"
             "  --no-static-arp               run: no neighbour entries for gateway/DNS\n");
@@ -239,6 +243,7 @@ enum {
     OPT_USERNS,
     OPT_DNS,
     OPT_NO_ARP,
+    OPT_API_SOCKET,
     OPT_HELP
 };
 
@@ -257,6 +262,7 @@ static int parse_options(struct options *o, int argc, char **argv, bool is_run)
         {"userns", required_argument, NULL, OPT_USERNS},
         {"dns-server", required_argument, NULL, OPT_DNS},
         {"no-static-arp", no_argument, NULL, OPT_NO_ARP},
+        {"api-socket", required_argument, NULL, OPT_API_SOCKET},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -337,6 +343,9 @@ static int parse_options(struct options *o, int argc, char **argv, bool is_run)
             break;
         case OPT_NO_ARP:
             o->no_static_arp = true;
+            break;
+        case OPT_API_SOCKET:
+            o->api_socket = optarg;
             break;
         case 'h':
         case OPT_HELP:
@@ -471,6 +480,17 @@ static int setup_common(struct host *h, struct options *o, struct vnat_host_ops 
         fprintf(stderr, "vnat: cannot create the core: %s\n", vnat_strerror(e));
         return -1;
     }
+    if (o->api_socket) {
+        /* The core opened every start-up forward (or creation failed), so
+         * they seed the API's table. */
+        int rc =
+            host_api_open(h, o->api_socket, o->forwards, o->cfg.n_forwards, o->cfg.max_forwards);
+        if (rc < 0) {
+            fprintf(stderr, "vnat: cannot listen on --api-socket %s: %s\n", o->api_socket,
+                    strerror(-rc));
+            return -1;
+        }
+    }
     return 0;
 }
 
@@ -478,6 +498,7 @@ static int finish(struct host *h, bool stats)
 {
     if (stats && h->nat)
         print_stats(h);
+    host_api_close(h);
     int rc = 0;
     if (h->nat) {
         void *mem = vnat_memory_base(h->nat);

@@ -17,3 +17,10 @@ if(TARGET vnat_host)
            ${CMAKE_CURRENT_SOURCE_DIR}/svc_fakehost.c LIBS vnat_host vnat_core_internal
            LABELS host)
 endif()
+# The --api-socket protocol (host/api_proto.c): requests, every malformed
+# class, oversize and truncated lines, the line framer, the replies. Pure:
+# no socket, no namespace.
+if(TARGET vnat_host)
+  vnat_pin(host_api SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/host_api_pins.c LIBS vnat_host
+           LABELS host)
+endif()

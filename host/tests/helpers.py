@@ -20,7 +20,24 @@ line of stdout, then serves until killed.
   helpers.py stall HOST PORT SECS  client: connect, never read, sleep
   helpers.py resolve NAME      client: print NAME's IPv4 address
   helpers.py udp-ask HOST PORT TEXT  client: send TEXT, print the answer
+  helpers.py echo-servers ADDR TCPPORT UDPPORT  TCP and UDP echo on fixed
+                               ports (TCP: each line back; UDP: reversed)
+  helpers.py tcp-ask HOST PORT TEXT  client: send TEXT, print the echo;
+                               "refused" (exit 3) on a reset
+  helpers.py api SOCKET REQ...  --api-socket client: one connection, each
+                               REQ sent as a line, each reply printed; a
+                               reply that is not one JSON object fails.
+                               REQ "@long:N" is N bytes of "x"; "@cut:TEXT"
+                               sends TEXT without a newline on a second
+                               connection and closes it
+  helpers.py api-crowd SOCKET N  hold N connections, then print the reply
+                               to one more
+  helpers.py api-flood SOCKET  send requests without reading the replies
+                               until the socket is full, print the reply to
+                               a request on a second connection, then read
+                               and count the first one's replies
 """
+import json
 import hashlib
 import http.server
 import os
@@ -222,6 +239,132 @@ def client_resolve(name):
     print(socket.gethostbyname(name))
 
 
+def serve_echo_servers(addr, tport, uport):
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((addr, int(tport)))
+    ls.listen(16)
+    us = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    us.bind((addr, int(uport)))
+
+    def udp():
+        while True:
+            d, peer = us.recvfrom(65536)
+            us.sendto(d[::-1], peer)
+
+    def tcp(c):
+        with c:
+            while True:
+                d = c.recv(65536)
+                if not d:
+                    return
+                c.sendall(d)
+
+    threading.Thread(target=udp, daemon=True).start()
+    announce(tport)
+    while True:
+        c, _ = ls.accept()
+        threading.Thread(target=tcp, args=(c,), daemon=True).start()
+
+
+def client_tcp_ask(host, port, text):
+    try:
+        c = socket.create_connection((host, int(port)), timeout=5)
+        c.sendall(text.encode())
+        got = b""
+        while len(got) < len(text.encode()):
+            d = c.recv(65536)
+            if not d:
+                break
+            got += d
+        print(got.decode())
+    except (ConnectionRefusedError, ConnectionResetError):
+        print("refused")
+        sys.exit(3)
+    except socket.timeout:
+        print("timeout")
+        sys.exit(4)
+
+
+def api_connect(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(5)
+    s.connect(path)
+    return s
+
+
+def api_reply(f):
+    line = f.readline()
+    if not line.endswith(b"\n"):
+        sys.exit("no reply line: %r" % line)
+    obj = json.loads(line)
+    if not isinstance(obj, dict) or not isinstance(obj.get("ok"), bool):
+        sys.exit("reply is not an object with ok: %r" % line)
+    return line.decode().rstrip("\n")
+
+
+def client_api(path, reqs):
+    s = api_connect(path)
+    f = s.makefile("rb")
+    for r in reqs:
+        if r.startswith("@cut:"):
+            c = api_connect(path)
+            c.sendall(r[5:].encode())
+            c.close()
+            print("cut")
+            continue
+        if r.startswith("@long:"):
+            s.sendall(b"x" * int(r[6:]) + b"\n")
+        else:
+            s.sendall(r.encode() + b"\n")
+        print(api_reply(f), flush=True)
+    s.close()
+
+
+def client_api_crowd(path, n):
+    held = [api_connect(path) for _ in range(int(n))]
+    # Each held connection is served: a request on it is answered.
+    for h in held:
+        h.sendall(b'{"cmd":"stats"}\n')
+        api_reply(h.makefile("rb"))
+    extra = api_connect(path)
+    print(api_reply(extra.makefile("rb")))
+    for h in held:
+        h.close()
+
+
+def client_api_flood(path):
+    s = api_connect(path)
+    s.setblocking(False)
+    chunk = b'{"cmd":"list"}\n' * 256
+    sent = 0
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        try:
+            sent += s.send(chunk)
+        except BlockingIOError:
+            break
+    if time.time() >= deadline:
+        sys.exit("the flooding client was never stopped (%d bytes taken)" % sent)
+    c = api_connect(path)
+    c.sendall(b'{"cmd":"stats"}\n')
+    print(api_reply(c.makefile("rb")))
+    # Now read: every line sent is answered, the cut-off last one too.
+    s.setblocking(True)
+    s.settimeout(10)
+    s.shutdown(socket.SHUT_WR)
+    got = 0
+    while True:
+        d = s.recv(1 << 20)
+        if not d:
+            break
+        got += d.count(b"\n")
+    line = len(b'{"cmd":"list"}\n')
+    want = sent // line + (1 if sent % line else 0)
+    print("replies %d of %d" % (got, want))
+    s.close()
+
+
 def main(argv):
     cmd = argv[1]
     if cmd == "http":
@@ -246,6 +389,16 @@ def main(argv):
         client_send(argv[2], argv[3], argv[4])
     elif cmd == "stall":
         client_stall(argv[2], argv[3], argv[4])
+    elif cmd == "echo-servers":
+        serve_echo_servers(argv[2], argv[3], argv[4])
+    elif cmd == "tcp-ask":
+        client_tcp_ask(argv[2], argv[3], argv[4])
+    elif cmd == "api":
+        client_api(argv[2], argv[3:])
+    elif cmd == "api-flood":
+        client_api_flood(argv[2])
+    elif cmd == "api-crowd":
+        client_api_crowd(argv[2], argv[3])
     elif cmd == "resolve":
         client_resolve(argv[2])
     else:
