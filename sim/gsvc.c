@@ -193,9 +193,10 @@ static int dir_app(struct sim_config *cfg, uint8_t kind, char **w, int n, char *
         } else if (strcmp(k, "spacing") == 0 && kind == GS_UDP) {
             ok = parse_uint(val, UINT64_MAX, &spacing);
         } else if (strcmp(k, "name") == 0 && kind == GS_DNS) {
-            ok = name_ok(val);
+            size_t vlen = strlen(val);
+            ok = name_ok(val) && vlen < sizeof sp.name;
             if (ok)
-                snprintf(sp.name, sizeof sp.name, "%s", val);
+                memcpy(sp.name, val, vlen + 1);
         } else if (strcmp(k, "answer") == 0 && kind == GS_DNS) {
             const char *s = val;
             ok = sp.has_answer = parse_ip4(&s, 0, sp.answer);

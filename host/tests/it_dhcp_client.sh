@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# packages: busybox
+# packages: busybox-static (declared by tools/stages/80-integration.sh; busybox works too)
 # A real DHCP client against the core's DHCP server (issue 5): busybox's
 # udhcpc runs inside `vnat run` on tap0 and its script (-s) records the
 # lease; the address, mask, router, DNS server, MTU and lease time must be
@@ -11,7 +11,7 @@
 # namespaces are unavailable.
 . "$(dirname "$0")/lib.sh" "$@"
 require_netns
-BB=$(command -v busybox) || { echo "SKIP: busybox is not installed (package busybox)"; exit 77; }
+BB=$(command -v busybox) || { echo "SKIP: busybox is not installed (package busybox-static)"; exit 77; }
 "$BB" udhcpc --help >/dev/null 2>&1 || { echo "SKIP: this busybox has no udhcpc"; exit 77; }
 
 cat >"$T/record.sh" <<EOF

@@ -2,7 +2,7 @@
 # what: the real adapter end to end: namespaces, tap, loopback servers (ctest label integration, dev build)
 # budget: 120
 # ctest-labels: integration
-# packages: iproute2 curl python3 busybox
+# packages: iproute2 curl python3 busybox-static
 set -euo pipefail
 . "$VNAT_ROOT/tools/lib/common.sh"
 [ -f "$VNAT_BUILD_ROOT/dev/CTestTestfile.cmake" ] || vnat_die "no dev build (stage build-dev failed?)"
