@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # what: coverage build, ctest, lcov/genhtml report (lines + branches), core/ line floor
-# budget: 240
+# budget: 200
 # packages: lcov gcovr
 set -euo pipefail
 . "$VNAT_ROOT/tools/lib/common.sh"

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # what: the simulator's seeded swarm and determinism check (ctest label swarm, dev build)
-# budget: 180
+# budget: 160
 # ctest-labels: swarm
 set -euo pipefail
 . "$VNAT_ROOT/tools/lib/common.sh"
