@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # what: ctest on the dev build: pins, purity, selftests, fuzz replays, sim scenarios (every label but those a later stage claims)
 # budget: 150
+# packages: iperf3
 set -euo pipefail
 . "$VNAT_ROOT/tools/lib/common.sh"
 [ -f "$VNAT_BUILD_ROOT/dev/CTestTestfile.cmake" ] || vnat_die "no dev build (stage build-dev failed?)"
