@@ -379,7 +379,7 @@ size_t fh_build(struct fh *h, uint8_t *out, size_t cap, const uint8_t dst[4], ui
     t.flags = flags;
     t.window = win;
     t.opt_mss = opts & FH_OPT_MSS;
-    t.mss = 1460;
+    t.mss = h->syn_mss ? h->syn_mss : 1460;
     t.opt_wscale = (opts & FH_OPT_WS) != 0;
     t.wscale = 7;
     t.opt_sack_perm = (opts & FH_OPT_SACK) != 0;

@@ -74,9 +74,10 @@ struct fh {
     struct fh_sock socks[FH_MAX_SOCKS];
     struct fh_frame frames[FH_MAX_FRAMES];
     size_t nframes;
-    size_t seen;    /* frames already consumed by fh_next */
-    int connect_rc; /* what tcp_connect returns */
-    int refuse;     /* guest_send refuses while nonzero */
+    size_t seen;      /* frames already consumed by fh_next */
+    int connect_rc;   /* what tcp_connect returns */
+    int refuse;       /* guest_send refuses while nonzero */
+    uint16_t syn_mss; /* the MSS option guest segments carry (0: 1460) */
     uint64_t ops_count[VNAT_OP__COUNT];
     uint64_t log_records;
     bool logging;
@@ -110,7 +111,7 @@ vnat_err fh_readable(struct fh *h, vnat_token tok);
 vnat_err fh_tick(struct fh *h);
 void fh_advance(struct fh *h, uint64_t ns); /* move time and tick */
 
-/* Guest segments. opts: bit 0 MSS(1460), bit 1 wscale(7), bit 2 SACK-perm,
+/* Guest segments. opts: bit 0 MSS (h->syn_mss, 1460 by default), bit 1 wscale(7), bit 2 SACK-perm,
  * bit 3 timestamps. dst is 4 octets. */
 #define FH_OPT_MSS 1
 #define FH_OPT_WS 2

@@ -44,6 +44,15 @@ int tcp_check_flow(const struct vnat *nat, const struct flow *f, const char **wh
 #define TCP_MIN_MSS 64      /* floor for a guest-announced MSS */
 #define TCP_DEFAULT_MSS 536 /* RFC 9293 default when the SYN has no MSS option */
 #define TCP_PUSH_BURST 64   /* segments sent per event per flow, at most */
+/* The window offered to the guest never exceeds this many of its segments,
+ * whatever the host's free space. Segments in flight towards us wait in the
+ * guest link's queue, which is counted in frames (a Linux tap device drops
+ * beyond txqueuelen, 1000 by default), and one frame lost there makes us
+ * drop every segment behind it (no out-of-order buffer): at MTU 1500 a
+ * window of the host's 3 MB free space is 2000 frames, and cubic collapsed
+ * to a tenth of the speed. 256 frames fits the default tap queue three times
+ * over; at MTU 65520 it is 16 MB, so the host's space still decides there. */
+#define TCP_RCV_WND_SEGS 256
 
 /* The transition table: every state change the code makes is one row of it
  * (checked by an assertion in set_state), and docs/tcp-state-machine.md lists
