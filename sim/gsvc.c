@@ -1280,3 +1280,161 @@ bool gsvc_metric(const struct sim_world *w, const char *name, uint64_t *out)
     *out = v;
     return true;
 }
+
+/* ---- swarm outcome rules ------------------------------------------------------------ */
+
+static uint64_t short_of(uint64_t sent, uint64_t got)
+{
+    return got < sent ? sent - got : 0;
+}
+
+/* What each application must have seen, given where it sent (docs/
+ * simulator.md, Swarm). Returns the replies missing where one was due. */
+uint64_t gsvc_outcome_checks(struct sim_world *w, const struct sim_svc_bounds *b)
+{
+    const struct sim_config *cfg = w->cfg;
+    const struct vnat_config *c = &cfg->core;
+    struct gsvc *g = w->svc;
+    if (g == NULL)
+        return 0;
+    uint64_t missing = 0;
+    bool resolver_refuses = false, resolver_answers = false;
+    for (uint32_t k = 0; k < c->n_dns_servers; k++) {
+        const struct sim_dest *d = sim_find_dest(cfg, &c->dns_servers[k]);
+        resolver_refuses |= d->connect == SC_REFUSE;
+        resolver_answers |= d->connect == SC_ACCEPT && d->dns;
+    }
+    uint64_t spoofed = 0;
+    for (uint32_t i = 0; i < cfg->n_svcs && !w->failed; i++) {
+        const struct gsvc_spec *sp = &cfg->svcs[i];
+        const struct app *a = &g->apps[i];
+        const char *gn = cfg->groups[sp->group].name;
+        /* what the application's traffic meets */
+        enum { R_ANSWER, R_SILENT, R_UNREACH, R_PROHIBITED, R_DNS } due = R_SILENT;
+        if (sp->kind == GS_SPOOF) {
+            spoofed += a->sent;
+            continue;
+        }
+        if (sp->kind == GS_DNS) {
+            due = c->n_dns_servers == 0 ? R_PROHIBITED : R_DNS;
+        } else if (sp->kind == GS_PING && memcmp(sp->dst.ip.addr, c->dns_ip.addr, 4) == 0) {
+            due = R_ANSWER; /* the core answers echo requests to its DNS address */
+        } else {
+            uint8_t proto = sp->kind == GS_PING ? VNAT_PROTO_ICMP : VNAT_PROTO_UDP;
+            const struct sim_dest *d = sim_find_dest(cfg, &sp->dst);
+            if (sim_policy_denies(c, proto, &sp->dst))
+                due = R_PROHIBITED;
+            else if (d->connect == SC_REFUSE && sp->kind == GS_UDP)
+                due = R_UNREACH;
+            else if (d->connect == SC_ACCEPT && d->udp_echo)
+                due = R_ANSWER;
+            else if (d->connect != SC_ACCEPT)
+                continue; /* a ping to a refusing host: counted by the core, not translated */
+        }
+        /* Replies only where something answers: never a limit or a loss
+         * can make one up. */
+        bool answers = due == R_ANSWER || (due == R_DNS && resolver_answers);
+        if (!answers && a->received != 0) {
+            sim_fail(w, "%s (app %u): %" PRIu64 " replies, but nothing there answers", gn, i,
+                     a->received);
+            break;
+        }
+        /* No ICMP error where none is due; a limit may cost an error (a
+         * socket the host refused), so only without one. */
+        bool errors_ok =
+            due == R_UNREACH || due == R_PROHIBITED || (due == R_DNS && resolver_refuses);
+        if (!errors_ok && !b->limits && a->icmp_errors != 0) {
+            sim_fail(w, "%s (app %u): %" PRIu64 " ICMP errors, where none is due", gn, i,
+                     a->icmp_errors);
+            break;
+        }
+        if (due == R_PROHIBITED && a->unreach != 0) {
+            sim_fail(w, "%s (app %u): port unreachable from a destination the rules deny", gn, i);
+            break;
+        }
+        switch (due) {
+        case R_ANSWER:
+            missing += short_of(a->sent, a->received);
+            break;
+        case R_UNREACH:
+            missing += short_of(a->sent, a->unreach);
+            break;
+        case R_PROHIBITED:
+            missing += short_of(a->sent, a->prohibited);
+            break;
+        case R_DNS:
+            /* an answer, or port unreachable from a refusing resolver */
+            missing += short_of(a->sent, a->received + a->unreach);
+            break;
+        default:
+            break;
+        }
+    }
+    if (w->failed)
+        return missing;
+    /* Spoofed frames: each one that reached the core is dropped and counted;
+     * a corrupted Ethernet source (no checksum covers it) is counted too,
+     * and a duplicated frame twice. */
+    if (spoofed != 0) {
+        struct vnat_stats st;
+        vnat_get_stats(w->nat, &st, sizeof st);
+        uint64_t drops = st.drops[VNAT_DROP_SPOOFED];
+        if (drops + b->damage < spoofed ||
+            drops > spoofed + w->l_to_core.dup + w->l_to_core.corrupted)
+            sim_fail(w, "%" PRIu64 " spoofed frames sent, %" PRIu64 " counted spoofed_source",
+                     spoofed, drops);
+    }
+    /* DHCP: every server answer carries the right router, DNS server,
+     * mask, server identifier (and the offered address and lease); when no
+     * datagram was lost (TCP losses cannot touch DHCP) the client is bound
+     * (and informed). */
+    const struct dhcp_rt *d = &g->dhcp;
+    if (cfg->dhcp.on && !w->failed) {
+        uint64_t checked = d->offers + d->acks + d->inform_ok;
+        if (d->router_ok != checked || d->dns_ok != checked || d->mask_ok != checked ||
+            d->server_ok != checked || d->yiaddr_ok != d->offers + d->acks)
+            sim_fail(w,
+                     "dhcp: of %" PRIu64 " answers, router %" PRIu64 " dns %" PRIu64
+                     " mask %" PRIu64 " server %" PRIu64 " right; address right in %" PRIu64
+                     " of %" PRIu64,
+                     checked, d->router_ok, d->dns_ok, d->mask_ok, d->server_ok, d->yiaddr_ok,
+                     d->offers + d->acks);
+        else if (d->acks != 0 && (d->mtu != c->mtu || d->lease != c->dhcp_lease_s))
+            sim_fail(w, "dhcp: the ACK carries MTU %" PRIu64 " lease %" PRIu64 ", not %u and %u",
+                     d->mtu, d->lease, c->mtu, c->dhcp_lease_s);
+        else if (b->dgram_budget == 0 && (d->bound != 1 || d->failed != 0 || d->naks != 0 ||
+                                          (cfg->dhcp.inform && d->inform_ok != 1)))
+            sim_fail(w,
+                     "dhcp with no datagram lost: bound %" PRIu64 " failed %" PRIu64
+                     " naks %" PRIu64 " informed %" PRIu64,
+                     d->bound, d->failed, d->naks, d->inform_ok);
+    }
+    return missing;
+}
+
+void gsvc_report(const struct sim_world *w, FILE *out)
+{
+    const struct sim_config *cfg = w->cfg;
+    const struct gsvc *g = w->svc;
+    if (g == NULL)
+        return;
+    static const char *const kinds[] = {"?", "udp", "dns", "ping", "spoof"};
+    for (uint32_t i = 0; i < cfg->n_svcs; i++) {
+        const struct gsvc_spec *sp = &cfg->svcs[i];
+        const struct app *a = &g->apps[i];
+        fprintf(out,
+                "  svc %2u %-5s %-6s -> %u.%u.%u.%u:%u count %u size %u: sent %" PRIu64
+                " replies %" PRIu64 " dups %" PRIu64 " unreach %" PRIu64 " prohibited %" PRIu64
+                " icmp_errors %" PRIu64 "\n",
+                i, kinds[sp->kind < 5 ? sp->kind : 0], cfg->groups[sp->group].name,
+                sp->dst.ip.addr[0], sp->dst.ip.addr[1], sp->dst.ip.addr[2], sp->dst.ip.addr[3],
+                sp->dst.port, sp->count, sp->size, a->sent, a->received, a->dups, a->unreach,
+                a->prohibited, a->icmp_errors);
+    }
+    if (cfg->dhcp.on)
+        fprintf(out,
+                "  dhcp: offers %" PRIu64 " acks %" PRIu64 " bound %" PRIu64 " failed %" PRIu64
+                " informed %" PRIu64 " retransmits %" PRIu64 "\n",
+                g->dhcp.offers, g->dhcp.acks, g->dhcp.bound, g->dhcp.failed, g->dhcp.inform_ok,
+                g->dhcp.retransmits);
+}

@@ -110,9 +110,51 @@ int sim_host_init(struct sim_world *w)
     h->cap_remotes = 64;
     h->remotes = calloc(h->cap_remotes, sizeof *h->remotes);
     if (h->socks == NULL || h->remotes == NULL || h->dstats == NULL ||
-        sim_map_init(&h->by_token, h->cap) != 0)
+        sim_map_init(&h->by_token, h->cap) != 0 || sim_map_init(&h->closed_tokens, h->cap) != 0)
         return -1;
     return 0;
+}
+
+/* A bound on the closed-token set: far beyond what any scenario or swarm
+ * seed opens (a run's sockets are bounded by its configuration). */
+#define HOST_MAX_CLOSED_TOKENS (1u << 22)
+
+/* Remember a token the core closed; the set doubles when full. */
+static void closed_token_add(struct sim_world *w, vnat_token tok)
+{
+    struct sim_map *m = &w->host.closed_tokens;
+    if (m->len + 1 > (m->mask + 1) / 2) {
+        uint32_t cap = m->len * 2 + 16;
+        if (cap > HOST_MAX_CLOSED_TOKENS) {
+            sim_fail(w, "host: more than %u closed tokens: a simulator bound was hit",
+                     HOST_MAX_CLOSED_TOKENS);
+            return;
+        }
+        struct sim_map n;
+        if (sim_map_init(&n, cap) != 0) {
+            sim_fail(w, "host: out of memory for the closed-token set");
+            return;
+        }
+        /* Membership only: the order of re-insertion changes nothing seen. */
+        for (uint32_t i = 0; i <= m->mask; i++)
+            if (m->keys[i] != 0)
+                sim_map_put(&n, m->keys[i], 0);
+        sim_map_free(m);
+        *m = n;
+    }
+    if (sim_map_put(m, tok, 0) < 0)
+        sim_fail(w, "host: the closed-token set is full");
+}
+
+/* A new socket must be named by a token never closed before. */
+static bool token_fresh(struct sim_world *w, vnat_token tok, const char *op)
+{
+    uint32_t dummy;
+    if (!sim_map_get(&w->host.closed_tokens, tok, &dummy))
+        return true;
+    sim_fail(w, "host: %s names a new socket with token %#llx, which the core closed before", op,
+             (unsigned long long)tok);
+    return false;
 }
 
 static void hs_release(struct sim_world *w, struct hsock *s)
@@ -136,6 +178,7 @@ void sim_host_free(struct sim_world *w)
     free(h->remotes);
     free(h->dstats);
     sim_map_free(&h->by_token);
+    sim_map_free(&h->closed_tokens);
     memset(h, 0, sizeof *h);
 }
 
@@ -254,6 +297,8 @@ static int op_tcp_connect(void *ctx, vnat_token tok, const struct vnat_sockaddr 
 {
     struct sim_world *w = ctx;
     struct sim_host *h = &w->host;
+    if (!token_fresh(w, tok, "tcp_connect"))
+        return -EINVAL;
     if (h->open >= w->cfg->max_sockets) {
         h->refused_emfile++;
         return -EMFILE;
@@ -277,6 +322,8 @@ static int op_tcp_listen(void *ctx, vnat_token tok, const struct vnat_sockaddr *
 {
     struct sim_world *w = ctx;
     (void)local;
+    if (!token_fresh(w, tok, "tcp_listen"))
+        return -EINVAL;
     if (w->host.open >= w->cfg->max_sockets)
         return -EMFILE;
     struct hsock *s = hs_alloc(w, tok, HS_LISTEN, "tcp_listen");
@@ -296,6 +343,8 @@ static int op_tcp_accept(void *ctx, vnat_token listener, vnat_token tok, struct 
     if (l == NULL)
         return -EBADF;
     if (l->kind != HS_LISTEN)
+        return -EINVAL;
+    if (!token_fresh(w, tok, "tcp_accept"))
         return -EINVAL;
     const struct sim_dest *d;
     struct vnat_sockaddr from;
@@ -461,6 +510,7 @@ static void op_close(void *ctx, vnat_token tok, int reset)
     }
     if (s->kind == HS_LISTEN || s->bound)
         sim_inbound_unlisten(w, tok); /* queued clients are reset */
+    closed_token_add(w, tok);
     hs_release(w, s);
 }
 
@@ -490,6 +540,8 @@ static int op_dgram_open(void *ctx, vnat_token tok, enum vnat_dgram_kind kind,
 {
     struct sim_world *w = ctx;
     (void)kind;
+    if (!token_fresh(w, tok, "dgram_open"))
+        return -EINVAL;
     if (w->host.open >= w->cfg->max_sockets) {
         w->host.refused_emfile++;
         return -EMFILE;
@@ -511,6 +563,8 @@ static int op_dgram_bind(void *ctx, vnat_token tok, enum vnat_dgram_kind kind,
     struct sim_world *w = ctx;
     (void)kind;
     (void)local;
+    if (!token_fresh(w, tok, "dgram_bind"))
+        return -EINVAL;
     if (w->host.open >= w->cfg->max_sockets)
         return -EMFILE;
     struct hsock *s = hs_alloc(w, tok, HS_DGRAM, "dgram_bind");
@@ -867,6 +921,7 @@ void sim_host_on_event(struct sim_world *w, const struct sim_event *ev)
             kick_notify(w, s);
         } else {
             free(ev->ptr); /* receive queue full: dropped, as UDP does */
+            w->host.dgram_overflow++;
         }
         break;
     default:

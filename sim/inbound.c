@@ -120,6 +120,11 @@ uint32_t sim_inbound_clients(const struct sim_config *cfg)
     return cfg->inbound ? cfg->inbound->n_specs : 0;
 }
 
+uint32_t sim_inbound_forwards(const struct sim_config *cfg)
+{
+    return cfg->inbound ? cfg->inbound->n_fwds : 0;
+}
+
 static bool perr(char *err, size_t len, const char *what, const char *word)
 {
     snprintf(err, len, "%s%s%s", what, word ? ": " : "", word ? word : "");
@@ -1256,4 +1261,117 @@ int sim_inbound_metric(const struct sim_world *w, const char *name, uint64_t *ou
             strncmp(in->ic->groups[g].name, name, glen) == 0)
             return group_metric(w, g, m, out) ? 1 : -1;
     return 0;
+}
+
+/* ---- swarm outcome rules ------------------------------------------------------------ */
+
+/* Is a forward for (proto, via) in place at time t (relative to the start)?
+ * From the configuration: always; added at run time: from add_at until
+ * remove_at. (A failed add leaves none: that needs a limit, see below.) */
+static bool forward_live(const struct sim_inbound_cfg *ic, uint8_t proto,
+                         const struct vnat_sockaddr *via, uint64_t t)
+{
+    for (uint32_t f = 0; f < ic->n_fwds; f++) {
+        const struct inb_fwd *x = &ic->fwds[f];
+        const uint8_t *a = x->fwd.host.ip.addr;
+        bool any = a[0] == 0 && a[1] == 0 && a[2] == 0 && a[3] == 0;
+        if (x->fwd.proto != proto || x->fwd.host.port != via->port ||
+            (!any && memcmp(&x->fwd.host.ip, &via->ip, sizeof via->ip) != 0))
+            continue;
+        if ((!x->at_add || t >= x->add_at) && (!x->at_remove || t < x->remove_at))
+            return true;
+    }
+    return false;
+}
+
+#define INB_EDGE (50 * SIM_MS) /* a client this close to an add/remove may go either way */
+
+uint64_t sim_inbound_outcome_checks(struct sim_world *w, const struct sim_svc_bounds *b)
+{
+    struct sim_inbound *in = w->inb;
+    if (in == NULL)
+        return 0;
+    const struct sim_inbound_cfg *ic = in->ic;
+    uint64_t missing = 0;
+    for (uint32_t k = 0; k < ic->n_specs && !w->failed; k++) {
+        const struct inb_spec *sp = &ic->specs[k];
+        const struct inb_client *c = &in->clients[k];
+        uint64_t t0 = sp->start;
+        uint64_t t1 = sp->proto == VNAT_PROTO_UDP
+                          ? sp->start + (uint64_t)(sp->datagrams - 1) * sp->interval + INB_EDGE
+                          : sp->start + INB_EDGE;
+        bool live0 = forward_live(ic, sp->proto, &sp->via, t0);
+        bool live1 = forward_live(ic, sp->proto, &sp->via, t1);
+        int oc = client_outcome(w, k);
+        unsigned ok = ~0u; /* bit per outcome */
+        if (!live0 && !live1) {
+            /* No listener: a TCP SYN is refused, a datagram gets port
+             * unreachable; no link or limit is involved. */
+            ok = 1u << GO_REFUSED;
+        } else if (live0 && live1 && !b->inbound_limits && sp->proto == VNAT_PROTO_TCP) {
+            uint16_t gport = 0;
+            for (uint32_t f = 0; f < ic->n_fwds; f++)
+                if (ic->fwds[f].fwd.proto == VNAT_PROTO_TCP &&
+                    ic->fwds[f].fwd.host.port == sp->via.port)
+                    gport = ic->fwds[f].fwd.guest_port;
+            const struct inb_serve *sv = serve_at(in, VNAT_PROTO_TCP, gport);
+            bool resets = sv != NULL && sv->mode == SV_RESET && sp->send > sv->size;
+            /* Clean: the exchange completes, or the guest server's reset
+             * reaches the client. Otherwise the core may also give up the
+             * SYN it sends the guest (connect_timeout) and reset the client;
+             * a clean end with missing bytes stays a failure (end checks). */
+            ok = resets ? 1u << GO_RESET : 1u << GO_COMPLETE;
+            if (!b->clean)
+                ok |= 1u << GO_COMPLETE | 1u << GO_RESET;
+            if (sv == NULL)
+                ok = 1u << GO_RESET | 1u << GO_REFUSED; /* no guest server: its RST */
+        } else if (live0 && live1 && !b->inbound_limits) {
+            /* UDP: every echo, less what the damage excuses (world.c). */
+            uint64_t echoed = (uint64_t)__builtin_popcountll(c->dg_echoed);
+            missing += sp->datagrams - (echoed < sp->datagrams ? echoed : sp->datagrams);
+            if (c->dg_refused != 0)
+                sim_fail(w, "inbound UDP client %u was refused %u times by a live forward", k,
+                         c->dg_refused);
+        }
+        if (!w->failed && !(ok & (1u << oc)))
+            sim_fail(w,
+                     "inbound client %u (%s, via port %u, start %" PRIu64
+                     "ms, forward %s) ended %s, which the run does not allow",
+                     k, sp->proto == VNAT_PROTO_UDP ? "udp" : "tcp", sp->via.port,
+                     sp->start / SIM_MS,
+                     live0 && live1     ? "live"
+                     : !live0 && !live1 ? "absent"
+                                        : "changing",
+                     gtcp_outcome_name(oc));
+    }
+    return missing;
+}
+
+void sim_inbound_report(const struct sim_world *w, FILE *out)
+{
+    const struct sim_inbound *in = w->inb;
+    if (in == NULL)
+        return;
+    const struct sim_inbound_cfg *ic = in->ic;
+    for (uint32_t f = 0; f < ic->n_fwds; f++) {
+        const struct inb_fwd *x = &ic->fwds[f];
+        fprintf(out, "  forward %s :%u -> guest %u add %" PRIu64 "ms remove %" PRIu64 "ms\n",
+                x->fwd.proto == VNAT_PROTO_UDP ? "udp" : "tcp", x->fwd.host.port, x->fwd.guest_port,
+                x->at_add ? x->add_at / SIM_MS : 0, x->at_remove ? x->remove_at / SIM_MS : 0);
+    }
+    static const char *const modes[] = {"echo", "sink", "source", "reset"};
+    for (uint32_t v = 0; v < ic->n_serves; v++)
+        fprintf(out, "  guest_serve %s %u %s size %" PRIu64 " close %s\n",
+                ic->serves[v].proto == VNAT_PROTO_UDP ? "udp" : "tcp", ic->serves[v].port,
+                modes[ic->serves[v].mode & 3], ic->serves[v].size,
+                ic->serves[v].close == GV_SENT ? "sent" : "fin");
+    for (uint32_t k = 0; k < ic->n_specs; k++) {
+        const struct inb_spec *sp = &ic->specs[k];
+        fprintf(out,
+                "  inbound %2u %s via :%u start %" PRIu64 "ms send %" PRIu64
+                " datagrams %u: %s, echoed %d\n",
+                k, sp->proto == VNAT_PROTO_UDP ? "udp" : "tcp", sp->via.port, sp->start / SIM_MS,
+                sp->send, sp->datagrams, gtcp_outcome_name(client_outcome(w, k)),
+                __builtin_popcountll(in->clients[k].dg_echoed));
+    }
 }

@@ -35,6 +35,8 @@ void sim_inbound_cfg_free(struct sim_config *cfg);
 /* Host-side clients configured (TCP and UDP): each may need a guest
  * connection and a host socket. */
 uint32_t sim_inbound_clients(const struct sim_config *cfg);
+/* Forwards configured (at creation or at run time): each may hold a listener. */
+uint32_t sim_inbound_forwards(const struct sim_config *cfg);
 
 /* The run: set up (guest listeners, client starts, timed forwards), events
  * (EV_INBOUND), tear down, end checks, metrics. */

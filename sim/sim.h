@@ -239,6 +239,11 @@ struct sim_host {
     struct sim_remote *remotes;
     uint32_t n_remotes, cap_remotes;
     uint64_t connects, refused_emfile, partial_writes, spurious, notifications;
+    uint64_t dgram_overflow; /* datagrams dropped: a socket's receive queue was full */
+    /* Every token the core closed: a new socket named by one of them is a
+     * failure (an event the embedder still holds for the old socket would
+     * reach the new one). Grows with the sockets a run opens. */
+    struct sim_map closed_tokens;
     struct sim_dest_stats *dstats; /* n_dests + 1 */
 };
 
@@ -297,6 +302,7 @@ struct sim_world {
     FILE *trace_text, *trace_bin;
     uint64_t records;
     /* outcome */
+    uint64_t dgram_damage; /* frames other than TCP lost, corrupted or refused */
     bool failed, stop, time_limit_hit;
     char fail[1024];
     uint64_t events, core_calls, invariant_checks;
@@ -360,6 +366,28 @@ enum sim_ev_kind {
 /* Metrics by name for expectations ("core.rst_sent.connect_timeout",
  * "group.outcome", ...). False if the name is unknown. */
 bool sim_metric(const struct sim_world *w, const char *name, uint64_t *out);
+
+/* Swarm outcome rules of the guest services and inbound clients (world.c
+ * calls them after the TCP flows' rules). `damage`: frames the link lost,
+ * corrupted or refused plus datagrams a full queue dropped; `clean`: none. Each returns the replies
+ * its applications should have got and did not (world.c bounds their sum by the damage unless a
+ * limit may bite) and fails the run at once on what no damage excuses. */
+struct sim_svc_bounds {
+    bool limits;         /* a host socket limit may bite */
+    bool inbound_limits; /* that, or a TCP flow limit */
+    bool lossy, clean;
+    uint64_t damage;
+    uint64_t dgram_budget; /* the part of the damage that is not TCP */
+};
+uint64_t gsvc_outcome_checks(struct sim_world *w, const struct sim_svc_bounds *b);
+uint64_t sim_inbound_outcome_checks(struct sim_world *w, const struct sim_svc_bounds *b);
+/* `replay --flows`: each application / forward / client and how it ended. */
+void gsvc_report(const struct sim_world *w, FILE *out);
+void sim_inbound_report(const struct sim_world *w, FILE *out);
+/* The egress rules' decision (first match wins; ICMP is port 0). */
+bool sim_policy_denies(const struct vnat_config *c, uint8_t proto, const struct vnat_sockaddr *dst);
+/* The destination a host socket to `a` reaches (host.c's choice). */
+const struct sim_dest *sim_find_dest(const struct sim_config *cfg, const struct vnat_sockaddr *a);
 
 /* scenario.c */
 int sim_scenario_load(const char *path, struct sim_config *cfg, char *err, size_t err_len);

@@ -12,6 +12,8 @@
  */
 #include "sim.h"
 
+#include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 static uint32_t pick_ppm(struct sim_rng *r, uint32_t max_ppm)
@@ -91,6 +93,282 @@ static void swarm_dest(struct sim_rng *r, struct sim_dest *d, uint32_t k)
         d->read_chunk = (uint32_t)sim_rng_range(r, 1, 16 * 1024);
         d->read_every = sim_rng_range(r, 10000, 20 * SIM_MS);
     }
+}
+
+/* ---- guest services and inbound forwarding ---------------------------------- */
+
+/* A swarm draw that the directive parsers reject is a simulator bug: stop
+ * loudly rather than run a world other than the one drawn. */
+static void directive(struct sim_config *cfg, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void directive(struct sim_config *cfg, const char *fmt, ...)
+{
+    char line[512], why[256];
+    char *words[24];
+    int n = 0;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    char saved[512];
+    snprintf(saved, sizeof saved, "%s", line);
+    /* Split at blanks in place (the drawn words contain none). */
+    for (char *p = line; *p != 0 && n < 24;) {
+        while (*p == ' ')
+            *p++ = 0;
+        if (*p == 0)
+            break;
+        words[n++] = p;
+        while (*p != 0 && *p != ' ')
+            p++;
+    }
+    int rc = gsvc_directive(cfg, words, n, why, sizeof why);
+    if (rc == 0)
+        rc = sim_inbound_directive(cfg, words, n, why, sizeof why) == 0 ? 1 : -1;
+    if (rc != 1) {
+        fprintf(stderr, "swarm: drew a bad directive \"%s\": %s\n", saved, why);
+        abort();
+    }
+}
+
+static struct sim_dest *svc_dest(struct sim_config *cfg, uint8_t d3, uint16_t port)
+{
+    struct sim_dest *d = sim_config_add_dest(cfg);
+    if (d == NULL)
+        return NULL;
+    d->addr.ip = vnat_ip4(198, 51, 100, d3);
+    d->addr.port = port;
+    return d;
+}
+
+#define SVC_ECHO 101   /* 198.51.100.101: answers UDP on any port, and pings */
+#define SVC_SINK 102   /* takes datagrams, answers nothing */
+#define SVC_REFUSE 103 /* ECONNREFUSED: port unreachable */
+#define SVC_RULED 110  /* under the drawn egress rules; would echo */
+
+/* Inbound streams: mostly small (the TCP world already moves bulk; these
+ * keep the swarm's time budget), one in four up to 64 KiB. */
+static uint64_t inbound_size(struct sim_rng *r)
+{
+    return sim_rng_below(r, 4) == 0 ? sim_rng_range(r, 8, 64 * 1024) : sim_rng_range(r, 8, 4096);
+}
+
+static void swarm_services(struct sim_rng *r, struct sim_config *cfg)
+{
+    struct vnat_config *c = &cfg->core;
+    uint32_t mtu = c->mtu;
+    uint32_t max_dgram = mtu - 28 < 1472 ? mtu - 28 : 1472;
+    uint64_t extra_flows = 0; /* flow-table room the services need */
+    /* 1. destinations: echo, sink, refusing, each with its delays */
+    uint8_t kinds[3] = {SVC_ECHO, SVC_SINK, SVC_REFUSE};
+    for (int k = 0; k < 3; k++) {
+        struct sim_dest *d = svc_dest(cfg, kinds[k], 0);
+        if (d == NULL)
+            return;
+        d->udp_echo = kinds[k] == SVC_ECHO;
+        d->echo = true;
+        d->connect = kinds[k] == SVC_REFUSE ? SC_REFUSE : SC_ACCEPT;
+        d->latency = sim_rng_range(r, 0, 20 * SIM_MS);
+        d->owd = sim_rng_range(r, 0, 5 * SIM_MS);
+    }
+    /* 2. egress rules: a deny for the ruled address (any / one protocol),
+     * sometimes behind an allow for a port range; then traffic under them */
+    bool ruled = sim_rng_below(r, 2) == 0;
+    if (ruled) {
+        struct sim_dest *d = svc_dest(cfg, SVC_RULED, 0);
+        if (d == NULL)
+            return;
+        d->udp_echo = true;
+        d->echo = true;
+        static const char *const protos[] = {"any", "tcp", "udp", "icmp"};
+        if (sim_rng_below(r, 3) == 0) {
+            uint64_t lo = sim_rng_range(r, 1, 100);
+            directive(cfg, "rule allow %s 198.51.100.%u/32 ports=%llu-%llu",
+                      protos[sim_rng_below(r, 4)], SVC_RULED, (unsigned long long)lo,
+                      (unsigned long long)(lo + sim_rng_below(r, 50)));
+        }
+        directive(cfg, "rule deny %s 198.51.100.%u/%u", protos[sim_rng_below(r, 4)], SVC_RULED,
+                  sim_rng_below(r, 2) ? 32 : 30);
+        uint32_t n_tcp = (uint32_t)sim_rng_below(r, 4);
+        for (uint32_t i = 0; i < n_tcp; i++) {
+            struct sim_flow_spec *f = sim_config_add_flow(cfg);
+            if (f == NULL)
+                return;
+            f->dst.ip = vnat_ip4(198, 51, 100, SVC_RULED);
+            f->dst.port = (uint16_t)sim_rng_range(r, 1, 120);
+            f->start = sim_rng_below(r, 2 * SIM_S);
+            f->send = sim_rng_range(r, 8, 4096);
+            extra_flows++;
+        }
+    }
+    uint32_t n_dsts = ruled ? 4 : 3;
+    /* 3. UDP flows */
+    uint32_t n_udp = (uint32_t)sim_rng_below(r, 5);
+    for (uint32_t i = 0; i < n_udp; i++) {
+        uint32_t k = (uint32_t)sim_rng_below(r, n_dsts);
+        uint32_t dgrams = (uint32_t)sim_rng_range(r, 1, 20);
+        /* mostly quick, sometimes past the 30 s one-way timeout */
+        uint64_t interval = sim_rng_below(r, 6) == 0 ? sim_rng_range(r, 1 * SIM_S, 40 * SIM_S)
+                                                     : sim_rng_range(r, 100000, 50 * SIM_MS);
+        directive(cfg,
+                  "udp u%u to=198.51.100.%u:%llu datagrams=%u size=%llu interval=%llu start=%llu",
+                  i, k < 3 ? kinds[k] : SVC_RULED, (unsigned long long)sim_rng_range(r, 1, 120),
+                  dgrams, (unsigned long long)sim_rng_range(r, 8, max_dgram),
+                  (unsigned long long)interval, (unsigned long long)sim_rng_below(r, 2 * SIM_S));
+        extra_flows++; /* one flow per source port at a time */
+    }
+    /* 4. DNS: 0..2 resolvers (the first sometimes refusing), the cache on or
+     * off, 1..3 stubs; every resolver answers the same address */
+    if (sim_rng_below(r, 2) == 0) {
+        uint32_t n_res = sim_rng_below(r, 8) == 0 ? 0 : (uint32_t)sim_rng_range(r, 1, 2);
+        bool first_refuses = sim_rng_below(r, 4) == 0;
+        uint8_t ans[4] = {203, 0, 113, (uint8_t)sim_rng_range(r, 1, 254)};
+        uint32_t ttl = (uint32_t)sim_rng_below(r, 4) == 0 ? 0 : (uint32_t)sim_rng_range(r, 1, 300);
+        for (uint32_t k = 0; k < n_res && k < VNAT_MAX_DNS_SERVERS; k++) {
+            struct sim_dest *d = sim_config_add_dest(cfg);
+            if (d == NULL)
+                return;
+            d->addr.ip = vnat_ip4(192, 0, 2, (uint8_t)(53 + k));
+            d->addr.port = 53;
+            d->connect = k == 0 && first_refuses ? SC_REFUSE : SC_ACCEPT;
+            d->dns = d->connect == SC_ACCEPT;
+            d->dns_ttl = ttl;
+            memcpy(d->dns_answer, ans, 4);
+            d->latency = sim_rng_range(r, 0, 20 * SIM_MS);
+            d->owd = sim_rng_range(r, 0, 5 * SIM_MS);
+            c->dns_servers[c->n_dns_servers++] = d->addr;
+        }
+        if (sim_rng_below(r, 2))
+            c->flags |= VNAT_F_DNS_CACHE;
+        static const char *const names[] = {"www.example.com", "db.Example.NET",
+                                            "a.b.c.example.org", "x.example"};
+        uint32_t n_dns = (uint32_t)sim_rng_range(r, 1, 3);
+        for (uint32_t i = 0; i < n_dns; i++) {
+            uint32_t count = (uint32_t)sim_rng_range(r, 1, 10);
+            directive(cfg, "dns d%u name=%s count=%u interval=%llu start=%llu answer=%u.%u.%u.%u",
+                      i, names[sim_rng_below(r, 4)], count,
+                      (unsigned long long)sim_rng_range(r, 1 * SIM_MS, 5 * SIM_S),
+                      (unsigned long long)sim_rng_below(r, 2 * SIM_S), ans[0], ans[1], ans[2],
+                      ans[3]);
+            extra_flows += count;
+        }
+    }
+    /* 5. pings: to the echo, sink or ruled destination, or the DNS address
+     * (answered by the core itself) */
+    uint32_t n_ping = (uint32_t)sim_rng_below(r, 3);
+    for (uint32_t i = 0; i < n_ping; i++) {
+        uint64_t which = sim_rng_below(r, 4);
+        char to[32];
+        if (which == 3)
+            snprintf(to, sizeof to, "10.0.2.3");
+        else
+            snprintf(to, sizeof to, "198.51.100.%u",
+                     which == 2 && ruled ? SVC_RULED
+                     : which == 1        ? SVC_SINK
+                                         : SVC_ECHO);
+        uint32_t count = (uint32_t)sim_rng_range(r, 1, 10);
+        directive(cfg, "ping p%u to=%s count=%u size=%llu interval=%llu start=%llu", i, to, count,
+                  (unsigned long long)sim_rng_range(r, 8, max_dgram),
+                  (unsigned long long)sim_rng_range(r, 1 * SIM_MS, 1 * SIM_S),
+                  (unsigned long long)sim_rng_below(r, 2 * SIM_S));
+        extra_flows++;
+    }
+    /* 6. a DHCP exchange */
+    if (sim_rng_below(r, 3) == 0)
+        directive(cfg, "dhcp start=%llu tries=%llu inform=%s broadcast=%s",
+                  (unsigned long long)sim_rng_below(r, 1 * SIM_S),
+                  (unsigned long long)sim_rng_range(r, 4, 8), sim_rng_below(r, 2) ? "on" : "off",
+                  sim_rng_below(r, 2) ? "on" : "off");
+    /* 7. a few spoofed frames */
+    if (sim_rng_below(r, 4) == 0) {
+        static const char *const sp[] = {"udp", "tcp", "icmp"};
+        directive(cfg, "spoof s0 to=198.51.100.%u:%u proto=%s field=%s count=%llu", SVC_SINK, 9,
+                  sp[sim_rng_below(r, 3)], sim_rng_below(r, 2) ? "mac" : "ip",
+                  (unsigned long long)sim_rng_range(r, 1, 5));
+    }
+    /* 8. inbound forwards: 1..3, TCP or UDP, from the configuration or
+     * added (and removed) at run time; a guest server on each guest port;
+     * clients started clear of the add/remove instants (a client racing them
+     * may rightly go either way) */
+    uint32_t n_fwd = sim_rng_below(r, 2) == 0 ? (uint32_t)sim_rng_range(r, 1, 3) : 0;
+    for (uint32_t k = 0; k < n_fwd; k++) {
+        bool udp = sim_rng_below(r, 3) == 0;
+        uint32_t hport = 9000 + k, gport = 7000 + k;
+        bool runtime = sim_rng_below(r, 4) == 0;
+        uint64_t add_at = 0, remove_at = 0;
+        if (runtime) {
+            add_at = sim_rng_range(r, 500 * SIM_MS, 2 * SIM_S);
+            remove_at = add_at + sim_rng_range(r, 1 * SIM_S, 3 * SIM_S);
+            directive(cfg, "forward %s %s:%u guest_port=%u add_at=%llu remove_at=%llu",
+                      udp ? "udp" : "tcp", sim_rng_below(r, 2) ? "0.0.0.0" : "127.0.0.1", hport,
+                      gport, (unsigned long long)add_at, (unsigned long long)remove_at);
+        } else {
+            directive(cfg, "forward %s %s:%u guest_port=%u", udp ? "udp" : "tcp",
+                      sim_rng_below(r, 2) ? "0.0.0.0" : "127.0.0.1", hport, gport);
+        }
+        uint64_t mode = udp ? 0 : sim_rng_below(r, 4); /* echo, sink, source, reset */
+        uint64_t size = inbound_size(r);
+        bool close_sent = mode == 2 && sim_rng_below(r, 2);
+        static const char *const modes[] = {"echo", "sink", "source=", "reset_after="};
+        char msize[32] = "";
+        if (mode >= 2)
+            snprintf(msize, sizeof msize, "%llu", (unsigned long long)size);
+        directive(cfg, "guest_serve %u %s %s%s close=%s hold=%llu", gport, udp ? "udp" : "tcp",
+                  modes[mode], msize, close_sent ? "sent" : "fin",
+                  (unsigned long long)(sim_rng_below(r, 3) ? 0 : sim_rng_below(r, 1 * SIM_S)));
+        uint32_t n_groups = (uint32_t)sim_rng_range(r, 1, 3);
+        for (uint32_t g = 0; g < n_groups; g++) {
+            uint32_t count = (uint32_t)sim_rng_range(r, 1, 4);
+            uint64_t start;
+            uint64_t phase = runtime ? sim_rng_below(r, 3) : 1; /* before, during, after */
+            if (phase == 0)
+                start = sim_rng_range(r, 0, add_at - 200 * SIM_MS);
+            else if (phase == 2)
+                start = remove_at + sim_rng_range(r, 50 * SIM_MS, 1 * SIM_S);
+            else if (runtime)
+                start = add_at + sim_rng_range(r, 20 * SIM_MS, 100 * SIM_MS);
+            else
+                start = sim_rng_range(r, 10 * SIM_MS, 2 * SIM_S);
+            const char *from = sim_rng_below(r, 3) == 0 ? "127.0.0.1" : "198.51.100.200";
+            uint64_t spacing = sim_rng_range(r, 1 * SIM_MS, 20 * SIM_MS);
+            if (udp) {
+                directive(
+                    cfg,
+                    "inbound i%u_%u udp via=127.0.0.1:%u from=%s count=%u start=%llu "
+                    "spacing=%llu send=%llu datagrams=%llu interval=%llu",
+                    k, g, hport, from, count, (unsigned long long)start,
+                    (unsigned long long)spacing,
+                    (unsigned long long)sim_rng_range(r, 8, mtu - 28 < 1400 ? mtu - 28 : 1400),
+                    (unsigned long long)sim_rng_range(r, 1, 8),
+                    (unsigned long long)sim_rng_range(r, 1 * SIM_MS, 20 * SIM_MS));
+            } else {
+                uint64_t send = inbound_size(r);
+                if (mode == 3 && send <= size)
+                    send = size + 1 + sim_rng_below(r, 1024);
+                uint64_t expect = mode == 0 ? send : mode == 1 ? 0 : size;
+                bool eof = close_sent && sim_rng_below(r, 2);
+                char ex[48] = "";
+                if (mode != 3)
+                    snprintf(ex, sizeof ex, " expect=%llu", (unsigned long long)expect);
+                directive(cfg,
+                          "inbound i%u_%u via=127.0.0.1:%u from=%s count=%u start=%llu "
+                          "spacing=%llu send=%llu close=%s%s",
+                          k, g, hport, from, count, (unsigned long long)start,
+                          (unsigned long long)spacing, (unsigned long long)send,
+                          eof ? "eof" : "sent", ex);
+            }
+            extra_flows += count;
+        }
+    }
+    /* The core opens the configured forwards' listeners at creation: a
+     * host that could not hold them would fail the run before it starts. */
+    if (cfg->max_sockets < n_fwd)
+        cfg->max_sockets = n_fwd;
+    /* Room in the flow table for all of it at once: the TCP world's own
+     * limits stay the ones it drew. */
+    c->max_flows += (uint32_t)(extra_flows < 100000 ? extra_flows : 100000);
+    if (c->max_udp_flows < c->max_flows)
+        c->max_udp_flows = c->max_flows;
 }
 
 void sim_swarm_config(struct sim_rng *r, uint64_t seed, struct sim_config *cfg)
@@ -201,4 +479,9 @@ void sim_swarm_config(struct sim_rng *r, uint64_t seed, struct sim_config *cfg)
     cfg->partial_ppm = sim_rng_below(r, 3) == 0 ? (uint32_t)sim_rng_below(r, 300000) : 0;
     cfg->spurious_ppm = sim_rng_below(r, 4) == 0 ? (uint32_t)sim_rng_below(r, 50000) : 0;
     cfg->duration = 6 * 3600 * SIM_S;
+    /* Everything above is drawn exactly as before services existed, so a
+     * seed's TCP world keeps its draws; the services come last, after one
+     * guard draw (40% of seeds). */
+    if (sim_rng_below(r, 5) < 2)
+        swarm_services(r, cfg);
 }

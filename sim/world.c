@@ -185,6 +185,13 @@ static struct sim_frame *frame_of(uint8_t *data)
     return (struct sim_frame *)(data - offsetof(struct sim_frame, data));
 }
 
+/* Datagram exchanges (UDP, ICMP, DNS) are budgeted against the frames lost
+ * that are not TCP: a TCP frame's loss cannot cost one (outcome_checks). */
+static bool frame_is_tcp(const uint8_t *d, uint32_t len)
+{
+    return len >= VW_ETH_HLEN + 20 && d[12] == 0x08 && d[13] == 0x00 && d[VW_ETH_HLEN + 9] == 6;
+}
+
 /* Apply one direction's faults and schedule delivery. Takes f. */
 static void link_carry(struct sim_world *w, const struct sim_link_cfg *lc,
                        struct sim_link_stats *st, struct sim_frame *f, uint32_t kind)
@@ -192,10 +199,12 @@ static void link_carry(struct sim_world *w, const struct sim_link_cfg *lc,
     st->frames++;
     if (sim_rng_chance(&w->rng, lc->loss_ppm)) {
         st->lost++;
+        w->dgram_damage += !frame_is_tcp(f->data, f->len);
         frame_put(w, f);
         return;
     }
     if (sim_rng_chance(&w->rng, lc->corrupt_ppm) && f->len > 0) {
+        w->dgram_damage += !frame_is_tcp(f->data, f->len); /* before the flip */
         uint64_t bit = sim_rng_below(&w->rng, (uint64_t)f->len * 8);
         f->data[bit / 8] ^= (uint8_t)(1u << (bit % 8));
         st->corrupted++;
@@ -283,12 +292,14 @@ static int op_guest_send(void *ctx, const uint8_t *frame, size_t len)
     if (w->to_guest_inflight >= w->cfg->link_queue) {
         w->link_blocked = true;
         w->l_to_guest.refused++;
+        w->dgram_damage += !frame_is_tcp(frame, (uint32_t)len);
         return 1;
     }
     struct sim_frame *f = frame_get(w, len);
     if (f == NULL) {
         w->link_blocked = true;
         w->l_to_guest.refused++;
+        w->dgram_damage += !frame_is_tcp(frame, (uint32_t)len);
         return 1;
     }
     memcpy(f->data, frame, len);
@@ -387,6 +398,10 @@ static uint8_t *g_frame_alloc(void *ctx, size_t cap)
 {
     struct sim_world *w = ctx;
     struct sim_frame *f = frame_get(w, cap);
+    if (f == NULL) {
+        w->l_to_core.refused++; /* a frame the guest could not send: lost */
+        w->dgram_damage++;
+    }
     return f ? f->data : NULL;
 }
 
@@ -737,15 +752,62 @@ static void end_checks(struct sim_world *w)
         sim_fail(w, "%u host sockets remain open after the run drained", open_tcp);
 }
 
+bool sim_policy_denies(const struct vnat_config *c, uint8_t proto, const struct vnat_sockaddr *dst)
+{
+    /* The egress rules as docs/services.md states them: first match wins,
+     * no match allows, ICMP is port 0. (The swarm's rules cover addresses
+     * the core translates to themselves.) */
+    uint16_t port = proto == VNAT_PROTO_ICMP ? 0 : dst->port;
+    for (uint32_t i = 0; i < c->n_rules; i++) {
+        const struct vnat_rule *r = &c->rules[i];
+        if (r->proto != VNAT_PROTO_ANY && r->proto != proto)
+            continue;
+        if (port < r->port_lo || port > r->port_hi)
+            continue;
+        uint32_t a = (uint32_t)dst->ip.addr[0] << 24 | (uint32_t)dst->ip.addr[1] << 16 |
+                     (uint32_t)dst->ip.addr[2] << 8 | dst->ip.addr[3];
+        uint32_t n = (uint32_t)r->net.addr[0] << 24 | (uint32_t)r->net.addr[1] << 16 |
+                     (uint32_t)r->net.addr[2] << 8 | r->net.addr[3];
+        uint32_t mask = r->prefix ? ~0u << (32 - r->prefix) : 0;
+        if ((a & mask) != (n & mask))
+            continue;
+        return r->action == VNAT_RULE_DENY;
+    }
+    return false;
+}
+
+const struct sim_dest *sim_find_dest(const struct sim_config *cfg, const struct vnat_sockaddr *a)
+{
+    for (uint32_t k = 0; k < cfg->n_dests; k++)
+        if (memcmp(&cfg->dests[k].addr.ip, &a->ip, sizeof a->ip) == 0 &&
+            (cfg->dests[k].addr.port == 0 || cfg->dests[k].addr.port == a->port))
+            return &cfg->dests[k];
+    return &cfg->default_dest;
+}
+
 /* Swarm: each flow's outcome must be one its destination and the run's
- * limits allow. */
+ * limits allow; then the guest services' and inbound clients' outcomes. */
 static void outcome_checks(struct sim_world *w)
 {
     const struct sim_config *cfg = w->cfg;
     bool lossy = cfg->to_core.loss_ppm || cfg->to_guest.loss_ppm || cfg->to_core.corrupt_ppm ||
                  cfg->to_guest.corrupt_ppm;
-    bool limits = cfg->core.max_tcp_flows < cfg->n_flows || cfg->core.syn_rate_per_sec != 0 ||
-                  cfg->max_sockets < cfg->n_flows || cfg->core.max_flows < cfg->n_flows;
+    /* The core sends a RST once (RFC 9293 never retransmits one): lost on
+     * the wire, or refused by a full guest link, which loses a frame just
+     * the same (swarm seed 722: a clean link whose queue was full when the
+     * host's reset came; scenario rst_refused_by_full_link_is_lost). */
+    bool rst_lost = lossy || w->l_to_guest.refused != 0;
+    /* Everything that may hold a TCP flow or a host socket at once: the
+     * guest's flows, the inbound clients, the datagram applications'
+     * sockets, the forwards' listeners (all zero without services). */
+    uint64_t inbound = sim_inbound_clients(cfg);
+    uint64_t tcp_total = cfg->n_flows + inbound;
+    uint64_t socks_total =
+        cfg->n_flows + inbound + gsvc_sockets_needed(cfg) + sim_inbound_forwards(cfg);
+    bool sock_limits = cfg->max_sockets < socks_total;
+    bool tcp_limits = cfg->core.max_tcp_flows < tcp_total || cfg->core.max_flows < cfg->n_flows;
+    /* The SYN rate limit applies to the guest's SYNs only (tcp.c). */
+    bool limits = tcp_limits || cfg->core.syn_rate_per_sec != 0 || sock_limits;
     for (uint32_t i = 0; i < cfg->n_flows && !w->failed; i++) {
         const struct sim_flow *f = &w->flows[i];
         const struct sim_flow_spec *sp = &cfg->flows[i];
@@ -759,7 +821,12 @@ static void outcome_checks(struct sim_world *w)
         if (d == NULL)
             d = &cfg->default_dest;
         unsigned ok = 0; /* bit per outcome */
-        if (d->connect != SC_ACCEPT) {
+        if (sim_policy_denies(&cfg->core, VNAT_PROTO_TCP, &sp->dst)) {
+            /* Refused by the policy (a RST) before any limit is looked
+             * at, never connected; on a lossy link the SYN or the RST may
+             * be lost until the guest gives up. */
+            ok = 1u << GO_REFUSED | (lossy ? 1u << GO_TIMEOUT : 0);
+        } else if (d->connect != SC_ACCEPT) {
             ok = 1u << GO_REFUSED | (lossy ? 1u << GO_TIMEOUT : 0);
         } else {
             bool remote_resets = d->reset_after && d->reset_after < sp->send;
@@ -768,7 +835,7 @@ static void outcome_checks(struct sim_world *w)
             if (remote_resets)
                 ok |= 1u << GO_RESET;
             if (sp->close == SG_NEVER)
-                ok |= 1u << GO_RESET | (lossy ? 1u << GO_NONE : 0);
+                ok |= 1u << GO_RESET | (rst_lost ? 1u << GO_NONE : 0);
             else if (sp->close != SG_ABORT && !remote_resets)
                 ok |= 1u << GO_COMPLETE;
             if (limits)
@@ -778,15 +845,15 @@ static void outcome_checks(struct sim_world *w)
              * With our FIN acknowledged, two destinations may rightly stay
              * silent that long: a paced reader that closes only after
              * reading its whole send buffer, slower than that bound (the
-             * core cannot forward a FIN it does not have yet), and, on a
-             * lossy link, one that reset (the core sends its RST once, as
+             * core cannot forward a FIN it does not have yet), and, when a
+             * frame may be lost, one that reset (the core sends its RST once, as
              * RFC 9293 says; a FIN_WAIT_2 guest sends nothing that would
              * draw another). A FIN never acknowledged stays a failure. */
             uint64_t backlog = d->sndbuf < sp->send ? d->sndbuf : sp->send;
             bool slow_drain = d->read_chunk != 0 &&
                               (backlog + d->read_chunk - 1) / d->read_chunk * d->read_every >=
                                   cfg->guest.fin_wait_2_ns;
-            if (f->fin_acked && (slow_drain || (lossy && remote_resets)))
+            if (f->fin_acked && (slow_drain || (rst_lost && remote_resets)))
                 ok |= 1u << GO_TIMEOUT;
         }
         if (!(ok & (1u << f->outcome)))
@@ -794,6 +861,61 @@ static void outcome_checks(struct sim_world *w)
                      i, sp->dst.ip.addr[0], sp->dst.ip.addr[1], sp->dst.ip.addr[2],
                      sp->dst.ip.addr[3], sp->dst.port, gtcp_outcome_name(f->outcome));
     }
+    /* A destination under a deny rule for every protocol the run sends it
+     * is never contacted, whatever the link and the limits. */
+    for (uint32_t k = 0; k < cfg->n_dests && !w->failed; k++) {
+        const struct sim_dest *d = &cfg->dests[k];
+        struct vnat_sockaddr probe = d->addr;
+        bool all = true;
+        for (uint32_t port = 0; port <= 120 && all; port++) {
+            probe.port = (uint16_t)port;
+            all = sim_policy_denies(&cfg->core, VNAT_PROTO_TCP, &probe) &&
+                  sim_policy_denies(&cfg->core, VNAT_PROTO_UDP, &probe);
+        }
+        all = all && (d->addr.port != 0 || sim_policy_denies(&cfg->core, VNAT_PROTO_ICMP, &probe));
+        const struct sim_dest_stats *ds = &w->host.dstats[k];
+        uint64_t contacts = ds->connects + ds->dgram_sockets + ds->datagrams + ds->echoes;
+        if (all && contacts != 0)
+            sim_fail(w,
+                     "destination %u.%u.%u.%u is denied by the rules but was contacted %" PRIu64
+                     " times",
+                     d->addr.ip.addr[0], d->addr.ip.addr[1], d->addr.ip.addr[2], d->addr.ip.addr[3],
+                     contacts);
+    }
+    if (w->failed)
+        return;
+    /* Replies the guest's datagram applications and the inbound UDP clients
+     * must get: every one on a clean link; otherwise each frame the link
+     * lost, corrupted or refused, each datagram a full socket queue dropped,
+     * can cost at most one (a request and its reply are one exchange, and
+     * no other loss exists in the simulator). A limit that bites may cost
+     * any number. */
+    struct sim_svc_bounds b;
+    uint64_t dropped = 0;
+    if (sim_inbound_metric(w, "inbound.datagrams_dropped", &dropped) != 1)
+        dropped = 0;
+    /* Datagram services need host sockets only (the flow table was sized
+     * for them); inbound TCP also needs TCP flows. */
+    b.limits = sock_limits;
+    b.inbound_limits = sock_limits || tcp_limits;
+    b.lossy = lossy;
+    b.damage = w->l_to_core.lost + w->l_to_guest.lost + w->l_to_core.corrupted +
+               w->l_to_guest.corrupted + w->l_to_guest.refused + w->l_to_core.refused +
+               w->host.dgram_overflow + dropped;
+    b.clean = b.damage == 0;
+    b.dgram_budget = w->dgram_damage + w->host.dgram_overflow + dropped;
+    uint64_t missing = gsvc_outcome_checks(w, &b);
+    if (!w->failed)
+        missing += sim_inbound_outcome_checks(w, &b);
+    /* Only frames other than TCP count here: bulk TCP on a lossy link
+     * must not excuse a lost datagram. (Inbound adds only without limits.) */
+    uint64_t budget = b.dgram_budget;
+    if (!w->failed && !b.limits && missing > budget)
+        sim_fail(w,
+                 "%" PRIu64
+                 " datagram exchanges of the services went unanswered, more than the %" PRIu64
+                 " non-TCP frames the link lost, corrupted or refused and datagrams queues dropped",
+                 missing, budget);
 }
 
 static const char *const expect_ops[] = {"==", "!=", "<", "<=", ">", ">="};
@@ -908,6 +1030,15 @@ static void report_flows(const struct sim_world *w, FILE *report)
                 d->addr.port, d->connect, d->echo, d->greeting, d->after_eof, d->reset_after,
                 d->rclose, d->sndbuf, d->rcvbuf, d->read_chunk, d->read_every / 1000);
     }
+    fprintf(report,
+            "  link: lost %" PRIu64 "/%" PRIu64 " corrupted %" PRIu64 "/%" PRIu64
+            " refused %" PRIu64 "/%" PRIu64 " (to core/to guest); host datagram overflow %" PRIu64
+            "; max_sockets %u max_tcp_flows %u max_flows %u syn_rate %u\n",
+            w->l_to_core.lost, w->l_to_guest.lost, w->l_to_core.corrupted, w->l_to_guest.corrupted,
+            w->l_to_core.refused, w->l_to_guest.refused, w->host.dgram_overflow, cfg->max_sockets,
+            cfg->core.max_tcp_flows, cfg->core.max_flows, cfg->core.syn_rate_per_sec);
+    gsvc_report(w, report);
+    sim_inbound_report(w, report);
 }
 
 int sim_run(const struct sim_config *cfg, FILE *trace_text, FILE *trace_bin, struct sim_result *res,
