@@ -183,12 +183,14 @@ static void swarm_services(struct sim_rng *r, struct sim_config *cfg)
         static const char *const protos[] = {"any", "tcp", "udp", "icmp"};
         if (sim_rng_below(r, 3) == 0) {
             uint64_t lo = sim_rng_range(r, 1, 100);
-            directive(cfg, "rule allow %s 198.51.100.%u/32 ports=%llu-%llu",
-                      protos[sim_rng_below(r, 4)], SVC_RULED, (unsigned long long)lo,
-                      (unsigned long long)(lo + sim_rng_below(r, 50)));
+            const char *proto = protos[sim_rng_below(r, 4)];
+            uint64_t hi = lo + sim_rng_below(r, 50);
+            directive(cfg, "rule allow %s 198.51.100.%u/32 ports=%llu-%llu", proto, SVC_RULED,
+                      (unsigned long long)lo, (unsigned long long)hi);
         }
-        directive(cfg, "rule deny %s 198.51.100.%u/%u", protos[sim_rng_below(r, 4)], SVC_RULED,
-                  sim_rng_below(r, 2) ? 32 : 30);
+        const char *deny_proto = protos[sim_rng_below(r, 4)];
+        unsigned deny_prefix = sim_rng_below(r, 2) ? 32 : 30;
+        directive(cfg, "rule deny %s 198.51.100.%u/%u", deny_proto, SVC_RULED, deny_prefix);
         uint32_t n_tcp = (uint32_t)sim_rng_below(r, 4);
         for (uint32_t i = 0; i < n_tcp; i++) {
             struct sim_flow_spec *f = sim_config_add_flow(cfg);
@@ -210,11 +212,13 @@ static void swarm_services(struct sim_rng *r, struct sim_config *cfg)
         /* mostly quick, sometimes past the 30 s one-way timeout */
         uint64_t interval = sim_rng_below(r, 6) == 0 ? sim_rng_range(r, 1 * SIM_S, 40 * SIM_S)
                                                      : sim_rng_range(r, 100000, 50 * SIM_MS);
-        directive(cfg,
-                  "udp u%u to=198.51.100.%u:%llu datagrams=%u size=%llu interval=%llu start=%llu",
-                  i, k < 3 ? kinds[k] : SVC_RULED, (unsigned long long)sim_rng_range(r, 1, 120),
-                  dgrams, (unsigned long long)sim_rng_range(r, 8, max_dgram),
-                  (unsigned long long)interval, (unsigned long long)sim_rng_below(r, 2 * SIM_S));
+        uint64_t port = sim_rng_range(r, 1, 120);
+        uint64_t size = sim_rng_range(r, 8, max_dgram);
+        uint64_t start = sim_rng_below(r, 2 * SIM_S);
+        directive(
+            cfg, "udp u%u to=198.51.100.%u:%llu datagrams=%u size=%llu interval=%llu start=%llu", i,
+            k < 3 ? kinds[k] : SVC_RULED, (unsigned long long)port, dgrams,
+            (unsigned long long)size, (unsigned long long)interval, (unsigned long long)start);
         extra_flows++; /* one flow per source port at a time */
     }
     /* 4. DNS: 0..2 resolvers (the first sometimes refusing), the cache on or
@@ -245,11 +249,12 @@ static void swarm_services(struct sim_rng *r, struct sim_config *cfg)
         uint32_t n_dns = (uint32_t)sim_rng_range(r, 1, 3);
         for (uint32_t i = 0; i < n_dns; i++) {
             uint32_t count = (uint32_t)sim_rng_range(r, 1, 10);
+            const char *name = names[sim_rng_below(r, 4)];
+            uint64_t interval = sim_rng_range(r, 1 * SIM_MS, 5 * SIM_S);
+            uint64_t start = sim_rng_below(r, 2 * SIM_S);
             directive(cfg, "dns d%u name=%s count=%u interval=%llu start=%llu answer=%u.%u.%u.%u",
-                      i, names[sim_rng_below(r, 4)], count,
-                      (unsigned long long)sim_rng_range(r, 1 * SIM_MS, 5 * SIM_S),
-                      (unsigned long long)sim_rng_below(r, 2 * SIM_S), ans[0], ans[1], ans[2],
-                      ans[3]);
+                      i, name, count, (unsigned long long)interval, (unsigned long long)start,
+                      ans[0], ans[1], ans[2], ans[3]);
             extra_flows += count;
         }
     }
@@ -263,28 +268,35 @@ static void swarm_services(struct sim_rng *r, struct sim_config *cfg)
             snprintf(to, sizeof to, "10.0.2.3");
         else
             snprintf(to, sizeof to, "198.51.100.%u",
-                     which == 2 && ruled ? SVC_RULED
-                     : which == 1        ? SVC_SINK
-                                         : SVC_ECHO);
+                     (unsigned)(which == 2 && ruled ? SVC_RULED
+                                : which == 1        ? SVC_SINK
+                                                    : SVC_ECHO));
         uint32_t count = (uint32_t)sim_rng_range(r, 1, 10);
+        uint64_t size = sim_rng_range(r, 8, max_dgram);
+        uint64_t interval = sim_rng_range(r, 1 * SIM_MS, 1 * SIM_S);
+        uint64_t start = sim_rng_below(r, 2 * SIM_S);
         directive(cfg, "ping p%u to=%s count=%u size=%llu interval=%llu start=%llu", i, to, count,
-                  (unsigned long long)sim_rng_range(r, 8, max_dgram),
-                  (unsigned long long)sim_rng_range(r, 1 * SIM_MS, 1 * SIM_S),
-                  (unsigned long long)sim_rng_below(r, 2 * SIM_S));
+                  (unsigned long long)size, (unsigned long long)interval,
+                  (unsigned long long)start);
         extra_flows++;
     }
     /* 6. a DHCP exchange */
-    if (sim_rng_below(r, 3) == 0)
+    if (sim_rng_below(r, 3) == 0) {
+        uint64_t start = sim_rng_below(r, 1 * SIM_S);
+        uint64_t tries = sim_rng_range(r, 4, 8);
+        const char *inform = sim_rng_below(r, 2) ? "on" : "off";
+        const char *broadcast = sim_rng_below(r, 2) ? "on" : "off";
         directive(cfg, "dhcp start=%llu tries=%llu inform=%s broadcast=%s",
-                  (unsigned long long)sim_rng_below(r, 1 * SIM_S),
-                  (unsigned long long)sim_rng_range(r, 4, 8), sim_rng_below(r, 2) ? "on" : "off",
-                  sim_rng_below(r, 2) ? "on" : "off");
+                  (unsigned long long)start, (unsigned long long)tries, inform, broadcast);
+    }
     /* 7. a few spoofed frames */
     if (sim_rng_below(r, 4) == 0) {
         static const char *const sp[] = {"udp", "tcp", "icmp"};
+        const char *proto = sp[sim_rng_below(r, 3)];
+        const char *field = sim_rng_below(r, 2) ? "mac" : "ip";
+        uint64_t count = sim_rng_range(r, 1, 5);
         directive(cfg, "spoof s0 to=198.51.100.%u:%u proto=%s field=%s count=%llu", SVC_SINK, 9,
-                  sp[sim_rng_below(r, 3)], sim_rng_below(r, 2) ? "mac" : "ip",
-                  (unsigned long long)sim_rng_range(r, 1, 5));
+                  proto, field, (unsigned long long)count);
     }
     /* 8. inbound forwards: 1..3, TCP or UDP, from the configuration or
      * added (and removed) at run time; a guest server on each guest port;
@@ -299,12 +311,14 @@ static void swarm_services(struct sim_rng *r, struct sim_config *cfg)
         if (runtime) {
             add_at = sim_rng_range(r, 500 * SIM_MS, 2 * SIM_S);
             remove_at = add_at + sim_rng_range(r, 1 * SIM_S, 3 * SIM_S);
+            const char *bind = sim_rng_below(r, 2) ? "0.0.0.0" : "127.0.0.1";
             directive(cfg, "forward %s %s:%u guest_port=%u add_at=%llu remove_at=%llu",
-                      udp ? "udp" : "tcp", sim_rng_below(r, 2) ? "0.0.0.0" : "127.0.0.1", hport,
-                      gport, (unsigned long long)add_at, (unsigned long long)remove_at);
+                      udp ? "udp" : "tcp", bind, hport, gport, (unsigned long long)add_at,
+                      (unsigned long long)remove_at);
         } else {
-            directive(cfg, "forward %s %s:%u guest_port=%u", udp ? "udp" : "tcp",
-                      sim_rng_below(r, 2) ? "0.0.0.0" : "127.0.0.1", hport, gport);
+            const char *bind = sim_rng_below(r, 2) ? "0.0.0.0" : "127.0.0.1";
+            directive(cfg, "forward %s %s:%u guest_port=%u", udp ? "udp" : "tcp", bind, hport,
+                      gport);
         }
         uint64_t mode = udp ? 0 : sim_rng_below(r, 4); /* echo, sink, source, reset */
         uint64_t size = inbound_size(r);
@@ -332,15 +346,15 @@ static void swarm_services(struct sim_rng *r, struct sim_config *cfg)
             const char *from = sim_rng_below(r, 3) == 0 ? "127.0.0.1" : "198.51.100.200";
             uint64_t spacing = sim_rng_range(r, 1 * SIM_MS, 20 * SIM_MS);
             if (udp) {
-                directive(
-                    cfg,
-                    "inbound i%u_%u udp via=127.0.0.1:%u from=%s count=%u start=%llu "
-                    "spacing=%llu send=%llu datagrams=%llu interval=%llu",
-                    k, g, hport, from, count, (unsigned long long)start,
-                    (unsigned long long)spacing,
-                    (unsigned long long)sim_rng_range(r, 8, mtu - 28 < 1400 ? mtu - 28 : 1400),
-                    (unsigned long long)sim_rng_range(r, 1, 8),
-                    (unsigned long long)sim_rng_range(r, 1 * SIM_MS, 20 * SIM_MS));
+                uint64_t send = sim_rng_range(r, 8, mtu - 28 < 1400 ? mtu - 28 : 1400);
+                uint64_t dgrams = sim_rng_range(r, 1, 8);
+                uint64_t interval = sim_rng_range(r, 1 * SIM_MS, 20 * SIM_MS);
+                directive(cfg,
+                          "inbound i%u_%u udp via=127.0.0.1:%u from=%s count=%u start=%llu "
+                          "spacing=%llu send=%llu datagrams=%llu interval=%llu",
+                          k, g, hport, from, count, (unsigned long long)start,
+                          (unsigned long long)spacing, (unsigned long long)send,
+                          (unsigned long long)dgrams, (unsigned long long)interval);
             } else {
                 uint64_t send = inbound_size(r);
                 if (mode == 3 && send <= size)

@@ -821,12 +821,10 @@ static void outcome_checks(struct sim_world *w)
         if (d == NULL)
             d = &cfg->default_dest;
         unsigned ok = 0; /* bit per outcome */
-        if (sim_policy_denies(&cfg->core, VNAT_PROTO_TCP, &sp->dst)) {
-            /* Refused by the policy (a RST) before any limit is looked
-             * at, never connected; on a lossy link the SYN or the RST may
-             * be lost until the guest gives up. */
-            ok = 1u << GO_REFUSED | (lossy ? 1u << GO_TIMEOUT : 0);
-        } else if (d->connect != SC_ACCEPT) {
+        if (sim_policy_denies(&cfg->core, VNAT_PROTO_TCP, &sp->dst) || d->connect != SC_ACCEPT) {
+            /* Refused by the policy (a RST, before any limit is looked at)
+             * or by the destination; never connected. On a lossy link the
+             * SYN or the RST may be lost until the guest gives up. */
             ok = 1u << GO_REFUSED | (lossy ? 1u << GO_TIMEOUT : 0);
         } else {
             bool remote_resets = d->reset_after && d->reset_after < sp->send;

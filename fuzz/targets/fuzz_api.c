@@ -129,7 +129,7 @@ static size_t serialise(const struct host_api_req *r, bool via_forward, char *bu
     host_api_put_str(&o, cmd_name(r->cmd));
     if (r->cmd == HOST_API_ADD || r->cmd == HOST_API_REMOVE) {
         if (via_forward && r->guest_port_given) {
-            char fb[256];
+            char fb[256] = {0};
             struct host_api_out f = {.buf = fb, .cap = sizeof(fb) - 1};
             host_api_put_forward(&f, &r->fwd);
             CHECK(!f.overflow && f.len >= 2 && fb[0] == '{' && fb[f.len - 1] == '}');
