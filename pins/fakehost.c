@@ -124,7 +124,7 @@ static long op_send_space(void *ctx, vnat_token tok)
     assert_non_null(s);
     if (s->space_err)
         return s->space_err;
-    return s->space;
+    return s->space + s->space_over;
 }
 
 static long op_peek(void *ctx, vnat_token tok, size_t off, uint8_t *buf, size_t len)

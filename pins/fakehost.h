@@ -35,6 +35,8 @@ struct fh_sock {
     long space;      /* free send space (send takes at most this) */
     long send_err;   /* if nonzero, send returns it */
     long space_err;  /* if nonzero, send_space returns it */
+    long space_over; /* send_space reports this much more than send takes (an
+                        adapter estimate that overstates, docs/adapter.md) */
     long send_extra; /* added to send's return (bad host result pins) */
     /* host -> core (data from the remote peer) */
     uint8_t *rx;

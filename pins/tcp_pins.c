@@ -764,6 +764,152 @@ PIN(tcp_window_capped_in_segments_not_only_by_host_space)
     fh_free(&h);
 }
 
+/* A hole (guest data received and dropped beyond rcv_nxt, here the tail of
+ * a segment the host took only part of) holds the window's right edge until
+ * it is repaired. At MTU 65520 the host drained 2 ms after a short send and
+ * the window reopened to 3 MB while the hole existed; the guest (no SACK)
+ * filled it with new segments, all dropped, repaired one segment per round
+ * trip and guest->host collapsed to 0.04 Gbit/s (docs/tcp-state-machine.md,
+ * "The window offered to the guest"). */
+PIN(tcp_hole_holds_the_window_edge_until_repaired)
+{
+    struct fh h;
+    fh_init(&h, NULL);
+    struct fh_conn c;
+    fh_connect(&h, &c, DST, 50370, 80, 1, 65535, FH_OPT_MSS | FH_OPT_WS);
+    fh_drain(&h);
+    uint8_t buf[3 * 1460];
+    fill(buf, sizeof buf, 11);
+    uint32_t s0 = c.gseq;
+    c.sock->space = 100000;
+    assert_int_equal(fh_guest_data(&h, &c, buf, 1460), VNAT_OK);
+    struct fh_seg a = fh_next(&h);
+    assert_int_equal(a.ack, s0 + 1460);
+    uint32_t edge = a.ack + ((uint32_t)a.window << 7);
+    assert_true(edge - a.ack > 70000); /* 3/4 of the ~98 kB free */
+    /* send_space overstates by 200 000 and send() takes 500 of the next
+     * 1460: the tail is a hole. The estimate still has room for 150 kB, but
+     * the right edge stays where it was. */
+    c.sock->space = 500;
+    c.sock->space_over = 200000;
+    assert_int_equal(fh_guest_data(&h, &c, buf + 1460, 1460), VNAT_OK);
+    struct fh_seg b = fh_next(&h);
+    assert_int_equal(b.ack, s0 + 1960);
+    assert_true(b.ack + ((uint32_t)b.window << 7) - edge < 128); /* to a scale unit */
+    /* A segment behind the hole, still in flight, is dropped. */
+    fh_send_seg(&h, DST, 50370, 80, s0 + 2920, c.gack, VW_TCP_ACK, 65535, 0, buf + 2920, 1460);
+    struct fh_seg d1 = fh_next(&h);
+    assert_int_equal(d1.ack, s0 + 1960);
+    assert_int_equal(d1.window, b.window);
+    /* The host drains 4 MB. Without the rule a window update reopened the
+     * window to 3 MB here; now the edge stays, and no update is sent: it
+     * would repeat the last ACK, one more duplicate than the guest has
+     * segments out, which Linux reads as reordering. */
+    c.sock->space = 4l << 20;
+    c.sock->space_over = 0;
+    assert_true(c.sock->interest & VNAT_WANT_WRITE);
+    assert_int_equal(fh_writable(&h, c.tok, 0), VNAT_OK);
+    assert_int_equal(fh_pending(&h), 0);
+    /* Duplicate ACKs keep one window, so the guest counts every one. */
+    fh_send_seg(&h, DST, 50370, 80, s0 + 4380, c.gack, VW_TCP_ACK, 65535, 0, buf, 1460);
+    struct fh_seg d2 = fh_next(&h);
+    assert_int_equal(d2.ack, s0 + 1960);
+    assert_int_equal(d2.window, d1.window);
+    /* The guest repairs the hole (the tail, then the two dropped segments):
+     * the edge stays (to a scale unit, never back) until the last of them,
+     * then the window opens to the host's space. */
+    fh_send_seg(&h, DST, 50370, 80, s0 + 1960, c.gack, VW_TCP_ACK, 65535, 0, buf + 500, 960);
+    struct fh_seg r1 = fh_next(&h);
+    assert_int_equal(r1.ack, s0 + 2920);
+    assert_true(r1.ack + ((uint32_t)r1.window << 7) - edge < 128); /* a scale unit */
+    fh_send_seg(&h, DST, 50370, 80, s0 + 2920, c.gack, VW_TCP_ACK, 65535, 0, buf + 2920, 1460);
+    struct fh_seg r2 = fh_next(&h);
+    assert_int_equal(r2.ack, s0 + 4380);
+    assert_true(r2.ack + ((uint32_t)r2.window << 7) - edge < 128); /* a scale unit */
+    fh_send_seg(&h, DST, 50370, 80, s0 + 4380, c.gack, VW_TCP_ACK, 65535, 0, buf, 1460);
+    struct fh_seg r3 = fh_next(&h);
+    assert_int_equal(r3.ack, s0 + 5840);
+    assert_true(((uint32_t)r3.window << 7) > 256u * 1460u - 128u); /* TCP_RCV_WND_SEGS */
+    assert_int_equal(c.sock->tx_len, 5840);
+    fh_free(&h);
+
+    /* A held window too small for a fast retransmit (fewer than three
+     * segments behind the hole: the guest would wait for its retransmission
+     * timer) grows to TCP_HOLE_WND_SEGS segments past rcv_nxt when the host
+     * drains, and no further while the hole lasts. */
+    fh_init(&h, NULL);
+    fh_connect(&h, &c, DST, 50371, 80, 1, 65535, FH_OPT_MSS | FH_OPT_WS);
+    fh_drain(&h);
+    s0 = c.gseq;
+    c.sock->space = 3000;
+    assert_int_equal(fh_guest_data(&h, &c, buf, 1460), VNAT_OK);
+    fh_drain(&h);
+    c.sock->space = 700;
+    assert_int_equal(fh_guest_data(&h, &c, buf + 1460, 1460), VNAT_OK);
+    b = fh_next(&h);
+    assert_int_equal(b.ack, s0 + 2160);
+    assert_true(((uint32_t)b.window << 7) < 1460);
+    c.sock->space = 4l << 20;
+    assert_int_equal(fh_writable(&h, c.tok, 0), VNAT_OK);
+    struct fh_seg u = fh_next(&h);
+    assert_int_equal(u.ack, s0 + 2160);
+    uint32_t room = (uint32_t)TCP_HOLE_WND_SEGS * 1460u;
+    assert_true(((uint32_t)u.window << 7) - room < 128); /* rounded up to a scale unit */
+    fh_send_seg(&h, DST, 50371, 80, s0 + 2920, c.gack, VW_TCP_ACK, 65535, 0, buf, 1460);
+    d1 = fh_next(&h);
+    assert_int_equal(d1.ack, s0 + 2160);
+    assert_int_equal(d1.window, u.window);
+    /* Repairs move rcv_nxt, not the edge: an edge that followed rcv_nxt let
+     * the guest send one new (dropped) segment per repair, and the hole
+     * never closed. */
+    uint32_t uedge = u.ack + ((uint32_t)u.window << 7);
+    fh_send_seg(&h, DST, 50371, 80, s0 + 2160, c.gack, VW_TCP_ACK, 65535, 0, buf + 700, 760);
+    r1 = fh_next(&h);
+    assert_int_equal(r1.ack, s0 + 2920);
+    int32_t moved = (int32_t)(r1.ack + ((uint32_t)r1.window << 7) - uedge);
+    assert_true(moved > -128 && moved < 128); /* rounding to a scale unit only */
+    fh_send_seg(&h, DST, 50371, 80, s0 + 2920, c.gack, VW_TCP_ACK, 65535, 0, buf, 1460);
+    r2 = fh_next(&h);
+    assert_int_equal(r2.ack, s0 + 4380);
+    assert_true(((uint32_t)r2.window << 7) > 256u * 1460u - 128u); /* repaired: open */
+    fh_free(&h);
+}
+
+/* A writable event whose window update would not move the right edge sends
+ * nothing: that ACK would be an exact copy of the last one, a duplicate ACK
+ * to the guest, and more duplicates than segments out make Linux raise its
+ * fast-retransmit threshold (TCPRenoReorder), which later cost whole
+ * retransmission timeouts (docs/tcp-state-machine.md). */
+PIN(tcp_window_update_never_repeats_the_last_ack)
+{
+    struct fh h;
+    fh_init(&h, NULL);
+    struct fh_conn c;
+    fh_connect(&h, &c, DST, 50380, 80, 1, 65535, 0);
+    fh_drain(&h);
+    c.sock->space = 2000;
+    uint8_t buf[1000];
+    fill(buf, sizeof buf, 12);
+    assert_int_equal(fh_guest_data(&h, &c, buf, sizeof buf), VNAT_OK);
+    struct fh_seg a = fh_next(&h);
+    assert_int_equal(a.ack, c.gseq);
+    assert_int_equal(a.window, 750);                      /* 3/4 of the 1000 left */
+    assert_true(c.sock->interest & VNAT_WANT_WRITE);      /* under two segments free */
+    assert_int_equal(fh_writable(&h, c.tok, 0), VNAT_OK); /* nothing drained */
+    assert_int_equal(fh_pending(&h), 0);
+    assert_false(c.sock->interest & VNAT_WANT_WRITE);
+    /* Space that moves the edge is still announced. */
+    assert_int_equal(fh_guest_data(&h, &c, buf, 100), VNAT_OK);
+    a = fh_next(&h);
+    assert_int_equal(a.window, 675);
+    c.sock->space = 1900;
+    assert_int_equal(fh_writable(&h, c.tok, 0), VNAT_OK);
+    struct fh_seg u = fh_next(&h);
+    assert_int_equal(u.ack, c.gseq);
+    assert_int_equal(u.window, 1425);
+    fh_free(&h);
+}
+
 PIN(tcp_every_untaken_segment_gets_a_duplicate_ack)
 {
     /* The pasta collapse (anchors.md): a burst the host takes only part of.
@@ -1324,6 +1470,8 @@ PIN_MAIN(cmocka_unit_test(tcp_handshake_emits_synack), cmocka_unit_test(tcp_data
          cmocka_unit_test(tcp_out_of_order_never_delivered_and_dup_acked),
          cmocka_unit_test(tcp_window_never_exceeds_host_free_space),
          cmocka_unit_test(tcp_window_capped_in_segments_not_only_by_host_space),
+         cmocka_unit_test(tcp_hole_holds_the_window_edge_until_repaired),
+         cmocka_unit_test(tcp_window_update_never_repeats_the_last_ack),
          cmocka_unit_test(tcp_every_untaken_segment_gets_a_duplicate_ack),
          cmocka_unit_test(tcp_rto_retransmits_with_exponential_backoff),
          cmocka_unit_test(tcp_retransmit_limit_resets_the_flow),

@@ -131,6 +131,12 @@ struct tcp_flow {
     uint32_t host_space_measured; /* host_space when last asked of the host */
     uint32_t rto_us, srtt_us, rttvar_us;
     uint32_t rtt_seq;
+    /* The hole rule (tcp.c rcv_window): rcv_adv is the right edge the last
+     * segment sent offered (rcv_nxt + window); rcv_hole is the end of the
+     * furthest guest data received but not taken (dropped out of order or
+     * left by a short send), equal to rcv_nxt while there is no hole;
+     * rcv_hole_edge is the right edge fixed for the hole when it opened. */
+    uint32_t rcv_adv, rcv_hole, rcv_hole_edge;
     uint64_t rtt_start;
 };
 

@@ -26,6 +26,13 @@
  *    order is kept (at MTU 1500, cubic over a tap fell from 0.6 to 0.07
  *    Gbit/s without the cap). When a segment could not be fully taken,
  *    write interest is set; the writable event sends a window update.
+ *    The hole rule: while guest data beyond rcv_nxt was received and
+ *    dropped (up to rcv_hole), the right edge stays where it was when the
+ *    hole opened (or TCP_HOLE_WND_SEGS segments past rcv_nxt then), so the
+ *    guest spends its window repairing the hole rather than sending new
+ *    segments that would be dropped too (rcv_window, note_hole). A window
+ *    update that would not move the right edge is not sent: it would be a
+ *    duplicate ACK to the guest (tcp_on_writable).
  *  - Host -> guest: bytes stay in the host socket until the guest ACKs them.
  *    We peek at offset snd_nxt - snd_una straight into the payload area of
  *    the frame scratch buffer, within the guest's window and our MSS, build
@@ -307,12 +314,37 @@ static uint16_t rcv_window(const struct flow *f, bool syn)
     uint32_t max = 65535u << shift;
     if (space > max)
         space = max;
+    /* The hole rule. While data beyond rcv_nxt has been dropped, the guest
+     * (no SACK) can repair the hole only one segment per round trip after a
+     * fast retransmit, and every new segment it sends meanwhile beyond the
+     * hole is dropped too and becomes part of the hole. A window that opens
+     * while the hole exists (the host drained) invites exactly that: at MTU
+     * 65520 a 3 MB window was filled with doomed segments and guest->host
+     * fell from ~8 to 0.04 Gbit/s for the rest of the run. So while the hole
+     * lasts the right edge stays at rcv_hole_edge, fixed when it opened
+     * (note_hole), even as repairs move rcv_nxt: an edge that moved with
+     * rcv_nxt let the guest send a new segment with each repair, which was
+     * dropped again, and the hole never closed (0.02 Gbit/s, on retransmission
+     * timers). The rule only ever lowers the offer: it may still shrink as
+     * the host's free space does, as outside a hole. Once rcv_nxt reaches
+     * rcv_hole the window opens again. */
+    if (!syn && seq_gt(t->rcv_hole, t->rcv_nxt)) {
+        uint32_t held = seq_gt(t->rcv_hole_edge, t->rcv_nxt) ? t->rcv_hole_edge - t->rcv_nxt : 0;
+        /* Whole scale units, rounded up when the host has room for it:
+         * rounding down would pull the edge back a little at each repaired
+         * segment. */
+        uint32_t up = (held + (1u << shift) - 1) & ~((1u << shift) - 1);
+        if (space > up)
+            space = up;
+        else if (space > held)
+            space = held;
+    }
     return (uint16_t)(space >> shift);
 }
 
-static void seg_init(const struct flow *f, struct vw_tcp_out *o, uint8_t flags, uint32_t seq)
+static void seg_init(struct flow *f, struct vw_tcp_out *o, uint8_t flags, uint32_t seq)
 {
-    const struct tcp_flow *t = &f->u.tcp;
+    struct tcp_flow *t = &f->u.tcp;
     memset(o, 0, sizeof *o);
     o->sport = f->key.dst_port;
     o->dport = f->key.guest_port;
@@ -320,6 +352,8 @@ static void seg_init(const struct flow *f, struct vw_tcp_out *o, uint8_t flags, 
     o->ack = t->rcv_nxt;
     o->flags = flags;
     o->window = rcv_window(f, flags & VW_TCP_SYN);
+    /* The right edge this segment offers: the hole rule holds it. */
+    t->rcv_adv = t->rcv_nxt + ((uint32_t)o->window << ((flags & VW_TCP_SYN) ? 0 : t->rcv_wscale));
     if (flags & VW_TCP_SYN) {
         o->opt_mss = true;
         o->mss = t->mss;
@@ -823,6 +857,27 @@ static bool refresh_closed_window(struct vnat *nat, struct flow *f)
     return true;
 }
 
+/* Guest data up to end was received and dropped: a hole the window is held
+ * for (rcv_window) until rcv_nxt reaches it. A new hole fixes its right edge
+ * where the last segment put it, or TCP_HOLE_WND_SEGS segments past rcv_nxt
+ * if that is further: the guest then has room for the segments whose
+ * duplicate ACKs trigger its fast retransmit, where a held edge close to the
+ * hole would leave it waiting for its retransmission timer (200 ms or
+ * more). Data the guest already sent beyond the edge (under an earlier,
+ * larger window) moves the edge to cover it, so all it has outstanding can
+ * be retransmitted inside the window. */
+static void note_hole(struct tcp_flow *t, uint32_t end)
+{
+    if (!seq_gt(t->rcv_hole, t->rcv_nxt)) {
+        uint32_t room = t->rcv_nxt + (uint32_t)TCP_HOLE_WND_SEGS * t->mss;
+        t->rcv_hole_edge = seq_gt(t->rcv_adv, room) ? t->rcv_adv : room;
+    }
+    if (seq_gt(end, t->rcv_hole))
+        t->rcv_hole = end;
+    if (seq_gt(end, t->rcv_hole_edge))
+        t->rcv_hole_edge = end;
+}
+
 /* Data and FIN of an acceptable segment in ESTABLISHED or HOST_FIN.
  * Returns false if the flow is gone. */
 static bool take_data(struct vnat *nat, struct flow *f, const struct vw_tcp *seg)
@@ -834,6 +889,7 @@ static bool take_data(struct vnat *nat, struct flow *f, const struct vw_tcp *seg
         /* Out of order: never delivered; the duplicate ACK lets the guest
          * fast-retransmit the hole. */
         nat->stats.drops[VNAT_DROP_TCP_UNACCEPTABLE]++;
+        note_hole(t, seg->seq + len + (fin ? 1u : 0u));
         send_dup_ack(nat, f);
         return true;
     }
@@ -865,11 +921,15 @@ static bool take_data(struct vnat *nat, struct flow *f, const struct vw_tcp *seg
             }
             taken = (uint32_t)n;
             t->rcv_nxt += taken;
+            if (!seq_gt(t->rcv_hole, t->rcv_nxt))
+                t->rcv_hole = t->rcv_nxt; /* no hole: keep it current (modulo 2^32) */
             sp -= taken;
             nat->stats.bytes_guest_to_host += taken;
         }
         t->host_space = (uint32_t)sp;
         t->host_space_measured = t->host_space;
+        if (taken < fresh)
+            note_hole(t, seg->seq + len + (fin ? 1u : 0u)); /* the tail not taken is dropped */
         /* Not all taken, or a window too small for two more segments: ask to
          * be told when the host drains, so the window update that reopens
          * the window is never forgotten (a window that reached zero after an
@@ -881,6 +941,8 @@ static bool take_data(struct vnat *nat, struct flow *f, const struct vw_tcp *seg
     }
     if (fin && taken == fresh) {
         t->rcv_nxt++;
+        if (!seq_gt(t->rcv_hole, t->rcv_nxt))
+            t->rcv_hole = t->rcv_nxt;
         f->flags |= FF_GUEST_FIN;
         int r = host_shutdown_write(nat, tok);
         if (r != 0) {
@@ -938,6 +1000,7 @@ static void open_flow(struct vnat *nat, const struct flow_key *key, const struct
     nat->stats.tcp_flows_total++;
     t->irs = seg->seq;
     t->rcv_nxt = seg->seq + 1;
+    t->rcv_adv = t->rcv_hole = t->rcv_hole_edge = t->rcv_nxt;
     uint32_t mss = seg->has_mss ? seg->mss : TCP_DEFAULT_MSS;
     if (mss > nat->cfg.mtu - 40)
         mss = nat->cfg.mtu - 40;
@@ -1023,6 +1086,7 @@ static void on_syn_sent(struct vnat *nat, struct flow *f, const struct vw_tcp *s
     }
     t->irs = seg->seq;
     t->rcv_nxt = seg->seq + 1;
+    t->rcv_adv = t->rcv_hole = t->rcv_hole_edge = t->rcv_nxt;
     uint32_t mss = seg->has_mss ? seg->mss : TCP_DEFAULT_MSS;
     if (mss > nat->cfg.mtu - 40)
         mss = nat->cfg.mtu - 40;
@@ -1265,9 +1329,20 @@ void tcp_on_writable(struct vnat *nat, struct flow *f, int so_error)
             return;
         /* Clear the request only once the window we can offer is open: free
          * space below one window-scale unit still advertises 0. */
-        if (rcv_window(f, false) > 0) {
+        uint32_t wnd = rcv_window(f, false);
+        if (wnd > 0) {
             f->flags &= (uint16_t)~FF_WANT_WUPD;
-            send_ack(nat, f); /* window update */
+            /* An update that leaves the right edge where the last segment
+             * put it repeats that ACK exactly (the ACK is always for
+             * rcv_nxt), and the guest counts it as a duplicate ACK. With
+             * more duplicates than it has segments out, Linux concludes the
+             * network reorders and raises its fast-retransmit threshold
+             * (TCPRenoReorder, several times per 3 s run at MTU 65520): each
+             * later hole then waited for ~16 duplicate ACKs or for the
+             * retransmission timer. A lost ACK is resent by the link-writable
+             * path, not here. */
+            if (t->rcv_nxt + (wnd << t->rcv_wscale) != t->rcv_adv)
+                send_ack(nat, f); /* window update */
         }
     } else {
         f->flags &= (uint16_t)~FF_WANT_WUPD;

@@ -53,6 +53,14 @@ int tcp_check_flow(const struct vnat *nat, const struct flow *f, const char **wh
  * to a tenth of the speed. 256 frames fits the default tap queue three times
  * over; at MTU 65520 it is 16 MB, so the host's space still decides there. */
 #define TCP_RCV_WND_SEGS 256
+/* While guest data beyond rcv_nxt has been dropped (a hole), the window's
+ * right edge stays where it was when the hole opened, or this many segments
+ * past rcv_nxt then if that is further: enough new segments for the guest's
+ * three duplicate ACKs (plus a partly taken segment's tail, and room for a
+ * grown reordering estimate), so it fast-retransmits instead of waiting for
+ * its retransmission timer, and few enough that repairing them (one per
+ * round trip without SACK) is quick. tcp.c rcv_window, note_hole. */
+#define TCP_HOLE_WND_SEGS 8
 
 /* The transition table: every state change the code makes is one row of it
  * (checked by an assertion in set_state), and docs/tcp-state-machine.md lists
