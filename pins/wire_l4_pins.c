@@ -187,6 +187,25 @@ PIN(ndp_options_walk_and_bad_lengths_fail)
     assert_int_equal(vw_ndp_iter_next(&it, &type, &len, &d), VW_EOPT);
 }
 
+PIN(dns_skip_name_walks_labels_and_pointers_and_rejects_the_rest)
+{
+    /* "ab.c" then a pointer, at offset 2 of a message */
+    const uint8_t m[] = {0xff, 0xff, 2, 'a', 'b', 1, 'c', 0, 0xC0, 0x02, 0x77};
+    assert_int_equal(vw_dns_skip_name(m, sizeof m, 2), 8);  /* after the zero label */
+    assert_int_equal(vw_dns_skip_name(m, sizeof m, 8), 10); /* a pointer is two bytes */
+    for (size_t len = 2; len < 8; len++)                    /* cut anywhere inside: refused */
+        assert_int_equal(vw_dns_skip_name(m, len, 2), 0);
+    assert_int_equal(vw_dns_skip_name(m, 9, 8), 0); /* half a pointer */
+    const uint8_t reserved[] = {0x40, 0};           /* label types 01 and 10 */
+    assert_int_equal(vw_dns_skip_name(reserved, sizeof reserved, 0), 0);
+    uint8_t many[300];
+    memset(many, 0, sizeof many);
+    for (size_t i = 0; i + 1 < sizeof many; i += 2)
+        many[i] = 1; /* 149 one-byte labels: over the 128-label bound */
+    many[sizeof many - 1] = 0;
+    assert_int_equal(vw_dns_skip_name(many, sizeof many, 0), 0);
+}
+
 PIN_MAIN(cmocka_unit_test(udp_good_datagram_parses_fields),
          cmocka_unit_test(udp_build_then_parse_round_trips),
          cmocka_unit_test(udp_lying_length_is_rejected),
@@ -194,4 +213,5 @@ PIN_MAIN(cmocka_unit_test(udp_good_datagram_parses_fields),
          cmocka_unit_test(icmp4_echo_parses_fields_and_checks_checksum),
          cmocka_unit_test(icmp4_truncated_at_every_offset_fails),
          cmocka_unit_test(icmp6_parses_without_checksum_and_truncation_fails),
-         cmocka_unit_test(ndp_options_walk_and_bad_lengths_fail))
+         cmocka_unit_test(ndp_options_walk_and_bad_lengths_fail),
+         cmocka_unit_test(dns_skip_name_walks_labels_and_pointers_and_rejects_the_rest))

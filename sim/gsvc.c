@@ -882,22 +882,6 @@ static void udp_reply(struct sim_world *w, uint32_t i, const struct vw_ipv4 *ip,
         note_reply(w, &w->svc->apps[i], seq);
 }
 
-/* Skip a name in a DNS message (labels, or ending in a pointer); 0 if bad. */
-static size_t dns_skip_name(const uint8_t *m, size_t len, size_t off)
-{
-    for (int labels = 0; labels <= DNS_MAX_LABELS && off < len; labels++) {
-        uint8_t l = m[off];
-        if ((l & 0xC0) == 0xC0)
-            return off + 2 <= len ? off + 2 : 0;
-        if (l & 0xC0)
-            return 0;
-        off += 1 + (size_t)l;
-        if (l == 0)
-            return off <= len ? off : 0;
-    }
-    return 0;
-}
-
 static void dns_reply(struct sim_world *w, uint32_t i, uint16_t port, const struct vw_ipv4 *ip,
                       const struct vw_udp *u)
 {
@@ -927,7 +911,7 @@ static void dns_reply(struct sim_world *w, uint32_t i, uint16_t port, const stru
                  gn, q);
         return;
     }
-    size_t off = dns_skip_name(m, len, qlen);
+    size_t off = vw_dns_skip_name(m, len, qlen);
     if (off == 0 || off + 14 > len || vw_get16(m + off) != 1 || vw_get16(m + off + 2) != 1 ||
         vw_get16(m + off + 8) != 4) {
         sim_fail(w, "dns %u (%s): answer %u carries no A record", i, gn, q);

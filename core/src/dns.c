@@ -88,25 +88,6 @@ static int read_question(const uint8_t *msg, size_t len, uint8_t q[DNS_MAX_NAME 
     return NAME_OK;
 }
 
-/* Skip a record's owner name (a pointer ends it). Returns the offset after
- * it, or 0 if it is malformed. */
-static size_t skip_name(const uint8_t *msg, size_t len, size_t off)
-{
-    for (int labels = 0; labels <= DNS_MAX_LABELS; labels++) {
-        if (off >= len)
-            return 0;
-        uint8_t l = msg[off];
-        if ((l & 0xC0) == 0xC0)
-            return off + 2 <= len ? off + 2 : 0;
-        if (l & 0xC0)
-            return 0;
-        off += 1 + (size_t)l;
-        if (l == 0)
-            return off <= len ? off : 0;
-    }
-    return 0;
-}
-
 static struct dns_entry *cache_set(struct vnat *nat, uint32_t hash)
 {
     return &nat->svc.dns_cache[(size_t)(hash & (DNS_CACHE_SETS - 1)) * DNS_CACHE_WAYS];
@@ -198,7 +179,7 @@ void svc_dns_on_answer(struct vnat *nat, const uint8_t *msg, size_t len)
     unsigned n_ttls = 0;
     uint32_t min_ttl = DNS_MAX_TTL_S;
     for (uint32_t i = 0; i < rrs; i++) {
-        off = skip_name(msg, len, off);
+        off = vw_dns_skip_name(msg, len, off);
         if (off == 0 || off + 10 > len)
             return;
         uint16_t type = vw_get16(msg + off);

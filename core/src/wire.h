@@ -357,6 +357,12 @@ size_t vw_tcp_build(uint8_t *buf, size_t cap, const struct vw_tcp_out *t);
  * too small, or 8 + payload_len > 65535). */
 size_t vw_udp_build(uint8_t *buf, size_t cap, uint16_t sport, uint16_t dport, size_t payload_len);
 
+/* DNS: skip the name at `off` of a message of `len` bytes (labels, ending in
+ * a zero label or a compression pointer, at most 128 labels). Returns the
+ * offset after it, or 0 if it runs past the end or uses a reserved label
+ * type. Shared by the core's resolver path and the simulator's stub. */
+size_t vw_dns_skip_name(const uint8_t *msg, size_t len, size_t off);
+
 /* Checksum check of a TCP/UDP/ICMPv6 message (len bytes at l4) over IPv6.
  * UDP over IPv6 must carry a checksum: zero fails (RFC 8200 8.1). */
 bool vw_l4_csum_ok6(const uint8_t src[16], const uint8_t dst[16], uint8_t next, const uint8_t *l4,

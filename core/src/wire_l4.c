@@ -6,6 +6,23 @@
 
 #include <string.h>
 
+size_t vw_dns_skip_name(const uint8_t *msg, size_t len, size_t off)
+{
+    for (int labels = 0; labels <= 128; labels++) {
+        if (off >= len)
+            return 0;
+        uint8_t l = msg[off];
+        if ((l & 0xC0) == 0xC0)
+            return off + 2 <= len ? off + 2 : 0;
+        if (l & 0xC0)
+            return 0;
+        off += 1 + (size_t)l;
+        if (l == 0)
+            return off <= len ? off : 0;
+    }
+    return 0;
+}
+
 int vw_udp_parse(const uint8_t *buf, size_t len, struct vw_udp *out)
 {
     if (len < VW_UDP_HLEN)
