@@ -1154,6 +1154,33 @@ PIN(tcp_host_reset_sends_rst_to_guest)
     fh_free(&h);
 }
 
+/* Known defect (found by swarm seed 722, scenario
+ * rst_refused_by_full_link_is_lost): a RST the guest link refuses is gone,
+ * and the guest waits in FIN_WAIT_2 or ESTABLISHED for its own timeout. The
+ * core knows the frame was not sent, as it knows for an owed window update,
+ * which it resends on link-writable. */
+BROKEN_ON_PURPOSE(tcp_rst_refused_by_the_link_is_resent,
+                  "a refused RST is not resent on link-writable; not built yet (issue 5 note)")
+{
+    struct fh h;
+    fh_init(&h, NULL);
+    struct fh_conn c;
+    fh_connect(&h, &c, DST, 52310, 80, 1, 65535, 0);
+    fh_drain(&h);
+    c.sock->peek_err = -ECONNRESET_;
+    h.refuse = 1; /* the guest link is full when the host resets */
+    fh_readable(&h, c.tok);
+    h.refuse = 0;
+    assert_int_equal(FH_STAT(&h, rst_sent[VNAT_RST_HOST_RESET]), 1);
+    size_t before = fh_pending(&h);
+    vnat_on_link_writable(h.nat, h.now);
+    /* Desired: the link-writable event sends the RST the link refused. */
+    assert_true(fh_pending(&h) > before);
+    struct fh_seg r = fh_next(&h);
+    assert_true(r.flags & VW_TCP_RST);
+    fh_free(&h);
+}
+
 PIN(tcp_guest_rst_closes_host_socket_with_reset)
 {
     struct fh h;
@@ -1452,6 +1479,7 @@ PIN_MAIN(cmocka_unit_test(tcp_handshake_emits_synack), cmocka_unit_test(tcp_data
          cmocka_unit_test(tcp_half_close_guest_writes_first),
          cmocka_unit_test(tcp_half_close_host_writes_first),
          cmocka_unit_test(tcp_window_update_refused_by_the_link_is_resent),
+         cmocka_unit_test(tcp_rst_refused_by_the_link_is_resent),
          cmocka_unit_test(tcp_window_below_one_scale_unit_keeps_asking_for_the_host),
          cmocka_unit_test(tcp_probe_that_finds_the_window_closed_asks_for_the_host),
          cmocka_unit_test(tcp_connect_with_under_two_segments_of_space_asks_for_the_host),
