@@ -1160,7 +1160,7 @@ PIN(tcp_host_reset_sends_rst_to_guest)
  * core knows the frame was not sent, as it knows for an owed window update,
  * which it resends on link-writable. */
 BROKEN_ON_PURPOSE(tcp_rst_refused_by_the_link_is_resent,
-                  "a refused RST is not resent on link-writable; not built yet (issue 5 note)")
+                  "a refused RST is not resent on link-writable, not built yet (issue 5 note)")
 {
     struct fh h;
     fh_init(&h, NULL);
