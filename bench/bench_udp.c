@@ -151,6 +151,7 @@ static long u_dgram_recv(void *ctx, vnat_token t, uint8_t *b, size_t cap,
 }
 
 static const struct vnat_host_ops uh_ops = {
+    .struct_size = sizeof(struct vnat_host_ops),
     .guest_send = u_guest_send,
     .tcp_connect = u_tcp_connect,
     .tcp_listen = u_tcp_listen,

@@ -557,6 +557,7 @@ static void op_panic(void *ctx, const char *msg)
 }
 
 const struct vnat_host_ops host_ops_table = {
+    .struct_size = sizeof(struct vnat_host_ops),
     .guest_send = op_guest_send,
     .tcp_connect = op_tcp_connect,
     .tcp_listen = op_tcp_listen,

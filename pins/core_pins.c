@@ -14,6 +14,13 @@
 static const uint8_t DST[4] = {198, 51, 100, 7};
 #define SEC (1000ull * 1000ull * 1000ull)
 
+static void *pin_alloc(void *actx, size_t size)
+{
+    (void)actx;
+    (void)size;
+    return NULL; /* never reached: the size check comes first */
+}
+
 PIN(core_config_init_sets_documented_defaults)
 {
     struct vnat_config c;
@@ -44,7 +51,7 @@ PIN(core_create_checks_config_version_and_memory)
     struct vnat_host_ops ops;
     memset(&ops, 0, sizeof ops);
     vnat *nat = NULL;
-    assert_int_equal(vnat_create(&c, &ops, NULL, mem, need, &nat), VNAT_E_INVAL);
+    assert_int_equal(vnat_create(&c, &ops, NULL, mem, need, &nat), VNAT_E_VERSION);
     struct fh h; /* borrow a complete ops table from the fake host */
     fh_init(&h, NULL);
     struct vnat_config bad = c;
@@ -57,6 +64,40 @@ PIN(core_create_checks_config_version_and_memory)
     struct vnat_config old = c;
     old.struct_size = (uint32_t)offsetof(struct vnat_config, seed);
     assert_true(vnat_memory_size(&old) > 0);
+    fh_free(&h);
+    free(mem);
+}
+
+/* The extension rule (vnat.h): the host-operations table carries its size,
+ * the core reads exactly that much of it, and a size it does not know is
+ * refused with VNAT_E_VERSION before anything else happens. */
+PIN(core_host_ops_carry_their_size)
+{
+    struct vnat_config c;
+    vnat_config_init(&c);
+    size_t need = vnat_memory_size(&c);
+    void *mem = aligned_alloc(16, need);
+    struct fh h;
+    fh_init(&h, NULL);
+    struct vnat_host_ops ops = *fh_ops_table();
+    vnat *nat = NULL;
+    assert_int_equal(ops.struct_size, sizeof ops);
+    ops.struct_size = 0; /* built before the rule, or not filled in */
+    assert_int_equal(vnat_create(&c, &ops, &h, mem, need, &nat), VNAT_E_VERSION);
+    ops.struct_size = (uint32_t)VNAT_HOST_OPS_SIZE_V1 - 1;
+    assert_int_equal(vnat_create(&c, &ops, &h, mem, need, &nat), VNAT_E_VERSION);
+    ops.struct_size = sizeof ops + 8; /* a newer header than this library */
+    assert_int_equal(vnat_create(&c, &ops, &h, mem, need, &nat), VNAT_E_VERSION);
+    assert_int_equal(vnat_create_alloc(&c, &ops, &h, pin_alloc, NULL, &nat), VNAT_E_VERSION);
+    assert_null(nat);
+    ops.struct_size = (uint32_t)VNAT_HOST_OPS_SIZE_V1;
+    ops.send = NULL; /* a required operation missing */
+    assert_int_equal(vnat_create(&c, &ops, &h, mem, need, &nat), VNAT_E_INVAL);
+    ops = *fh_ops_table();
+    ops.struct_size = (uint32_t)VNAT_HOST_OPS_SIZE_V1; /* the first version is accepted */
+    assert_int_equal(vnat_create(&c, &ops, &h, mem, need, &nat), VNAT_OK);
+    assert_non_null(nat);
+    vnat_shutdown(nat, 0);
     fh_free(&h);
     free(mem);
 }
@@ -567,6 +608,7 @@ PIN(core_tcp_state_machine_doc_matches_code)
 
 PIN_MAIN(cmocka_unit_test(core_config_init_sets_documented_defaults),
          cmocka_unit_test(core_create_checks_config_version_and_memory),
+         cmocka_unit_test(core_host_ops_carry_their_size),
          cmocka_unit_test(core_flow_memory_within_256_bytes),
          cmocka_unit_test(core_stale_token_is_counted_and_ignored),
          cmocka_unit_test(core_time_never_runs_backwards),

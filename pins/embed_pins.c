@@ -97,6 +97,7 @@ static long q_dgram_recv(void *ctx, vnat_token tok, uint8_t *buf, size_t cap,
 }
 
 static const struct vnat_host_ops quiet_ops = {
+    .struct_size = sizeof(struct vnat_host_ops),
     .guest_send = q_guest_send,
     .tcp_connect = q_tcp_connect,
     .tcp_listen = q_tcp_listen,

@@ -233,6 +233,7 @@ static void op_panic(void *ctx, const char *msg)
 }
 
 static const struct vnat_host_ops fh_ops = {
+    .struct_size = sizeof(struct vnat_host_ops),
     .guest_send = op_guest_send,
     .tcp_connect = op_tcp_connect,
     .tcp_listen = op_tcp_listen,

@@ -683,6 +683,7 @@ static long op_dgram_recv(void *ctx, vnat_token tok, uint8_t *buf, size_t cap,
 
 void sim_host_ops(struct vnat_host_ops *ops)
 {
+    ops->struct_size = sizeof *ops;
     ops->tcp_connect = op_tcp_connect;
     ops->tcp_listen = op_tcp_listen;
     ops->tcp_accept = op_tcp_accept;

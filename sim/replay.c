@@ -210,6 +210,7 @@ static void rp_panic(void *ctx, const char *msg)
 }
 
 static const struct vnat_host_ops replay_ops = {
+    .struct_size = sizeof(struct vnat_host_ops),
     .guest_send = rp_guest_send,
     .tcp_connect = rp_tcp_connect,
     .tcp_listen = rp_tcp_listen,

@@ -174,9 +174,23 @@ size_t vnat_memory_size(const struct vnat_config *cfg)
 /* Lifecycle                                                           */
 /* ------------------------------------------------------------------ */
 
+/* The extension rule (vnat.h): read exactly the caller's struct_size bytes
+ * of its table over a zeroed one; members it does not have stay NULL. */
+static vnat_err copy_ops(const struct vnat_host_ops *in, struct vnat_host_ops *out)
+{
+    memset(out, 0, sizeof *out);
+    if (in == NULL)
+        return VNAT_E_INVAL;
+    if (in->struct_size < VNAT_HOST_OPS_SIZE_V1 || in->struct_size > sizeof *out)
+        return VNAT_E_VERSION;
+    memcpy(out, in, in->struct_size);
+    out->struct_size = sizeof *out;
+    return VNAT_OK;
+}
+
 static bool ops_complete(const struct vnat_host_ops *o)
 {
-    return o != NULL && o->guest_send && o->tcp_connect && o->tcp_listen && o->tcp_accept &&
+    return o->guest_send && o->tcp_connect && o->tcp_listen && o->tcp_accept &&
            o->send && o->send_space && o->peek && o->discard && o->shutdown_write && o->close &&
            o->set_interest && o->dgram_open && o->dgram_bind && o->dgram_send && o->dgram_recv;
 }
@@ -184,11 +198,17 @@ static bool ops_complete(const struct vnat_host_ops *o)
 vnat_err vnat_create(const struct vnat_config *cfg, const struct vnat_host_ops *ops, void *ctx,
                      void *mem, size_t mem_size, vnat **out)
 {
-    if (out == NULL || mem == NULL || !ops_complete(ops) || ((uintptr_t)mem & 15) != 0)
+    if (out == NULL || mem == NULL || ((uintptr_t)mem & 15) != 0)
         return VNAT_E_INVAL;
     *out = NULL;
+    struct vnat_host_ops o;
+    vnat_err e = copy_ops(ops, &o);
+    if (e != VNAT_OK)
+        return e;
+    if (!ops_complete(&o))
+        return VNAT_E_INVAL;
     struct vnat_config c;
-    vnat_err e = normalize(cfg, &c);
+    e = normalize(cfg, &c);
     if (e != VNAT_OK)
         return e;
     struct layout l;
@@ -199,7 +219,7 @@ vnat_err vnat_create(const struct vnat_config *cfg, const struct vnat_host_ops *
     uint8_t *base = mem;
     memset(base, 0, l.total);
     struct vnat *nat = (struct vnat *)base;
-    nat->ops = *ops;
+    nat->ops = o;
     nat->ctx = ctx;
     nat->mem_base = mem;
     nat->mem_size = mem_size;
@@ -258,7 +278,11 @@ vnat_err vnat_create_alloc(const struct vnat_config *cfg, const struct vnat_host
         vnat_err e = normalize(cfg, &c);
         return e != VNAT_OK ? e : VNAT_E_CONFIG;
     }
-    if (!ops_complete(ops))
+    struct vnat_host_ops o;
+    vnat_err e = copy_ops(ops, &o);
+    if (e != VNAT_OK)
+        return e;
+    if (!ops_complete(&o))
         return VNAT_E_INVAL;
     void *mem = alloc(actx, need);
     if (mem == NULL)

@@ -12,6 +12,26 @@
  * Threading: an instance is not thread-safe; instances share nothing, so one
  * instance per thread needs no locks. Host operations must never call back
  * into the core.
+ *
+ * The extension rule (decided once, for every public struct the embedder
+ * fills in: struct vnat_config, struct vnat_host_ops, and every struct added
+ * later):
+ *  - its first member is `uint32_t struct_size`, which the embedder sets to
+ *    sizeof the struct as its header declared it (vnat_config_init() does it
+ *    for the config; for the host operations write
+ *    `.struct_size = sizeof(struct vnat_host_ops)`);
+ *  - members are only ever appended, never reordered, resized or removed;
+ *  - the core reads exactly struct_size bytes of it: every member past the
+ *    caller's struct_size takes its documented default (for a host operation:
+ *    absent, and the core behaves as if it were NULL), so an embedder built
+ *    against an older header keeps working unchanged;
+ *  - a struct_size larger than this library knows is refused with
+ *    VNAT_E_VERSION (the caller asked for fields the library cannot honour),
+ *    and so is one smaller than the first released version of the struct;
+ *  - a member added later is optional by construction: the core never
+ *    requires it, and documents what it does without it;
+ *  - structs the core fills in for the caller (struct vnat_stats) take the
+ *    caller's size as an argument instead and write at most that much.
  */
 #ifndef VNAT_VNAT_H
 #define VNAT_VNAT_H
@@ -133,6 +153,12 @@ struct vnat_log_record; /* defined below, with the boundary log */
  * Host operations never call back into the core.
  */
 struct vnat_host_ops {
+    /* sizeof(struct vnat_host_ops) as the caller's header declared it (the
+     * extension rule at the top of this file). Members up to and including
+     * `panic` are version 1, the smallest size accepted
+     * (VNAT_HOST_OPS_SIZE_V1); members added after it are optional. */
+    uint32_t struct_size;
+
     /* Frame for the guest. Return 0 if the link took it, nonzero if the link
      * is full: the frame then counts as lost (frames_refused), TCP recovers,
      * and vnat_on_link_writable() resumes sending. The buffer is only valid
@@ -215,6 +241,11 @@ struct vnat_host_ops {
      * __builtin_trap(). */
     void (*panic)(void *ctx, const char *msg);
 };
+
+/* The size of the first version of struct vnat_host_ops: the smallest
+ * struct_size vnat_create() accepts. */
+#define VNAT_HOST_OPS_SIZE_V1                                                                      \
+    (offsetof(struct vnat_host_ops, panic) + sizeof(void (*)(void *, const char *)))
 
 /* ------------------------------------------------------------------------ */
 /* Boundary log                                                              */
@@ -398,7 +429,10 @@ size_t vnat_memory_size(const struct vnat_config *cfg);
  * caller and untouched by anyone else until the instance is abandoned). No
  * host operation is called except tcp_listen/dgram_bind for cfg->forwards.
  * Returns VNAT_OK and sets *out, or VNAT_E_CONFIG / VNAT_E_VERSION /
- * VNAT_E_NOMEM / VNAT_E_INVAL. */
+ * VNAT_E_NOMEM / VNAT_E_INVAL. VNAT_E_VERSION: cfg->struct_size or
+ * ops->struct_size is outside what this library accepts (the extension rule
+ * at the top of this file); VNAT_E_INVAL: a NULL out, mem, cfg or ops, mem
+ * not 16-aligned, or a required host operation NULL. */
 vnat_err vnat_create(const struct vnat_config *cfg, const struct vnat_host_ops *ops, void *ctx,
                      void *mem, size_t mem_size, vnat **out);
 
