@@ -19,7 +19,8 @@ HU=$(free_port SOCK_DGRAM)
 api() { $HELPERS api "$API" "$@"; }
 
 "$VNAT" run --api-socket "$API" --stats -- sh -c \
-    "python3 -u '$HERE/helpers.py' echo-servers 10.0.2.15 7000 7001 >/dev/null &
+    "python3 -u '$HERE/helpers.py' echo-servers 10.0.2.15 7000 7001 >/dev/null & ep=\$!
+     trap 'kill \$ep' EXIT
      i=0; while [ ! -e '$T/stop' ] && [ \$i -lt 600 ]; do sleep 0.1; i=\$((i+1)); done" \
     >"$T/vnat.out" 2>"$T/vnat.err" &
 VPID=$!

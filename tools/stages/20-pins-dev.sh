@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # what: ctest on the dev build: pins, purity, selftests, fuzz replays, sim scenarios (every label but those a later stage claims)
-# budget: 150
+# budget: 180
 # packages: iperf3
 set -euo pipefail
 . "$VNAT_ROOT/tools/lib/common.sh"

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # what: coverage build, ctest, lcov/genhtml report (lines + branches), core/ line floor
-# budget: 200
+# budget: 240
 # packages: lcov gcovr
 set -euo pipefail
 . "$VNAT_ROOT/tools/lib/common.sh"

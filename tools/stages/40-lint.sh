@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # what: clang-format, clang-tidy (.clang-tidy) and cppcheck, all clean (tools/lint/run)
-# budget: 150
+# budget: 170
 # packages: clang-format clang-tidy cppcheck
 set -euo pipefail
 . "$VNAT_ROOT/tools/lib/common.sh"

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # what: release build (-O2; benchmarks must compile), install into a scratch prefix, embed via pkg-config
-# budget: 80
+# budget: 90
 # packages: pkg-config
 set -euo pipefail
 . "$VNAT_ROOT/tools/lib/common.sh"

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # what: fuzz preset (clang, libFuzzer + ASan + UBSan); each fuzz_* target runs briefly from a fixed seed
-# budget: 150
+# budget: 170
 # packages: clang libclang-rt-14-dev
 set -euo pipefail
 . "$VNAT_ROOT/tools/lib/common.sh"

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # what: the simulator's seeded swarm and determinism check (ctest label swarm, dev build)
-# budget: 160
+# budget: 190
 # ctest-labels: swarm
 set -euo pipefail
 . "$VNAT_ROOT/tools/lib/common.sh"

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # what: the real adapter end to end: namespaces, tap, loopback servers (ctest label integration, dev build)
-# budget: 120
+# budget: 140
 # ctest-labels: integration
 # packages: iproute2 curl python3 busybox-static
 set -euo pipefail

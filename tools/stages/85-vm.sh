@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # what: a real Linux guest (QEMU under TCG, Debian kernel, busybox initramfs) against vnat serve: DHCP lease, ping, 6 MB fetch, DNS, port forward (dev build)
-# budget: 80
+# budget: 90
 # packages: qemu-system-x86 busybox-static
 #
 # The stage runs host/tests/vm/run (see its header) on the dev build's vnat.
