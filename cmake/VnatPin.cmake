@@ -67,7 +67,11 @@ function(vnat_pin NAME)
     get_filename_component(abs ${src} ABSOLUTE)
     set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${abs})
     file(READ ${abs} text)
-    # A leading newline lets a macro on the first line match too.
+    # A leading newline lets a macro on the first line match too. Semicolons
+    # are CMake's list separator: a ';' inside a BROKEN_ON_PURPOSE reason
+    # split the match into two garbage registrations, so every ';' of the
+    # source becomes a placeholder first (a reason shows it as ',').
+    string(REPLACE ";" "<semicolon>" text "${text}")
     set(text "\n${text}")
     string(REGEX MATCHALL "\n[ \t]*PIN\\([ \t]*[A-Za-z0-9_]+[ \t]*\\)" found "${text}")
     foreach(m ${found})
@@ -89,7 +93,7 @@ function(vnat_pin NAME)
       string(REGEX REPLACE ".*BROKEN_ON_PURPOSE\\([ \t\n]*([A-Za-z0-9_]+).*" "\\1" c "${m}")
       string(REGEX REPLACE "^[^\"]*\"(.*)\"$" "\\1" why "${m}")
       string(REGEX REPLACE "\"[ \t\n]*\"" "" why "${why}")
-      string(REPLACE ";" "," why "${why}")
+      string(REPLACE "<semicolon>" "," why "${why}")
       string(REPLACE "\\\"" "'" why "${why}")
       add_test(NAME ${NAME}.${c} COMMAND ${exe} ${c} --broken "${why}")
       set_tests_properties(${NAME}.${c} PROPERTIES

@@ -32,6 +32,11 @@ BROKEN_ON_PURPOSE(broken_fails_by_assertion, "the expected way: the assertion fa
     assert_int_equal(zero, 1);
 }
 
+BROKEN_ON_PURPOSE(broken_reason_with_semicolon, "a reason; with a semicolon is one registration")
+{
+    assert_int_equal(zero, 1);
+}
+
 BROKEN_ON_PURPOSE(broken_fails_after_allocating, "memory held at the failed assertion is no leak")
 {
     char *held = malloc(64);
@@ -95,7 +100,7 @@ static void unmarked_case(void **state)
 }
 
 PIN_MAIN(cmocka_unit_test(pin_passes), cmocka_unit_test(pin_fails_by_assertion),
-         cmocka_unit_test(broken_fails_by_assertion),
+         cmocka_unit_test(broken_fails_by_assertion), cmocka_unit_test(broken_reason_with_semicolon),
          cmocka_unit_test(broken_fails_after_allocating), cmocka_unit_test(broken_passes),
          cmocka_unit_test(broken_segfaults), cmocka_unit_test(broken_traps),
          cmocka_unit_test(broken_aborts), cmocka_unit_test(broken_asan_report),

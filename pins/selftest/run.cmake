@@ -13,6 +13,7 @@ set(expectations
   "pin_passes|PASS|Passed"
   "pin_fails_by_assertion|FAIL|Failed"
   "broken_fails_by_assertion|PASS|failed by an assertion, as expected"
+  "broken_reason_with_semicolon|PASS|BROKEN_ON_PURPOSE: a reason, with a semicolon is one registration.*failed by an assertion, as expected"
   "broken_fails_after_allocating|PASS|failed by an assertion, as expected"
   "broken_passes|FAIL|UNEXPECTED PASS: BROKEN_ON_PURPOSE pin 'broken_passes' now passes.*It was broken because: a fix landed, the marker must go"
   "broken_segfaults|FAIL|AddressSanitizer: SEGV|SegFault"
