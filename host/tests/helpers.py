@@ -24,6 +24,10 @@ line of stdout, then serves until killed.
                                ports (TCP: each line back; UDP: reversed)
   helpers.py tcp-ask HOST PORT TEXT  client: send TEXT, print the echo;
                                "refused" (exit 3) on a reset
+  helpers.py soak-client SECS HTTPPORT UDPPORT NAME RATE  a connection-per-
+                               request guest (HTTP GET, DNS query, UDP echo,
+                               each on a new socket) at RATE rounds/s; JSON
+                               counts; exit 1 if any request failed
   helpers.py api SOCKET REQ...  --api-socket client: one connection, each
                                REQ sent as a line, each reply printed; a
                                reply that is not one JSON object fails.
@@ -239,6 +243,68 @@ def client_resolve(name):
     print(socket.gethostbyname(name))
 
 
+def dns_ask(server, name, qid):
+    """One A query on a new UDP socket (a new flow each time, as glibc does)."""
+    q = struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0)
+    for label in name.split("."):
+        q += bytes([len(label)]) + label.encode()
+    q += b"\0" + struct.pack("!HH", 1, 1)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(2.0)
+    try:
+        s.sendto(q, (server, 53))
+        d, _ = s.recvfrom(4096)
+        return len(d) >= 12 and struct.unpack("!H", d[:2])[0] == qid
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def client_soak(secs, http_port, udp_port, name, rate):
+    """A connection-per-request guest: every round opens a new TCP connection
+    for one HTTP GET, a new UDP socket for one DNS query to vnat's DNS
+    address and one for a UDP echo, at `rate` rounds a second for `secs`.
+    Prints one JSON line of counts; exits 1 if any request failed."""
+    import http.client
+    end = time.monotonic() + float(secs)
+    period = 1.0 / float(rate)
+    ok = {"http": 0, "dns": 0, "udp": 0}
+    bad = {"http": 0, "dns": 0, "udp": 0}
+    n = 0
+    nxt = time.monotonic()
+    while time.monotonic() < end:
+        n += 1
+        try:
+            c = http.client.HTTPConnection("10.0.2.2", int(http_port), timeout=5)
+            c.request("GET", "/f", headers={"Connection": "close"})
+            r = c.getresponse()
+            body = r.read()
+            c.close()
+            good = r.status == 200 and len(body) > 0
+        except OSError:
+            good = False
+        (ok if good else bad)["http"] += 1
+        (ok if dns_ask("10.0.2.3", name, n & 0xFFFF) else bad)["dns"] += 1
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.settimeout(2.0)
+        try:
+            u.sendto(b"soak%d" % n, ("10.0.2.2", int(udp_port)))
+            d, _ = u.recvfrom(65536)
+            good = d == (b"soak%d" % n)[::-1]
+        except OSError:
+            good = False
+        finally:
+            u.close()
+        (ok if good else bad)["udp"] += 1
+        nxt += period
+        delay = nxt - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+    print(json.dumps({"rounds": n, "ok": ok, "failed": bad}), flush=True)
+    sys.exit(1 if sum(bad.values()) else 0)
+
+
 def serve_echo_servers(addr, tport, uport):
     ls = socket.socket()
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -399,6 +465,8 @@ def main(argv):
         client_api_flood(argv[2])
     elif cmd == "api-crowd":
         client_api_crowd(argv[2], argv[3])
+    elif cmd == "soak-client":
+        client_soak(argv[2], argv[3], argv[4], argv[5], argv[6])
     elif cmd == "resolve":
         client_resolve(argv[2])
     else:
