@@ -1147,6 +1147,174 @@ static void on_connecting(struct vnat *nat, struct flow *f, const struct vw_tcp 
         nat->stats.drops[VNAT_DROP_TCP_UNACCEPTABLE]++;
 }
 
+/* CLOSED, lingering after a clean close: a new SYN on the same 5-tuple
+ * starts afresh; a late FIN (or data) is acknowledged again; a RST ends the
+ * linger; anything else is dropped. */
+static void on_lingering(struct vnat *nat, struct flow *f, const struct flow_key *key,
+                         const struct vw_tcp *seg)
+{
+    VNAT_ASSERT(nat, T(f)->state == VNAT_TCP_CLOSED && (f->flags & FF_LINGER));
+    if ((seg->flags & VW_TCP_SYN) && !(seg->flags & VW_TCP_ACK)) {
+        release(nat, f);
+        on_unknown(nat, key, seg);
+    } else if (seg->flags & VW_TCP_RST) {
+        release(nat, f);
+    } else if ((seg->flags & VW_TCP_FIN) || seg->payload_len > 0) {
+        send_ack(nat, f);
+    }
+}
+
+/* A guest RST in a synchronized state: acceptable only at rcv_nxt (the host
+ * connection is reset); one elsewhere in the window gets an RFC 5961
+ * challenge ACK; any other is dropped. */
+static void on_guest_rst(struct vnat *nat, struct flow *f, const struct vw_tcp *seg)
+{
+    struct tcp_flow *t = T(f);
+    VNAT_ASSERT(nat, t->state == VNAT_TCP_SYN_RCVD || state_sends_data(t->state));
+    if (seg->seq == t->rcv_nxt) {
+        nat->stats.rst_from_guest++;
+        teardown(nat, f, TEV_GUEST_RST, -1, 1);
+        return;
+    }
+    nat->stats.drops[VNAT_DROP_TCP_UNACCEPTABLE]++;
+    uint32_t rwnd = (uint32_t)rcv_window(f, false) << t->rcv_wscale;
+    if (seq_gt(seg->seq, t->rcv_nxt) && seg->seq - t->rcv_nxt < (rwnd ? rwnd : 1))
+        send_ack(nat, f); /* RFC 5961 challenge ACK */
+}
+
+/* The checks every synchronized state (SYN_RCVD to BOTH_FIN) makes first:
+ * a RST, a SYN (our lost SYN-ACK in SYN_RCVD, else a challenge ACK) and a
+ * segment without ACK go no further. Returns true if the segment was
+ * handled here. */
+static bool screen_synchronized(struct vnat *nat, struct flow *f, const struct vw_tcp *seg)
+{
+    struct tcp_flow *t = T(f);
+    uint8_t fl = seg->flags;
+    VNAT_ASSERT(nat, t->state == VNAT_TCP_SYN_RCVD || state_sends_data(t->state));
+    if (fl & VW_TCP_RST) {
+        on_guest_rst(nat, f, seg);
+        return true;
+    }
+    if (fl & VW_TCP_SYN) {
+        if (t->state == VNAT_TCP_SYN_RCVD && !(fl & VW_TCP_ACK) && seg->seq == t->irs) {
+            nat->stats.retransmits++;
+            send_synack(nat, f); /* our SYN-ACK was lost */
+        } else {
+            nat->stats.drops[VNAT_DROP_TCP_UNACCEPTABLE]++;
+            send_ack(nat, f); /* RFC 5961 challenge ACK */
+        }
+        return true;
+    }
+    if (!(fl & VW_TCP_ACK)) {
+        nat->stats.drops[VNAT_DROP_TCP_UNACCEPTABLE]++;
+        return true;
+    }
+    timer_list_touch(nat, f);
+    return false;
+}
+
+/* The data and FIN of an acceptable ACK segment once the handshake is done
+ * (ESTABLISHED to BOTH_FIN), or a keepalive or probe without them. Returns
+ * false if the flow is gone. */
+static bool receive_text(struct vnat *nat, struct flow *f, const struct vw_tcp *seg)
+{
+    struct tcp_flow *t = T(f);
+    VNAT_ASSERT(nat, state_sends_data(t->state));
+    if (seg->payload_len > 0 || (seg->flags & VW_TCP_FIN)) {
+        if (t->state == VNAT_TCP_ESTABLISHED || t->state == VNAT_TCP_HOST_FIN)
+            return take_data(nat, f, seg);
+        /* The guest already closed: only retransmissions can come, a
+         * retransmitted FIN included; acknowledge them again. */
+        uint32_t end =
+            seg->seq + (uint32_t)seg->payload_len + ((seg->flags & VW_TCP_FIN) ? 1u : 0u);
+        if (seq_gt(end, t->rcv_nxt))
+            nat->stats.drops[VNAT_DROP_TCP_UNACCEPTABLE]++;
+        send_dup_ack(nat, f);
+    } else if (seq_lt(seg->seq, t->rcv_nxt)) {
+        if (!refresh_closed_window(nat, f))
+            return false;
+        send_ack(nat, f); /* keepalive or probe below the window */
+    }
+    return true;
+}
+
+/* SYN_RCVD: the guest's ACK of iss + 1 completes the handshake (an ACK of
+ * anything else gets a RST segment, the flow stays); its data is taken. */
+static void on_syn_rcvd(struct vnat *nat, struct flow *f, const struct vw_tcp *seg)
+{
+    struct tcp_flow *t = T(f);
+    VNAT_ASSERT(nat, t->state == VNAT_TCP_SYN_RCVD);
+    if (screen_synchronized(nat, f, seg))
+        return;
+    if (seg->ack != t->iss + 1) {
+        nat->stats.drops[VNAT_DROP_TCP_UNACCEPTABLE]++;
+        reply_rst(nat, &f->key.guest_ip, &f->key.dst_ip, seg, VNAT_RST_NO_FLOW);
+        return;
+    }
+    t->snd_una = t->snd_nxt = t->iss + 1;
+    if (seq_lt(t->snd_max, t->snd_nxt))
+        t->snd_max = t->snd_nxt;
+    t->retries = 0;
+    t->snd_wnd = (uint32_t)seg->window << t->snd_wscale;
+    t->snd_wl1 = seg->seq;
+    t->snd_wl2 = seg->ack;
+    timer_heap_clear(nat, f);
+    set_state(nat, f, TEV_GUEST_ACK, VNAT_TCP_ESTABLISHED);
+    if (!receive_text(nat, f, seg))
+        return;
+    push(nat, f);
+}
+
+/* Take the guest's window from seg if it is newer than the last one taken
+ * (RFC 9293 3.10.7.4, SND.WL1/SND.WL2). Returns true if the window changed. */
+static bool update_send_window(struct vnat *nat, struct flow *f, const struct vw_tcp *seg)
+{
+    struct tcp_flow *t = T(f);
+    VNAT_ASSERT(nat, t->snd_wscale <= 14);
+    if (!(seq_lt(t->snd_wl1, seg->seq) ||
+          (t->snd_wl1 == seg->seq && seq_le(t->snd_wl2, seg->ack))))
+        return false;
+    uint32_t w = (uint32_t)seg->window << t->snd_wscale;
+    bool moved = w != t->snd_wnd;
+    t->snd_wnd = w;
+    t->snd_wl1 = seg->seq;
+    t->snd_wl2 = seg->ack;
+    return moved;
+}
+
+/* ESTABLISHED and the closing states (GUEST_FIN, HOST_FIN, BOTH_FIN): the
+ * ACK moves snd_una (or counts toward a fast retransmit), then the data and
+ * FIN are taken, and what the ACK or the window opened is sent. */
+static void on_established(struct vnat *nat, struct flow *f, const struct vw_tcp *seg)
+{
+    struct tcp_flow *t = T(f);
+    VNAT_ASSERT(nat, state_sends_data(t->state));
+    if (screen_synchronized(nat, f, seg))
+        return;
+    if (seq_gt(seg->ack, t->snd_max)) {
+        nat->stats.drops[VNAT_DROP_TCP_UNACCEPTABLE]++;
+        send_ack(nat, f); /* acknowledges something never sent */
+        return;
+    }
+    uint32_t old_una = t->snd_una;
+    bool window_moved = update_send_window(nat, f, seg);
+    if (seq_gt(seg->ack, t->snd_una)) {
+        if (!ack_advance(nat, f, seg->ack))
+            return;
+    } else if (seg->ack == t->snd_una && seg->payload_len == 0 && !(seg->flags & VW_TCP_FIN) &&
+               !window_moved && t->snd_nxt != t->snd_una) {
+        if (++t->dupacks == 3 && !retransmit_one(nat, f))
+            return;
+    }
+    bool need_push = window_moved || t->snd_una != old_una;
+    if (!receive_text(nat, f, seg))
+        return;
+    if (need_push)
+        push(nat, f);
+}
+
+/* The router: find the segment's flow and hand the segment to the handler
+ * of the flow's state. */
 void tcp_on_segment(struct vnat *nat, const struct vnat_ip *src, const struct vnat_ip *dst,
                     const struct vw_tcp *seg)
 {
@@ -1162,118 +1330,23 @@ void tcp_on_segment(struct vnat *nat, const struct vnat_ip *src, const struct vn
         on_unknown(nat, &key, seg);
         return;
     }
-    struct tcp_flow *t = T(f);
-    if (t->state == VNAT_TCP_CLOSED) {
-        /* Lingering: a new SYN on the same 5-tuple starts afresh; a late FIN
-         * (or data) is acknowledged again; anything else is dropped. */
-        if ((seg->flags & VW_TCP_SYN) && !(seg->flags & VW_TCP_ACK)) {
-            release(nat, f);
-            on_unknown(nat, &key, seg);
-        } else if (seg->flags & VW_TCP_RST) {
-            release(nat, f);
-        } else if ((seg->flags & VW_TCP_FIN) || seg->payload_len > 0) {
-            send_ack(nat, f);
-        }
-        return;
-    }
-    if (t->state == VNAT_TCP_CONNECTING) {
+    switch (T(f)->state) {
+    case VNAT_TCP_CLOSED:
+        on_lingering(nat, f, &key, seg);
+        break;
+    case VNAT_TCP_CONNECTING:
         on_connecting(nat, f, seg);
-        return;
-    }
-    if (t->state == VNAT_TCP_SYN_SENT) {
+        break;
+    case VNAT_TCP_SYN_SENT:
         on_syn_sent(nat, f, seg);
-        return;
+        break;
+    case VNAT_TCP_SYN_RCVD:
+        on_syn_rcvd(nat, f, seg);
+        break;
+    default:
+        on_established(nat, f, seg);
+        break;
     }
-    uint8_t fl = seg->flags;
-    uint32_t rwnd = (uint32_t)rcv_window(f, false) << t->rcv_wscale;
-    if (fl & VW_TCP_RST) {
-        if (seg->seq == t->rcv_nxt) {
-            nat->stats.rst_from_guest++;
-            teardown(nat, f, TEV_GUEST_RST, -1, 1);
-        } else {
-            nat->stats.drops[VNAT_DROP_TCP_UNACCEPTABLE]++;
-            if (seq_gt(seg->seq, t->rcv_nxt) && seg->seq - t->rcv_nxt < (rwnd ? rwnd : 1))
-                send_ack(nat, f); /* RFC 5961 challenge ACK */
-        }
-        return;
-    }
-    if (fl & VW_TCP_SYN) {
-        if (t->state == VNAT_TCP_SYN_RCVD && !(fl & VW_TCP_ACK) && seg->seq == t->irs) {
-            nat->stats.retransmits++;
-            send_synack(nat, f); /* our SYN-ACK was lost */
-        } else {
-            nat->stats.drops[VNAT_DROP_TCP_UNACCEPTABLE]++;
-            send_ack(nat, f); /* RFC 5961 challenge ACK */
-        }
-        return;
-    }
-    if (!(fl & VW_TCP_ACK)) {
-        nat->stats.drops[VNAT_DROP_TCP_UNACCEPTABLE]++;
-        return;
-    }
-    timer_list_touch(nat, f);
-    bool need_push = true;
-    if (t->state == VNAT_TCP_SYN_RCVD) {
-        if (seg->ack != t->iss + 1) {
-            nat->stats.drops[VNAT_DROP_TCP_UNACCEPTABLE]++;
-            reply_rst(nat, &f->key.guest_ip, &f->key.dst_ip, seg, VNAT_RST_NO_FLOW);
-            return;
-        }
-        t->snd_una = t->snd_nxt = t->iss + 1;
-        if (seq_lt(t->snd_max, t->snd_nxt))
-            t->snd_max = t->snd_nxt;
-        t->retries = 0;
-        t->snd_wnd = (uint32_t)seg->window << t->snd_wscale;
-        t->snd_wl1 = seg->seq;
-        t->snd_wl2 = seg->ack;
-        timer_heap_clear(nat, f);
-        set_state(nat, f, TEV_GUEST_ACK, VNAT_TCP_ESTABLISHED);
-    } else {
-        if (seq_gt(seg->ack, t->snd_max)) {
-            nat->stats.drops[VNAT_DROP_TCP_UNACCEPTABLE]++;
-            send_ack(nat, f); /* acknowledges something never sent */
-            return;
-        }
-        uint32_t old_wnd = t->snd_wnd;
-        bool window_moved = false;
-        uint32_t old_una = t->snd_una;
-        if (seq_lt(t->snd_wl1, seg->seq) ||
-            (t->snd_wl1 == seg->seq && seq_le(t->snd_wl2, seg->ack))) {
-            uint32_t w = (uint32_t)seg->window << t->snd_wscale;
-            window_moved = w != old_wnd;
-            t->snd_wnd = w;
-            t->snd_wl1 = seg->seq;
-            t->snd_wl2 = seg->ack;
-        }
-        if (seq_gt(seg->ack, t->snd_una)) {
-            if (!ack_advance(nat, f, seg->ack))
-                return;
-        } else if (seg->ack == t->snd_una && seg->payload_len == 0 && !(fl & VW_TCP_FIN) &&
-                   !window_moved && t->snd_nxt != t->snd_una) {
-            if (++t->dupacks == 3 && !retransmit_one(nat, f))
-                return;
-        }
-        need_push = window_moved || t->snd_una != old_una;
-    }
-    if (seg->payload_len > 0 || (fl & VW_TCP_FIN)) {
-        if (t->state == VNAT_TCP_ESTABLISHED || t->state == VNAT_TCP_HOST_FIN) {
-            if (!take_data(nat, f, seg))
-                return;
-        } else {
-            /* The guest already closed: only retransmissions can come, a
-             * retransmitted FIN included; acknowledge them again. */
-            uint32_t end = seg->seq + (uint32_t)seg->payload_len + ((fl & VW_TCP_FIN) ? 1u : 0u);
-            if (seq_gt(end, t->rcv_nxt))
-                nat->stats.drops[VNAT_DROP_TCP_UNACCEPTABLE]++;
-            send_dup_ack(nat, f);
-        }
-    } else if (seq_lt(seg->seq, t->rcv_nxt)) {
-        if (!refresh_closed_window(nat, f))
-            return;
-        send_ack(nat, f); /* keepalive or probe below the window */
-    }
-    if (need_push)
-        push(nat, f);
 }
 
 /* ------------------------------------------------------------------ */
