@@ -652,70 +652,72 @@ static void send_fin(struct vnat *nat, struct flow *f)
     }
 }
 
-/* Send what the host has, within the guest's window. Returns false if the
- * flow was torn down. */
-static bool push(struct vnat *nat, struct flow *f)
+/* What one step of push did. */
+enum push_step {
+    PUSH_SENT,    /* a segment went out: go on */
+    PUSH_STOP,    /* the link is full, or the host's EOF became our FIN */
+    PUSH_DRAINED, /* the host socket has nothing more to peek now */
+    PUSH_GONE,    /* a host error or impossible result tore the flow down */
+};
+
+/* Count a segment about to be sent at snd_nxt: a retransmission, or the
+ * start of an RTT measurement if none is running (Karn's rule). */
+static void note_data_sent(struct vnat *nat, struct flow *f)
 {
     struct tcp_flow *t = T(f);
-    if (!state_sends_data(t->state))
-        return true;
-    bool window_full = false, drained = false, capped = true;
-    if (f->flags & FF_FIN_SENT) {
-        capped = false;
-    } else {
-        for (int burst = 0; burst < TCP_PUSH_BURST; burst++) {
-            uint32_t inflight = t->snd_nxt - t->snd_una;
-            if (inflight >= t->snd_wnd) {
-                window_full = true;
-                capped = false;
-                break;
-            }
-            uint32_t room = t->snd_wnd - inflight;
-            size_t len = room < t->mss ? room : t->mss;
-            struct vw_tcp_out o;
-            seg_init(f, &o, VW_TCP_ACK | VW_TCP_PSH, t->snd_nxt);
-            size_t off = vw_tcp4_payload_off(&o);
-            VNAT_VERIFY(nat, off + len <= nat->scratch_len);
-            long r = host_peek(nat, flow_token(nat, f), inflight, nat->scratch + off, len);
-            if (r > 0) {
-                if ((size_t)r > len) {
-                    bad_host_result(nat, f);
-                    return false;
-                }
-                if (seq_lt(t->snd_nxt, t->snd_max))
-                    nat->stats.retransmits++;
-                else if (!(f->flags & FF_RTT_TIMING)) {
-                    f->flags |= FF_RTT_TIMING;
-                    t->rtt_seq = t->snd_nxt;
-                    t->rtt_start = nat->now;
-                }
-                int sink = emit(nat, f, &o, (size_t)r);
-                t->snd_nxt += (uint32_t)r;
-                if (seq_gt(t->snd_nxt, t->snd_max))
-                    t->snd_max = t->snd_nxt;
-                if (sink != 0) {
-                    capped = false; /* the link is full: resume on link-writable */
-                    break;
-                }
-                continue;
-            }
-            if (r == 0) {
-                send_fin(nat, f);
-                capped = false;
-                break;
-            }
-            if (classify(r) == HERR_AGAIN) {
-                drained = true;
-                capped = false;
-                break;
-            }
-            host_failed(nat, f, r);
-            return false;
-        }
+    if (seq_lt(t->snd_nxt, t->snd_max))
+        nat->stats.retransmits++;
+    else if (!(f->flags & FF_RTT_TIMING)) {
+        f->flags |= FF_RTT_TIMING;
+        t->rtt_seq = t->snd_nxt;
+        t->rtt_start = nat->now;
     }
-    /* Timers: RTO while anything is in flight, persist on a zero window. */
-    bool inflight = t->snd_nxt != t->snd_una;
-    if (inflight) {
+}
+
+/* Peek the host's next bytes at snd_nxt (at most `room`, the guest
+ * window's room, and one MSS) into the frame and send them; no bytes at
+ * all is the host's EOF, sent as our FIN. */
+static enum push_step push_one(struct vnat *nat, struct flow *f, uint32_t room)
+{
+    struct tcp_flow *t = T(f);
+    uint32_t inflight = t->snd_nxt - t->snd_una;
+    VNAT_ASSERT(nat, seq_le(t->snd_una, t->snd_nxt) && room > 0 && inflight + room == t->snd_wnd);
+    size_t len = room < t->mss ? room : t->mss;
+    struct vw_tcp_out o;
+    seg_init(f, &o, VW_TCP_ACK | VW_TCP_PSH, t->snd_nxt);
+    size_t off = vw_tcp4_payload_off(&o);
+    VNAT_VERIFY(nat, off + len <= nat->scratch_len);
+    long r = host_peek(nat, flow_token(nat, f), inflight, nat->scratch + off, len);
+    if (r == 0) {
+        send_fin(nat, f);
+        return PUSH_STOP;
+    }
+    if (r < 0) {
+        if (classify(r) == HERR_AGAIN)
+            return PUSH_DRAINED;
+        host_failed(nat, f, r);
+        return PUSH_GONE;
+    }
+    if ((size_t)r > len) {
+        bad_host_result(nat, f);
+        return PUSH_GONE;
+    }
+    note_data_sent(nat, f);
+    int sink = emit(nat, f, &o, (size_t)r);
+    t->snd_nxt += (uint32_t)r;
+    if (seq_gt(t->snd_nxt, t->snd_max))
+        t->snd_max = t->snd_nxt;
+    VNAT_ASSERT(nat, t->snd_nxt - t->snd_una <= t->snd_wnd);
+    return sink != 0 ? PUSH_STOP : PUSH_SENT; /* link full: resume on link-writable */
+}
+
+/* Timers after a push: RTO while anything is in flight, persist on a zero
+ * window, none otherwise. */
+static void arm_send_timer(struct vnat *nat, struct flow *f)
+{
+    struct tcp_flow *t = T(f);
+    VNAT_ASSERT(nat, seq_le(t->snd_una, t->snd_nxt) && seq_le(t->snd_nxt, t->snd_max));
+    if (t->snd_nxt != t->snd_una) {
         if (f->heap_kind != HKIND_RTO)
             rto_arm(nat, f);
     } else if (t->snd_wnd == 0 && !(f->flags & FF_FIN_SENT)) {
@@ -724,9 +726,49 @@ static bool push(struct vnat *nat, struct flow *f)
     } else {
         timer_heap_clear(nat, f);
     }
+}
+
+/* Send segments while the guest's window has room, at most TCP_PUSH_BURST
+ * of them; nothing once our FIN is out. Sets *window_full if the window
+ * stopped it and *drained if the host socket had nothing more. Returns
+ * false if the flow was torn down. */
+static bool push_burst(struct vnat *nat, struct flow *f, bool *window_full, bool *drained)
+{
+    struct tcp_flow *t = T(f);
+    if (f->flags & FF_FIN_SENT)
+        return true;
+    for (int burst = 0; burst < TCP_PUSH_BURST; burst++) {
+        uint32_t inflight = t->snd_nxt - t->snd_una;
+        if (inflight >= t->snd_wnd) {
+            *window_full = true;
+            return true;
+        }
+        enum push_step step = push_one(nat, f, t->snd_wnd - inflight);
+        if (step == PUSH_GONE)
+            return false;
+        if (step == PUSH_DRAINED)
+            *drained = true;
+        if (step != PUSH_SENT)
+            return true;
+    }
+    return true;
+}
+
+/* Send what the host has, within the guest's window, then set the timers
+ * and the host interest that follow. Returns false if the flow was torn
+ * down. */
+static bool push(struct vnat *nat, struct flow *f)
+{
+    struct tcp_flow *t = T(f);
+    if (!state_sends_data(t->state))
+        return true;
+    bool window_full = false, drained = false;
+    if (!push_burst(nat, f, &window_full, &drained))
+        return false;
+    arm_send_timer(nat, f);
     /* Read interest only when a readable event could lead to sending. */
+    bool inflight = t->snd_nxt != t->snd_una;
     bool want_read = !(f->flags & FF_HOST_EOF) && !window_full && !(drained && inflight);
-    (void)capped;
     unsigned mask =
         (want_read ? VNAT_WANT_READ : 0) | ((f->flags & FF_WANT_WUPD) ? VNAT_WANT_WRITE : 0);
     set_interest(nat, f, mask);
@@ -1271,8 +1313,7 @@ static bool update_send_window(struct vnat *nat, struct flow *f, const struct vw
 {
     struct tcp_flow *t = T(f);
     VNAT_ASSERT(nat, t->snd_wscale <= 14);
-    if (!(seq_lt(t->snd_wl1, seg->seq) ||
-          (t->snd_wl1 == seg->seq && seq_le(t->snd_wl2, seg->ack))))
+    if (!(seq_lt(t->snd_wl1, seg->seq) || (t->snd_wl1 == seg->seq && seq_le(t->snd_wl2, seg->ack))))
         return false;
     uint32_t w = (uint32_t)seg->window << t->snd_wscale;
     bool moved = w != t->snd_wnd;
