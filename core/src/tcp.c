@@ -920,11 +920,115 @@ static void note_hole(struct tcp_flow *t, uint32_t end)
         t->rcv_hole_edge = end;
 }
 
-/* Data and FIN of an acceptable segment in ESTABLISHED or HOST_FIN.
- * Returns false if the flow is gone. */
+/* send() up to `want` bytes of guest data (no more than the free space
+ * just measured) to the host and advance rcv_nxt by what it took (EAGAIN
+ * takes nothing) into *taken. Returns false if the flow is gone. */
+static bool send_to_host(struct vnat *nat, struct flow *f, const uint8_t *data, uint32_t want,
+                         uint32_t *taken)
+{
+    struct tcp_flow *t = T(f);
+    VNAT_ASSERT(nat, want > 0 && want <= t->host_space);
+    long n = host_send(nat, flow_token(nat, f), data, want);
+    if (n < 0) {
+        if (classify(n) != HERR_AGAIN)
+            return !host_failed(nat, f, n);
+        n = 0;
+    }
+    if ((uint64_t)n > want) {
+        bad_host_result(nat, f);
+        return false;
+    }
+    *taken = (uint32_t)n;
+    t->rcv_nxt += *taken;
+    if (!seq_gt(t->rcv_hole, t->rcv_nxt))
+        t->rcv_hole = t->rcv_nxt; /* no hole: keep it current (modulo 2^32) */
+    nat->stats.bytes_guest_to_host += *taken;
+    return true;
+}
+
+/* Write the segment's bytes beyond rcv_nxt (the first `skip` are old) to
+ * the host, at most its free send space; *taken gets what it took. The
+ * tail not taken is dropped and becomes a hole. Returns false if the flow
+ * is gone. */
+static bool write_fresh(struct vnat *nat, struct flow *f, const struct vw_tcp *seg, uint32_t skip,
+                        uint32_t *taken)
+{
+    struct tcp_flow *t = T(f);
+    uint32_t len = (uint32_t)seg->payload_len;
+    uint32_t fresh = len - skip;
+    VNAT_ASSERT(nat, skip < len);
+    if (!ask_host_space(nat, f))
+        return false;
+    uint64_t sp = t->host_space;
+    uint32_t want = fresh < sp ? fresh : (uint32_t)sp;
+    if (want > 0) {
+        if (!send_to_host(nat, f, seg->payload + skip, want, taken))
+            return false;
+        sp -= *taken;
+    }
+    t->host_space = (uint32_t)sp;
+    t->host_space_measured = t->host_space;
+    VNAT_ASSERT(nat, *taken <= want && t->rcv_nxt == seg->seq + skip + *taken);
+    if (*taken < fresh)
+        note_hole(t, seg->seq + len + ((seg->flags & VW_TCP_FIN) ? 1u : 0u));
+    /* Not all taken, or a window too small for two more segments: ask to
+     * be told when the host drains, so the window update that reopens
+     * the window is never forgotten (a window that reached zero after an
+     * exact fill used to stall the flow for good). */
+    if (*taken < fresh || t->host_space < 2u * t->mss) {
+        f->flags |= FF_WANT_WUPD;
+        set_interest(nat, f, f->interest | VNAT_WANT_WRITE);
+    }
+    return true;
+}
+
+/* The guest's FIN, every byte before it taken: shut the host socket's
+ * write side, ACK, and move on: GUEST_FIN from ESTABLISHED; from HOST_FIN,
+ * BOTH_FIN, or CLOSED (lingering) if our FIN was already acknowledged.
+ * Returns false if the flow is gone or closed. */
+static bool take_fin(struct vnat *nat, struct flow *f)
+{
+    struct tcp_flow *t = T(f);
+    VNAT_ASSERT(nat, !(f->flags & FF_GUEST_FIN));
+    VNAT_ASSERT(nat, t->state == VNAT_TCP_ESTABLISHED || t->state == VNAT_TCP_HOST_FIN);
+    t->rcv_nxt++;
+    if (!seq_gt(t->rcv_hole, t->rcv_nxt))
+        t->rcv_hole = t->rcv_nxt;
+    f->flags |= FF_GUEST_FIN;
+    vnat_token tok = flow_token(nat, f);
+    int r = host_shutdown_write(nat, tok);
+    if (r != 0) {
+        if (r > 0 || classify(r) == HERR_BAD) {
+            bad_host_result(nat, f);
+            return false;
+        }
+        if (classify(r) == HERR_RESET)
+            return !host_failed(nat, f, r);
+    }
+    send_ack(nat, f);
+    if (t->state == VNAT_TCP_ESTABLISHED) {
+        set_state(nat, f, TEV_GUEST_FIN, VNAT_TCP_GUEST_FIN);
+    } else if (f->flags & FF_FIN_ACKED) {
+        host_close(nat, tok, 0);
+        f->flags &= (uint16_t)~FF_SOCKET;
+        set_state(nat, f, TEV_GUEST_FIN, VNAT_TCP_CLOSED);
+        linger(nat, f);
+        return false;
+    } else {
+        set_state(nat, f, TEV_GUEST_FIN, VNAT_TCP_BOTH_FIN);
+    }
+    return true;
+}
+
+/* Data and FIN of an acceptable segment in ESTABLISHED or HOST_FIN: out
+ * of order or entirely old, it is answered with a duplicate ACK; otherwise
+ * what the host takes of it is acknowledged. Returns false if the flow is
+ * gone. */
 static bool take_data(struct vnat *nat, struct flow *f, const struct vw_tcp *seg)
 {
     struct tcp_flow *t = T(f);
+    VNAT_ASSERT(nat, t->state == VNAT_TCP_ESTABLISHED || t->state == VNAT_TCP_HOST_FIN);
+    VNAT_ASSERT(nat, seg->flags & VW_TCP_ACK);
     bool fin = seg->flags & VW_TCP_FIN;
     uint32_t len = (uint32_t)seg->payload_len;
     if (seq_gt(seg->seq, t->rcv_nxt)) {
@@ -944,71 +1048,11 @@ static bool take_data(struct vnat *nat, struct flow *f, const struct vw_tcp *seg
     }
     uint32_t fresh = len - skip;
     uint32_t taken = 0;
-    vnat_token tok = flow_token(nat, f);
-    if (fresh > 0) {
-        if (!ask_host_space(nat, f))
-            return false;
-        uint64_t sp = t->host_space;
-        uint32_t want = fresh < sp ? fresh : (uint32_t)sp;
-        if (want > 0) {
-            long n = host_send(nat, tok, seg->payload + skip, want);
-            if (n < 0) {
-                if (classify(n) != HERR_AGAIN)
-                    return !host_failed(nat, f, n);
-                n = 0;
-            }
-            if ((uint64_t)n > want) {
-                bad_host_result(nat, f);
-                return false;
-            }
-            taken = (uint32_t)n;
-            t->rcv_nxt += taken;
-            if (!seq_gt(t->rcv_hole, t->rcv_nxt))
-                t->rcv_hole = t->rcv_nxt; /* no hole: keep it current (modulo 2^32) */
-            sp -= taken;
-            nat->stats.bytes_guest_to_host += taken;
-        }
-        t->host_space = (uint32_t)sp;
-        t->host_space_measured = t->host_space;
-        if (taken < fresh)
-            note_hole(t, seg->seq + len + (fin ? 1u : 0u)); /* the tail not taken is dropped */
-        /* Not all taken, or a window too small for two more segments: ask to
-         * be told when the host drains, so the window update that reopens
-         * the window is never forgotten (a window that reached zero after an
-         * exact fill used to stall the flow for good). */
-        if (taken < fresh || t->host_space < 2u * t->mss) {
-            f->flags |= FF_WANT_WUPD;
-            set_interest(nat, f, f->interest | VNAT_WANT_WRITE);
-        }
-    }
-    if (fin && taken == fresh) {
-        t->rcv_nxt++;
-        if (!seq_gt(t->rcv_hole, t->rcv_nxt))
-            t->rcv_hole = t->rcv_nxt;
-        f->flags |= FF_GUEST_FIN;
-        int r = host_shutdown_write(nat, tok);
-        if (r != 0) {
-            if (r > 0 || classify(r) == HERR_BAD) {
-                bad_host_result(nat, f);
-                return false;
-            }
-            if (classify(r) == HERR_RESET)
-                return !host_failed(nat, f, r);
-        }
-        send_ack(nat, f);
-        if (t->state == VNAT_TCP_ESTABLISHED) {
-            set_state(nat, f, TEV_GUEST_FIN, VNAT_TCP_GUEST_FIN);
-        } else if (f->flags & FF_FIN_ACKED) {
-            host_close(nat, tok, 0);
-            f->flags &= (uint16_t)~FF_SOCKET;
-            set_state(nat, f, TEV_GUEST_FIN, VNAT_TCP_CLOSED);
-            linger(nat, f);
-            return false;
-        } else {
-            set_state(nat, f, TEV_GUEST_FIN, VNAT_TCP_BOTH_FIN);
-        }
-        return true;
-    }
+    if (fresh > 0 && !write_fresh(nat, f, seg, skip, &taken))
+        return false;
+    VNAT_ASSERT(nat, taken <= fresh);
+    if (fin && taken == fresh)
+        return take_fin(nat, f);
     if (taken == 0)
         send_dup_ack(nat, f); /* nothing could be taken */
     else
