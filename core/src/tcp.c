@@ -1060,6 +1060,30 @@ static bool take_data(struct vnat *nat, struct flow *f, const struct vw_tcp *seg
     return true;
 }
 
+/* What the guest's SYN (or SYN-ACK) tells: its ISN, its MSS (RFC 9293's
+ * default without the option, clamped to our MTU and floored at
+ * TCP_MIN_MSS) and whether it scales windows (its shift clamped to 14). */
+static void learn_guest_syn(struct vnat *nat, struct flow *f, const struct vw_tcp *seg)
+{
+    struct tcp_flow *t = T(f);
+    VNAT_ASSERT(nat, seg->flags & VW_TCP_SYN);
+    t->irs = seg->seq;
+    t->rcv_nxt = seg->seq + 1;
+    t->rcv_adv = t->rcv_hole = t->rcv_hole_edge = t->rcv_nxt;
+    uint32_t mss = seg->has_mss ? seg->mss : TCP_DEFAULT_MSS;
+    if (mss > nat->cfg.mtu - 40)
+        mss = nat->cfg.mtu - 40;
+    if (mss < TCP_MIN_MSS)
+        mss = TCP_MIN_MSS;
+    t->mss = (uint16_t)mss;
+    if (seg->has_wscale) {
+        f->flags |= FF_WSCALE;
+        t->snd_wscale = seg->wscale > 14 ? 14 : seg->wscale;
+        t->rcv_wscale = TCP_OUR_WSCALE;
+    }
+    VNAT_ASSERT(nat, t->mss >= TCP_MIN_MSS && t->mss <= nat->cfg.mtu - 40);
+}
+
 static void open_flow(struct vnat *nat, const struct flow_key *key, const struct vw_tcp *seg)
 {
     struct vnat_sockaddr dst = {.ip = key->dst_ip, .port = key->dst_port};
@@ -1084,20 +1108,7 @@ static void open_flow(struct vnat *nat, const struct flow_key *key, const struct
     struct tcp_flow *t = T(f);
     nat->tcp_live++;
     nat->stats.tcp_flows_total++;
-    t->irs = seg->seq;
-    t->rcv_nxt = seg->seq + 1;
-    t->rcv_adv = t->rcv_hole = t->rcv_hole_edge = t->rcv_nxt;
-    uint32_t mss = seg->has_mss ? seg->mss : TCP_DEFAULT_MSS;
-    if (mss > nat->cfg.mtu - 40)
-        mss = nat->cfg.mtu - 40;
-    if (mss < TCP_MIN_MSS)
-        mss = TCP_MIN_MSS;
-    t->mss = (uint16_t)mss;
-    if (seg->has_wscale) {
-        f->flags |= FF_WSCALE;
-        t->snd_wscale = seg->wscale > 14 ? 14 : seg->wscale;
-        t->rcv_wscale = TCP_OUR_WSCALE;
-    }
+    learn_guest_syn(nat, f, seg);
     t->snd_wnd = seg->window; /* a SYN's window is never scaled */
     t->snd_wl1 = seg->seq;
     t->iss = isn_for(nat, key);
@@ -1170,20 +1181,7 @@ static void on_syn_sent(struct vnat *nat, struct flow *f, const struct vw_tcp *s
         nat->stats.drops[VNAT_DROP_TCP_UNACCEPTABLE]++; /* simultaneous open is not supported */
         return;
     }
-    t->irs = seg->seq;
-    t->rcv_nxt = seg->seq + 1;
-    t->rcv_adv = t->rcv_hole = t->rcv_hole_edge = t->rcv_nxt;
-    uint32_t mss = seg->has_mss ? seg->mss : TCP_DEFAULT_MSS;
-    if (mss > nat->cfg.mtu - 40)
-        mss = nat->cfg.mtu - 40;
-    if (mss < TCP_MIN_MSS)
-        mss = TCP_MIN_MSS;
-    t->mss = (uint16_t)mss;
-    if (seg->has_wscale) {
-        f->flags |= FF_WSCALE;
-        t->snd_wscale = seg->wscale > 14 ? 14 : seg->wscale;
-        t->rcv_wscale = TCP_OUR_WSCALE;
-    }
+    learn_guest_syn(nat, f, seg);
     t->snd_una = t->iss + 1;
     t->snd_wnd = seg->window; /* a SYN's window is never scaled */
     t->snd_wl1 = seg->seq;
@@ -1438,43 +1436,52 @@ void tcp_on_segment(struct vnat *nat, const struct vnat_ip *src, const struct vn
 /* Host events                                                         */
 /* ------------------------------------------------------------------ */
 
+/* CONNECTING, the host's connect completed (writable): send the SYN-ACK
+ * and move to SYN_RCVD, or reset the guest if the connect failed. */
+static void host_connected(struct vnat *nat, struct flow *f, int so_error)
+{
+    struct tcp_flow *t = T(f);
+    VNAT_ASSERT(nat, t->state == VNAT_TCP_CONNECTING && t->snd_nxt == t->iss);
+    if (so_error != 0) {
+        nat->stats.drops[VNAT_DROP_HOST_ERROR]++;
+        teardown(nat, f, TEV_CONNECT_FAILED, VNAT_RST_CONNECT_FAILED, 0);
+        return;
+    }
+    if (!ask_host_space(nat, f))
+        return;
+    if (f->flags & FF_WSCALE) {
+        /* Our shift is fixed by the SYN-ACK for the flow's life: keep
+         * its unit (1 << shift) to at most a quarter of the host's send
+         * buffer, so a tiny buffer can still offer a window above zero
+         * (a buffer smaller than one unit would stall the flow for
+         * good; swarm seeds 79, 114, 125). */
+        uint8_t shift = TCP_OUR_WSCALE;
+        while (shift > 0 && (1u << shift) > t->host_space / 4)
+            shift--;
+        t->rcv_wscale = shift;
+    }
+    set_state(nat, f, TEV_HOST_CONNECTED, VNAT_TCP_SYN_RCVD);
+    if (t->host_space < 2u * t->mss) {
+        /* Connected with less than two segments of send space (the
+         * take_data rule): the SYN-ACK offers a small or closed window,
+         * so ask to be told when the host drains. (Restricted to no
+         * space at all after swarm seed 94 failed on 2026-11-24; on
+         * 2026-12-01 that seed and seeds 1..500 pass with it.) */
+        f->flags |= FF_WANT_WUPD;
+        set_interest(nat, f, VNAT_WANT_WRITE);
+    } else {
+        set_interest(nat, f, 0);
+    }
+    t->snd_nxt = t->snd_max = t->iss + 1;
+    send_synack(nat, f);
+    rto_arm(nat, f);
+}
+
 void tcp_on_writable(struct vnat *nat, struct flow *f, int so_error)
 {
     struct tcp_flow *t = T(f);
     if (t->state == VNAT_TCP_CONNECTING) {
-        if (so_error != 0) {
-            nat->stats.drops[VNAT_DROP_HOST_ERROR]++;
-            teardown(nat, f, TEV_CONNECT_FAILED, VNAT_RST_CONNECT_FAILED, 0);
-            return;
-        }
-        if (!ask_host_space(nat, f))
-            return;
-        if (f->flags & FF_WSCALE) {
-            /* Our shift is fixed by the SYN-ACK for the flow's life: keep
-             * its unit (1 << shift) to at most a quarter of the host's send
-             * buffer, so a tiny buffer can still offer a window above zero
-             * (a buffer smaller than one unit would stall the flow for
-             * good; swarm seeds 79, 114, 125). */
-            uint8_t shift = TCP_OUR_WSCALE;
-            while (shift > 0 && (1u << shift) > t->host_space / 4)
-                shift--;
-            t->rcv_wscale = shift;
-        }
-        set_state(nat, f, TEV_HOST_CONNECTED, VNAT_TCP_SYN_RCVD);
-        if (t->host_space < 2u * t->mss) {
-            /* Connected with less than two segments of send space (the
-             * take_data rule): the SYN-ACK offers a small or closed window,
-             * so ask to be told when the host drains. (Restricted to no
-             * space at all after swarm seed 94 failed on 2026-11-24; on
-             * 2026-12-01 that seed and seeds 1..500 pass with it.) */
-            f->flags |= FF_WANT_WUPD;
-            set_interest(nat, f, VNAT_WANT_WRITE);
-        } else {
-            set_interest(nat, f, 0);
-        }
-        t->snd_nxt = t->snd_max = t->iss + 1;
-        send_synack(nat, f);
-        rto_arm(nat, f);
+        host_connected(nat, f, so_error);
         return;
     }
     if (so_error != 0) {
