@@ -288,7 +288,7 @@ static void release(struct vnat *nat, struct flow *f)
     flow_free(nat, f);
 }
 
-static uint16_t rcv_window(const struct flow *f, bool syn)
+static uint16_t rcv_window(const struct vnat *nat, const struct flow *f, bool syn)
 {
     const struct tcp_flow *t = &f->u.tcp;
     /* Offer 3/4 of the free space. A host kernel charges its own overhead
@@ -305,6 +305,7 @@ static uint16_t rcv_window(const struct flow *f, bool syn)
      * more than is free). */
     if ((space >> shift) == 0)
         space = t->host_space;
+    VNAT_ASSERT(nat, (space >> shift) > 0 || (t->host_space >> shift) == 0);
     /* At most TCP_RCV_WND_SEGS segments, so the guest never queues more
      * frames towards us than its link holds (tcp.h). The cap moves with
      * rcv_nxt, so the right edge still never retreats. */
@@ -339,19 +340,24 @@ static uint16_t rcv_window(const struct flow *f, bool syn)
         else if (space > held)
             space = held;
     }
+    VNAT_ASSERT(nat, space <= t->host_space && shift <= 14); /* never more than the host takes */
     return (uint16_t)(space >> shift);
 }
 
-static void seg_init(struct flow *f, struct vw_tcp_out *o, uint8_t flags, uint32_t seq)
+static void seg_init(const struct vnat *nat, struct flow *f, struct vw_tcp_out *o, uint8_t flags,
+                     uint32_t seq)
 {
     struct tcp_flow *t = &f->u.tcp;
+    /* Nothing we send starts beyond what was ever sent (a RST in CONNECTING
+     * has seq 0, outside our sequence space). */
+    VNAT_ASSERT(nat, (flags & VW_TCP_RST) || seq_le(seq, t->snd_max));
     memset(o, 0, sizeof *o);
     o->sport = f->key.dst_port;
     o->dport = f->key.guest_port;
     o->seq = seq;
     o->ack = t->rcv_nxt;
     o->flags = flags;
-    o->window = rcv_window(f, flags & VW_TCP_SYN);
+    o->window = rcv_window(nat, f, flags & VW_TCP_SYN);
     /* The right edge this segment offers: the hole rule holds it. */
     t->rcv_adv = t->rcv_nxt + ((uint32_t)o->window << ((flags & VW_TCP_SYN) ? 0 : t->rcv_wscale));
     if (flags & VW_TCP_SYN) {
@@ -379,6 +385,7 @@ static void addrs_for(const struct vnat *nat, const struct vnat_ip *src, const s
  * give it to the guest. Returns the sink's result (0 = taken). */
 static int emit(struct vnat *nat, struct flow *f, const struct vw_tcp_out *o, size_t payload_len)
 {
+    VNAT_ASSERT(nat, payload_len <= T(f)->mss);
     struct vw_l2l3 a;
     addrs_for(nat, &f->key.dst_ip, &f->key.guest_ip, &a);
     a.ip_id = nat->ip_id++;
@@ -393,7 +400,7 @@ static int emit(struct vnat *nat, struct flow *f, const struct vw_tcp_out *o, si
 static int send_ctl(struct vnat *nat, struct flow *f, uint8_t flags, uint32_t seq)
 {
     struct vw_tcp_out o;
-    seg_init(f, &o, flags, seq);
+    seg_init(nat, f, &o, flags, seq);
     return emit(nat, f, &o, 0);
 }
 
@@ -410,6 +417,7 @@ static void send_dup_ack(struct vnat *nat, struct flow *f)
 
 static void send_synack(struct vnat *nat, struct flow *f)
 {
+    VNAT_ASSERT(nat, T(f)->state == VNAT_TCP_SYN_RCVD);
     send_ctl(nat, f, VW_TCP_SYN | VW_TCP_ACK, T(f)->iss);
 }
 
@@ -418,8 +426,9 @@ static void send_synack(struct vnat *nat, struct flow *f)
  * and window scaling offered, used only if the guest's SYN-ACK offers it. */
 static void send_syn(struct vnat *nat, struct flow *f)
 {
+    VNAT_ASSERT(nat, T(f)->state == VNAT_TCP_SYN_SENT);
     struct vw_tcp_out o;
-    seg_init(f, &o, VW_TCP_SYN, T(f)->iss);
+    seg_init(nat, f, &o, VW_TCP_SYN, T(f)->iss);
     o.ack = 0;
     o.opt_mss = true;
     o.mss = (uint16_t)(nat->cfg.mtu - 40);
@@ -440,14 +449,15 @@ static void set_interest(struct vnat *nat, struct flow *f, unsigned mask)
 static void send_rst_for_flow(struct vnat *nat, struct flow *f, enum vnat_rst_reason why)
 {
     struct tcp_flow *t = T(f);
+    VNAT_ASSERT(nat, t->state != VNAT_TCP_CLOSED && why < VNAT_RST__COUNT);
     struct vw_tcp_out o;
     if (t->state == VNAT_TCP_CONNECTING) {
-        seg_init(f, &o, VW_TCP_RST | VW_TCP_ACK, 0);
+        seg_init(nat, f, &o, VW_TCP_RST | VW_TCP_ACK, 0);
     } else if (t->state == VNAT_TCP_SYN_SENT) {
-        seg_init(f, &o, VW_TCP_RST, t->snd_nxt); /* nothing of the guest's to acknowledge */
+        seg_init(nat, f, &o, VW_TCP_RST, t->snd_nxt); /* nothing of the guest's to acknowledge */
         o.ack = 0;
     } else {
-        seg_init(f, &o, VW_TCP_RST | VW_TCP_ACK, t->snd_nxt);
+        seg_init(nat, f, &o, VW_TCP_RST | VW_TCP_ACK, t->snd_nxt);
     }
     o.window = 0;
     nat->stats.rst_sent[why]++;
@@ -480,6 +490,7 @@ static void linger(struct vnat *nat, struct flow *f)
 static void teardown(struct vnat *nat, struct flow *f, enum tcp_event ev, int rst_reason,
                      int close_reset)
 {
+    VNAT_ASSERT(nat, T(f)->state != VNAT_TCP_CLOSED && rst_reason < VNAT_RST__COUNT);
     if (rst_reason >= 0)
         send_rst_for_flow(nat, f, (enum vnat_rst_reason)rst_reason);
     if (f->flags & FF_SOCKET) {
@@ -525,6 +536,7 @@ static void bad_host_result(struct vnat *nat, struct flow *f)
  * Returns true if the flow is gone (it always is unless r was -EAGAIN). */
 static bool host_failed(struct vnat *nat, struct flow *f, long r)
 {
+    VNAT_ASSERT(nat, r < 0);
     switch (classify(r)) {
     case HERR_AGAIN:
         return false;
@@ -544,6 +556,7 @@ static bool host_failed(struct vnat *nat, struct flow *f, long r)
 static bool ask_host_space(struct vnat *nat, struct flow *f)
 {
     struct tcp_flow *t = T(f);
+    VNAT_ASSERT(nat, t->state != VNAT_TCP_CLOSED && (f->flags & FF_SOCKET));
     long space = host_send_space(nat, flow_token(nat, f));
     if (space < 0) {
         if (classify(space) != HERR_AGAIN)
@@ -557,12 +570,14 @@ static bool ask_host_space(struct vnat *nat, struct flow *f)
 
 static void rto_arm(struct vnat *nat, struct flow *f)
 {
+    VNAT_ASSERT(nat, T(f)->rto_us >= TCP_RTO_MIN_US && T(f)->rto_us <= TCP_RTO_MAX_US);
     timer_heap_set(nat, f, HKIND_RTO, nat->now + (uint64_t)T(f)->rto_us * VNAT_NS_PER_US);
 }
 
-static void rtt_sample(struct tcp_flow *t, uint64_t now)
+static void rtt_sample(const struct vnat *nat, struct tcp_flow *t)
 {
-    uint64_t us64 = (now - t->rtt_start) / VNAT_NS_PER_US;
+    VNAT_ASSERT(nat, nat->now >= t->rtt_start);
+    uint64_t us64 = (nat->now - t->rtt_start) / VNAT_NS_PER_US;
     uint32_t r = us64 > TCP_RTO_MAX_US ? TCP_RTO_MAX_US : (uint32_t)us64;
     if (t->srtt_us == 0) {
         t->srtt_us = r;
@@ -596,6 +611,7 @@ static uint32_t isn_for(const struct vnat *nat, const struct flow_key *k)
 static void reply_rst(struct vnat *nat, const struct vnat_ip *guest, const struct vnat_ip *dst,
                       const struct vw_tcp *seg, enum vnat_rst_reason why)
 {
+    VNAT_ASSERT(nat, why < VNAT_RST__COUNT);
     if (seg->flags & VW_TCP_RST)
         return; /* never answer a RST */
     struct vw_tcp_out o;
@@ -636,6 +652,7 @@ static bool state_sends_data(int s)
 static void send_fin(struct vnat *nat, struct flow *f)
 {
     struct tcp_flow *t = T(f);
+    VNAT_ASSERT(nat, state_sends_data(t->state) && !(f->flags & FF_FIN_ACKED));
     bool first = !(f->flags & FF_FIN_EVER);
     if (seq_lt(t->snd_nxt, t->snd_max))
         nat->stats.retransmits++;
@@ -665,6 +682,7 @@ enum push_step {
 static void note_data_sent(struct vnat *nat, struct flow *f)
 {
     struct tcp_flow *t = T(f);
+    VNAT_ASSERT(nat, seq_le(t->snd_nxt, t->snd_max));
     if (seq_lt(t->snd_nxt, t->snd_max))
         nat->stats.retransmits++;
     else if (!(f->flags & FF_RTT_TIMING)) {
@@ -684,7 +702,7 @@ static enum push_step push_one(struct vnat *nat, struct flow *f, uint32_t room)
     VNAT_ASSERT(nat, seq_le(t->snd_una, t->snd_nxt) && room > 0 && inflight + room == t->snd_wnd);
     size_t len = room < t->mss ? room : t->mss;
     struct vw_tcp_out o;
-    seg_init(f, &o, VW_TCP_ACK | VW_TCP_PSH, t->snd_nxt);
+    seg_init(nat, f, &o, VW_TCP_ACK | VW_TCP_PSH, t->snd_nxt);
     size_t off = vw_tcp4_payload_off(&o);
     VNAT_VERIFY(nat, off + len <= nat->scratch_len);
     long r = host_peek(nat, flow_token(nat, f), inflight, nat->scratch + off, len);
@@ -735,6 +753,7 @@ static void arm_send_timer(struct vnat *nat, struct flow *f)
 static bool push_burst(struct vnat *nat, struct flow *f, bool *window_full, bool *drained)
 {
     struct tcp_flow *t = T(f);
+    VNAT_ASSERT(nat, state_sends_data(t->state));
     if (f->flags & FF_FIN_SENT)
         return true;
     for (int burst = 0; burst < TCP_PUSH_BURST; burst++) {
@@ -766,6 +785,7 @@ static bool push(struct vnat *nat, struct flow *f)
     if (!push_burst(nat, f, &window_full, &drained))
         return false;
     arm_send_timer(nat, f);
+    VNAT_ASSERT(nat, t->snd_nxt == t->snd_una || f->heap_kind == HKIND_RTO);
     /* Read interest only when a readable event could lead to sending. */
     bool inflight = t->snd_nxt != t->snd_una;
     bool want_read = !(f->flags & FF_HOST_EOF) && !window_full && !(drained && inflight);
@@ -780,6 +800,7 @@ static bool push(struct vnat *nat, struct flow *f)
 static bool retransmit_one(struct vnat *nat, struct flow *f)
 {
     struct tcp_flow *t = T(f);
+    VNAT_ASSERT(nat, seq_lt(t->snd_una, t->snd_nxt) && seq_le(t->snd_nxt, t->snd_max));
     uint32_t data_inflight = t->snd_nxt - t->snd_una;
     if ((f->flags & FF_FIN_SENT) && !(f->flags & FF_FIN_ACKED))
         data_inflight--;
@@ -792,7 +813,7 @@ static bool retransmit_one(struct vnat *nat, struct flow *f)
     }
     size_t len = data_inflight < t->mss ? data_inflight : t->mss;
     struct vw_tcp_out o;
-    seg_init(f, &o, VW_TCP_ACK | VW_TCP_PSH, t->snd_una);
+    seg_init(nat, f, &o, VW_TCP_ACK | VW_TCP_PSH, t->snd_una);
     size_t off = vw_tcp4_payload_off(&o);
     long r = host_peek(nat, flow_token(nat, f), 0, nat->scratch + off, len);
     if (r > 0 && (size_t)r <= len) {
@@ -818,6 +839,7 @@ static bool retransmit_one(struct vnat *nat, struct flow *f)
 static bool go_back(struct vnat *nat, struct flow *f)
 {
     struct tcp_flow *t = T(f);
+    VNAT_ASSERT(nat, state_sends_data(t->state) && t->snd_nxt != t->snd_una);
     t->snd_nxt = t->snd_una;
     if ((f->flags & FF_FIN_EVER) && !(f->flags & FF_FIN_ACKED))
         f->flags &= (uint16_t)~FF_FIN_SENT;
@@ -836,6 +858,8 @@ static bool go_back(struct vnat *nat, struct flow *f)
 static bool ack_advance(struct vnat *nat, struct flow *f, uint32_t ack)
 {
     struct tcp_flow *t = T(f);
+    VNAT_ASSERT(nat, seq_gt(ack, t->snd_una) && seq_le(ack, t->snd_max));
+    VNAT_ASSERT(nat, state_sends_data(t->state));
     uint32_t acked = ack - t->snd_una;
     bool fin_now = (f->flags & FF_FIN_EVER) && !(f->flags & FF_FIN_ACKED) && ack == t->snd_max;
     uint32_t data = acked - (fin_now ? 1u : 0u);
@@ -856,7 +880,7 @@ static bool ack_advance(struct vnat *nat, struct flow *f, uint32_t ack)
     t->dupacks = 0;
     t->retries = 0;
     if ((f->flags & FF_RTT_TIMING) && seq_gt(ack, t->rtt_seq)) {
-        rtt_sample(t, nat->now);
+        rtt_sample(nat, t);
         f->flags &= (uint16_t)~FF_RTT_TIMING;
     }
     if (fin_now) {
@@ -888,11 +912,12 @@ static bool ack_advance(struct vnat *nat, struct flow *f, uint32_t ack)
 static bool refresh_closed_window(struct vnat *nat, struct flow *f)
 {
     struct tcp_flow *t = T(f);
+    VNAT_ASSERT(nat, state_sends_data(t->state));
     if (t->host_space >= 2u * t->mss || (f->flags & FF_GUEST_FIN))
         return true;
     if (!ask_host_space(nat, f))
         return false;
-    if (rcv_window(f, false) == 0) {
+    if (rcv_window(nat, f, false) == 0) {
         f->flags |= FF_WANT_WUPD;
         set_interest(nat, f, f->interest | VNAT_WANT_WRITE);
     }
@@ -1103,6 +1128,7 @@ static void open_flow(struct vnat *nat, const struct flow_key *key, const struct
         reply_rst(nat, &key->guest_ip, &key->dst_ip, seg, VNAT_RST_RATE_LIMIT);
         return;
     }
+    VNAT_ASSERT(nat, flow_lookup(nat, key) == NULL); /* only for unknown flows */
     struct flow *f = flow_alloc(nat, key);
     VNAT_VERIFY(nat, f != NULL);
     struct tcp_flow *t = T(f);
@@ -1136,6 +1162,9 @@ static void open_flow(struct vnat *nat, const struct flow_key *key, const struct
 
 void tcp_open_inbound(struct vnat *nat, const struct flow_key *key, vnat_token tok)
 {
+    /* The caller checked the limits and that the key is free (tcp.h). */
+    VNAT_ASSERT(nat, nat->tcp_live < nat->cfg.max_tcp_flows && !flow_table_full(nat));
+    VNAT_ASSERT(nat, flow_lookup(nat, key) == NULL);
     struct flow *f = flow_alloc(nat, key);
     VNAT_VERIFY(nat, f != NULL && flow_token(nat, f) == tok);
     struct tcp_flow *t = T(f);
@@ -1161,6 +1190,7 @@ void tcp_open_inbound(struct vnat *nat, const struct flow_key *key, vnat_token t
 static void on_syn_sent(struct vnat *nat, struct flow *f, const struct vw_tcp *seg)
 {
     struct tcp_flow *t = T(f);
+    VNAT_ASSERT(nat, t->state == VNAT_TCP_SYN_SENT && t->snd_max == t->iss + 1);
     uint8_t fl = seg->flags;
     bool ack_ok = (fl & VW_TCP_ACK) && seg->ack == t->iss + 1;
     if ((fl & VW_TCP_ACK) && !ack_ok) {
@@ -1216,6 +1246,7 @@ static void on_unknown(struct vnat *nat, const struct flow_key *key, const struc
 static void on_connecting(struct vnat *nat, struct flow *f, const struct vw_tcp *seg)
 {
     struct tcp_flow *t = T(f);
+    VNAT_ASSERT(nat, t->state == VNAT_TCP_CONNECTING);
     if (seg->flags & VW_TCP_RST) {
         if (seg->seq == t->rcv_nxt || seg->seq == t->irs) {
             nat->stats.rst_from_guest++;
@@ -1261,7 +1292,7 @@ static void on_guest_rst(struct vnat *nat, struct flow *f, const struct vw_tcp *
         return;
     }
     nat->stats.drops[VNAT_DROP_TCP_UNACCEPTABLE]++;
-    uint32_t rwnd = (uint32_t)rcv_window(f, false) << t->rcv_wscale;
+    uint32_t rwnd = (uint32_t)rcv_window(nat, f, false) << t->rcv_wscale;
     if (seq_gt(seg->seq, t->rcv_nxt) && seg->seq - t->rcv_nxt < (rwnd ? rwnd : 1))
         send_ack(nat, f); /* RFC 5961 challenge ACK */
 }
@@ -1484,6 +1515,7 @@ void tcp_on_writable(struct vnat *nat, struct flow *f, int so_error)
         host_connected(nat, f, so_error);
         return;
     }
+    VNAT_ASSERT(nat, t->state != VNAT_TCP_CLOSED); /* a closed flow has no socket */
     if (so_error != 0) {
         nat->stats.drops[VNAT_DROP_HOST_ERROR]++;
         teardown(nat, f, TEV_HOST_ERROR, VNAT_RST_HOST_RESET, 1);
@@ -1494,7 +1526,7 @@ void tcp_on_writable(struct vnat *nat, struct flow *f, int so_error)
             return;
         /* Clear the request only once the window we can offer is open: free
          * space below one window-scale unit still advertises 0. */
-        uint32_t wnd = rcv_window(f, false);
+        uint32_t wnd = rcv_window(nat, f, false);
         if (wnd > 0) {
             f->flags &= (uint16_t)~FF_WANT_WUPD;
             /* An update that leaves the right edge where the last segment
@@ -1529,6 +1561,8 @@ void tcp_on_readable(struct vnat *nat, struct flow *f)
 void tcp_on_link_writable(struct vnat *nat, struct flow *f)
 {
     struct tcp_flow *t = T(f);
+    /* A lingering flow has nothing in flight: both FINs were acknowledged. */
+    VNAT_ASSERT(nat, t->state != VNAT_TCP_CLOSED || t->snd_nxt == t->snd_una);
     switch (t->state) {
     case VNAT_TCP_SYN_RCVD:
         send_synack(nat, f);
@@ -1549,8 +1583,25 @@ void tcp_on_link_writable(struct vnat *nat, struct flow *f)
     push(nat, f);
 }
 
+/* The timer list a flow in state s is on (set_state). */
+static int list_for_state(int s)
+{
+    switch (s) {
+    case VNAT_TCP_CONNECTING:
+    case VNAT_TCP_SYN_SENT:
+        return TCLASS_CONNECT;
+    case VNAT_TCP_BOTH_FIN:
+        return TCLASS_CLOSING;
+    case VNAT_TCP_CLOSED:
+        return TCLASS_LINGER;
+    default:
+        return TCLASS_IDLE;
+    }
+}
+
 void tcp_on_list_timer(struct vnat *nat, struct flow *f, int timer_class)
 {
+    VNAT_ASSERT(nat, timer_class == list_for_state(T(f)->state));
     switch (timer_class) {
     case TCLASS_CONNECT:
         teardown(nat, f, TEV_CONNECT_TIMEOUT, VNAT_RST_CONNECT_TIMEOUT, 1);
@@ -1572,6 +1623,9 @@ void tcp_on_list_timer(struct vnat *nat, struct flow *f, int timer_class)
 void tcp_on_heap_timer(struct vnat *nat, struct flow *f, int heap_kind)
 {
     struct tcp_flow *t = T(f);
+    VNAT_ASSERT(nat, heap_kind == HKIND_RTO || heap_kind == HKIND_PERSIST);
+    VNAT_ASSERT(nat, t->retries <= TCP_RETRY_LIMIT && t->rto_us <= TCP_RTO_MAX_US);
+    VNAT_ASSERT(nat, t->state != VNAT_TCP_CONNECTING && t->state != VNAT_TCP_CLOSED);
     uint32_t doubled = t->rto_us > TCP_RTO_MAX_US / 2 ? TCP_RTO_MAX_US : t->rto_us * 2;
     if (heap_kind == HKIND_PERSIST) {
         nat->stats.zero_window_probes++;
@@ -1630,12 +1684,7 @@ int tcp_check_flow(const struct vnat *nat, const struct flow *f, const char **wh
         *why = "live tcp flow without a host socket";
         return 1;
     }
-    uint8_t want = TCLASS_IDLE;
-    if (t->state == VNAT_TCP_CONNECTING || t->state == VNAT_TCP_SYN_SENT)
-        want = TCLASS_CONNECT;
-    else if (t->state == VNAT_TCP_BOTH_FIN)
-        want = TCLASS_CLOSING;
-    if (f->list_class != want) {
+    if (f->list_class != list_for_state(t->state)) {
         *why = "tcp flow on the wrong timer list for its state";
         return 1;
     }
