@@ -67,9 +67,20 @@
  *               Writable with SO_ERROR 0 -> SYN-ACK, SYN_RCVD. SO_ERROR != 0
  *               or connect timeout -> RST to guest, flow reaped.
  *  SYN_RCVD     SYN-ACK sent, retransmitted on RTO and on a repeated guest
- *               SYN. No host interest. The guest's ACK of iss+1 ->
- *               ESTABLISHED (an ACK of anything else gets a RST segment, the
- *               flow stays).
+ *               SYN. No host interest (write interest if the host connected
+ *               with less than two segments of send space). The guest's ACK
+ *               of iss+1 -> ESTABLISHED (an ACK of anything else gets a RST
+ *               segment, the flow stays).
+ *  SYN_SENT     Inbound (port forward): the host connection was accepted
+ *               and our SYN sent (SYN alone; MSS for our MTU and window
+ *               scaling offered), retransmitted on RTO and on link-writable;
+ *               on the connect timer list; no host interest. The guest's
+ *               SYN-ACK acknowledging iss+1 -> ACK, ESTABLISHED (window
+ *               scaling only if it offered it). An acceptable RST (ACK of
+ *               iss+1) refuses the connection: the host socket is closed
+ *               with reset. An ACK of anything else gets a RST segment;
+ *               anything else is dropped (no simultaneous open). Connect
+ *               timeout or TCP_RETRY_LIMIT -> RST to guest, reset.
  *  ESTABLISHED  Data both ways as above. Guest FIN (once all data before it
  *               was taken) -> ACK, host shutdown_write, GUEST_FIN. Host EOF
  *               (peek returns 0) -> FIN after all data, HOST_FIN.
@@ -85,14 +96,18 @@
  *               in the same call. After a clean close (both FINs
  *               acknowledged): the host socket is closed and the flow
  *               lingers for TCP_LINGER_NS on the linger list, acknowledging
- *               a late guest FIN again instead of resetting it; a new SYN on
- *               the same 5-tuple releases it and starts a new flow.
- * In every synchronized state: an acceptable guest RST (seq == rcv_nxt)
- * closes the host socket with reset (an in-window one gets a challenge ACK,
- * RFC 5961); a host error (peek/send/SO_ERROR) sends RST to the guest; an
- * impossible host result resets the flow (VNAT_RST_BAD_HOST_RESULT); the idle
- * timer (every state but CONNECTING and BOTH_FIN) and the closing timer send
- * RST to the guest and reset the host socket.
+ *               a late guest FIN again instead of resetting it; it no longer
+ *               counts to max_tcp_flows but keeps its flow-table slot. A
+ *               guest RST releases it; a new SYN on the same 5-tuple
+ *               releases it and starts a new flow.
+ * In every synchronized state (SYN_RCVD, ESTABLISHED, GUEST_FIN, HOST_FIN,
+ * BOTH_FIN): an acceptable guest RST (seq == rcv_nxt) closes the host socket
+ * with reset (an in-window one gets a challenge ACK, RFC 5961). In every
+ * state but CLOSED: a host error (peek/send/SO_ERROR) sends RST to the
+ * guest; an impossible host result resets the flow
+ * (VNAT_RST_BAD_HOST_RESULT); the connect timer (CONNECTING, SYN_SENT), the
+ * idle timer (SYN_RCVD, ESTABLISHED, GUEST_FIN, HOST_FIN) and the closing
+ * timer (BOTH_FIN) send RST to the guest and reset the host socket.
  *
  * Unknown flows: a guest SYN (no ACK) creates a flow after the policy, the
  * flow limit and the rate limit allow it (each refusal is a RST and a
@@ -905,7 +920,7 @@ static bool ack_advance(struct vnat *nat, struct flow *f, uint32_t ack)
  * answering, so the guest always learns of space the host freed even if no
  * writable event was asked for. The answer may also be smaller than the
  * cache (EAGAIN counts as 0): if the reply is about to advertise a zero
- * window, ask to be told when the host drains, as take_data does, or only
+ * window, ask to be told when the host drains, as write_fresh does, or only
  * the guest's next probe (its backoff reaches a minute) would reopen it
  * (fuzz_events finding zero-window-update-lost-campaign2). Returns false if
  * the flow is gone. */
@@ -1226,6 +1241,7 @@ static void on_syn_sent(struct vnat *nat, struct flow *f, const struct vw_tcp *s
 
 static void on_unknown(struct vnat *nat, const struct flow_key *key, const struct vw_tcp *seg)
 {
+    VNAT_ASSERT(nat, flow_lookup(nat, key) == NULL);
     uint8_t fl = seg->flags;
     if (fl & VW_TCP_RST) {
         nat->stats.drops[VNAT_DROP_TCP_NO_FLOW]++;
@@ -1297,10 +1313,10 @@ static void on_guest_rst(struct vnat *nat, struct flow *f, const struct vw_tcp *
         send_ack(nat, f); /* RFC 5961 challenge ACK */
 }
 
-/* The checks every synchronized state (SYN_RCVD to BOTH_FIN) makes first:
- * a RST, a SYN (our lost SYN-ACK in SYN_RCVD, else a challenge ACK) and a
- * segment without ACK go no further. Returns true if the segment was
- * handled here. */
+/* The checks every synchronized state (SYN_RCVD, ESTABLISHED and the FIN
+ * states) makes first: a RST, a SYN (our lost SYN-ACK in SYN_RCVD, else a
+ * challenge ACK) and a segment without ACK go no further. Returns true if
+ * the segment was handled here. */
 static bool screen_synchronized(struct vnat *nat, struct flow *f, const struct vw_tcp *seg)
 {
     struct tcp_flow *t = T(f);
@@ -1444,6 +1460,7 @@ void tcp_on_segment(struct vnat *nat, const struct vnat_ip *src, const struct vn
         on_unknown(nat, &key, seg);
         return;
     }
+    VNAT_ASSERT(nat, T(f)->state < VNAT_TCP__STATE_COUNT);
     switch (T(f)->state) {
     case VNAT_TCP_CLOSED:
         on_lingering(nat, f, &key, seg);
@@ -1494,7 +1511,7 @@ static void host_connected(struct vnat *nat, struct flow *f, int so_error)
     set_state(nat, f, TEV_HOST_CONNECTED, VNAT_TCP_SYN_RCVD);
     if (t->host_space < 2u * t->mss) {
         /* Connected with less than two segments of send space (the
-         * take_data rule): the SYN-ACK offers a small or closed window,
+         * write_fresh rule): the SYN-ACK offers a small or closed window,
          * so ask to be told when the host drains. (Restricted to no
          * space at all after swarm seed 94 failed on 2026-11-24; on
          * 2026-12-01 that seed and seeds 1..500 pass with it.) */
@@ -1550,6 +1567,7 @@ void tcp_on_writable(struct vnat *nat, struct flow *f, int so_error)
 
 void tcp_on_readable(struct vnat *nat, struct flow *f)
 {
+    VNAT_ASSERT(nat, T(f)->state != VNAT_TCP_CLOSED); /* a closed flow has no socket */
     if (state_sends_data(T(f)->state)) {
         timer_list_touch(nat, f);
         push(nat, f);
