@@ -18,7 +18,7 @@ static const uint8_t ZERO[4] = {0, 0, 0, 0};
 static void expect_reply(struct sfh *h, const uint8_t target[4], const uint8_t asker[4])
 {
     assert_int_equal(sfh_pending(h), 1);
-    struct sfh_out o = sfh_next(h);
+    struct tk_pkt o = sfh_next(h);
     assert_true(o.ok);
     assert_int_equal(o.ethertype, VW_ETH_P_ARP);
     assert_int_equal(o.arp.op, VW_ARP_REPLY);
