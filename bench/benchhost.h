@@ -11,7 +11,7 @@
  * The host models ONE remote byte stream (host -> guest) shared by every
  * socket: benchmarks that move data drive one flow at a time.
  *
- * Also here: building guest frames (through the core's own wire builders,
+ * Also here: building guest frames (through the test kit's builders,
  * outside any timed region) and the RFC 1624 updates that let a timed loop
  * re-use one frame with a new sequence or acknowledgment number.
  */
@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <vnat/vnat.h>
+
+#include "testkit.h"
 
 #define BH_CAPTURE_MAX 256 /* bytes of the last guest frame kept while capturing */
 
@@ -35,10 +37,9 @@ struct bh {
     uint64_t peeks, peek_bytes, peek_again, discards, discard_bytes, interest_changes, other_ops;
     vnat_token last_token; /* of the last tcp_connect */
 
-    /* While capture is nonzero, the head of every guest frame is kept. */
+    /* While capture is nonzero, the head of the last guest frame is kept. */
     int capture;
-    uint8_t last_frame[BH_CAPTURE_MAX];
-    size_t last_len;
+    struct tk_capture out; /* a ring of one */
 
     /* guest -> host: where send() copies to (a ring, reused). */
     uint8_t *sink;
