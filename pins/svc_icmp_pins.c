@@ -128,18 +128,15 @@ PIN(icmp_other_than_echo_is_dropped_and_counted)
     struct sfh h;
     sfh_init(&h, NULL);
     uint8_t f[100];
-    uint8_t rest[4] = {0, 1, 0, 1};
-    struct vw_l2l3 a = {.eth_dst = h.cfg.gateway_mac,
-                        .eth_src = h.cfg.guest_mac,
-                        .ip_src = h.cfg.guest_ip.addr,
-                        .ip_dst = FAR,
-                        .ip_id = 1,
-                        .ttl = 64};
-    size_t n = vw_icmp4_frame(f, sizeof f, &a, VW_ICMP_ECHO_REPLY, 0, rest, 0);
+    struct tk_icmp_spec m = {.guest = &h.cfg, .dst = FAR, .ip_id = 1, .id = 1, .seq = 1};
+    m.type = VW_ICMP_ECHO_REPLY;
+    size_t n = tk_icmp(&m, f, sizeof f);
     sfh_frame(&h, f, n);
-    n = vw_icmp4_frame(f, sizeof f, &a, 13 /* timestamp */, 0, rest, 0);
+    m.type = 13; /* timestamp */
+    n = tk_icmp(&m, f, sizeof f);
     sfh_frame(&h, f, n);
-    n = vw_icmp4_frame(f, sizeof f, &a, VW_ICMP_ECHO_REQUEST, 0, rest, 0);
+    m.type = VW_ICMP_ECHO_REQUEST;
+    n = tk_icmp(&m, f, sizeof f);
     f[n - 1] ^= 1; /* bad checksum */
     sfh_frame(&h, f, n);
     assert_int_equal(SFH_STAT(&h, drops[VNAT_DROP_ICMP_UNSUPPORTED]), 2);
