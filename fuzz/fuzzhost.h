@@ -17,7 +17,8 @@
  * twice, hands the guest a frame that does not parse or carries a bad
  * checksum, or (fz_host_finish) still holds a socket after vnat_shutdown.
  *
- * Everything is fixed-size and pointer-free except the result stream, so a
+ * Everything is fixed-size and pointer-free except the result stream (the
+ * test kit's socket table included: it never stores a pointer), so a
  * target may copy a whole struct fz_host (and the core's memory block) to
  * snapshot and restore a prepared state.
  */
@@ -28,6 +29,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <vnat/vnat.h>
+
+#include "tk_socks.h"
 
 #define FZ_TRAP(cond)                                                                              \
     do {                                                                                           \
@@ -67,24 +70,29 @@ uint32_t fz_back_u32(struct fz_src *s);
 
 enum fz_kind { FZK_FREE = 0, FZK_TCP, FZK_LISTEN, FZK_DGRAM };
 
+/* A host socket: the kit's socket fields (tok, used, closed, close_reset,
+ * interest, addr: the connect/open destination or bound address) and the
+ * model's own. */
 struct fz_sock {
-    vnat_token tok;
+    TK_SOCK;
     uint8_t kind; /* enum fz_kind */
-    bool open;    /* the core owns it and has not closed it */
     bool rx_eof;  /* remote closed: peek past rx_avail gives 0 */
     bool shut_wr;
     bool icmp;
-    bool inexact; /* a fault fed the core bytes the model does not hold */
-    unsigned interest;
-    uint32_t faults;           /* faults drawn on this socket */
-    int8_t gp, gd;             /* the tracked guest connection it serves, or -1 */
-    uint32_t rx_avail;         /* bytes the core may peek (from the discard point) */
-    uint32_t space;            /* free send space */
-    uint32_t dgrams;           /* datagrams queued for dgram_recv */
-    uint32_t pending;          /* connections queued on a listener */
-    struct vnat_sockaddr addr; /* connect/open destination or bound address */
-    uint64_t tx_total;         /* guest bytes the host took */
+    bool inexact;      /* a fault fed the core bytes the model does not hold */
+    uint32_t faults;   /* faults drawn on this socket */
+    int8_t gp, gd;     /* the tracked guest connection it serves, or -1 */
+    uint32_t rx_avail; /* bytes the core may peek (from the discard point) */
+    uint32_t space;    /* free send space */
+    uint32_t dgrams;   /* datagrams queued for dgram_recv */
+    uint32_t pending;  /* connections queued on a listener */
+    uint64_t tx_total; /* guest bytes the host took */
 };
+/* The core owns it and has not closed it. */
+static inline bool fz_open(const struct fz_sock *s)
+{
+    return tk_sock_open(&s->sock);
+}
 
 /* What the guest learned of one TCP connection from the core's frames. */
 struct fz_peer {
