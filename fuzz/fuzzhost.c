@@ -477,38 +477,34 @@ static void op_set_interest(void *ctx, vnat_token tok, unsigned mask)
     s->interest = mask;
 }
 
-static int op_dgram_open(void *ctx, vnat_token tok, enum vnat_dgram_kind kind,
-                         const struct vnat_sockaddr *dst)
+/* dgram_open and dgram_bind alike: a datagram socket at addr (the
+ * destination, or the bound address). */
+static int dgram_new(struct fz_host *h, vnat_token tok, enum vnat_dgram_kind kind,
+                     const struct vnat_sockaddr *addr)
 {
-    struct fz_host *h = ctx;
     h->ops++;
     FZ_TRAP(kind == VNAT_DGRAM_UDP || kind == VNAT_DGRAM_ICMP);
-    FZ_TRAP(dst != NULL);
+    FZ_TRAP(addr != NULL);
     FZ_TRAP(fz_sock_by_tok(h, tok) == NULL);
     uint8_t sel;
     if (fault(h, NULL, &sel))
         return (int)some_errno(h->res);
     struct fz_sock *s = sock_new(h, tok, FZK_DGRAM);
     s->icmp = kind == VNAT_DGRAM_ICMP;
-    s->addr = *dst;
+    s->addr = *addr;
     return 0;
+}
+
+static int op_dgram_open(void *ctx, vnat_token tok, enum vnat_dgram_kind kind,
+                         const struct vnat_sockaddr *dst)
+{
+    return dgram_new(ctx, tok, kind, dst);
 }
 
 static int op_dgram_bind(void *ctx, vnat_token tok, enum vnat_dgram_kind kind,
                          const struct vnat_sockaddr *local)
 {
-    struct fz_host *h = ctx;
-    h->ops++;
-    FZ_TRAP(kind == VNAT_DGRAM_UDP || kind == VNAT_DGRAM_ICMP);
-    FZ_TRAP(local != NULL);
-    FZ_TRAP(fz_sock_by_tok(h, tok) == NULL);
-    uint8_t sel;
-    if (fault(h, NULL, &sel))
-        return (int)some_errno(h->res);
-    struct fz_sock *s = sock_new(h, tok, FZK_DGRAM);
-    s->icmp = kind == VNAT_DGRAM_ICMP;
-    s->addr = *local;
-    return 0;
+    return dgram_new(ctx, tok, kind, local);
 }
 
 static long op_dgram_send(void *ctx, vnat_token tok, const uint8_t *buf, size_t len,

@@ -11,35 +11,36 @@
 static void parse_l4(struct tk_pkt *p)
 {
     const struct vw_ipv4 *ip = &p->ip;
+    const uint8_t *l4 = ip->payload;
+    size_t n = ip->payload_len;
+    bool csum = true; /* a checksum this parse verifies (TCP, UDP) */
     switch (ip->proto) {
     case VW_IPPROTO_TCP:
-        if (vw_tcp_parse(ip->payload, ip->payload_len, &p->tcp) != VW_OK)
-            return;
-        p->l4 = true;
+        p->l4 = vw_tcp_parse(l4, n, &p->tcp) == VW_OK;
         p->payload = p->tcp.payload;
         p->len = p->tcp.payload_len;
-        p->ok = vw_l4_csum_ok4(ip->src, ip->dst, ip->proto, ip->payload, ip->payload_len);
-        return;
+        break;
     case VW_IPPROTO_UDP:
-        if (vw_udp_parse(ip->payload, ip->payload_len, &p->udp) != VW_OK)
-            return;
-        p->l4 = true;
+        p->l4 = vw_udp_parse(l4, n, &p->udp) == VW_OK;
         p->payload = p->udp.payload;
         p->len = p->udp.payload_len;
-        p->ok = vw_l4_csum_ok4(ip->src, ip->dst, ip->proto, ip->payload, ip->payload_len);
-        return;
+        break;
     case VW_IPPROTO_ICMP:
-        if (vw_icmp4_parse(ip->payload, ip->payload_len, &p->icmp) != VW_OK)
-            return;
-        p->l4 = true;
+        p->l4 = vw_icmp4_parse(l4, n, &p->icmp) == VW_OK;
         p->payload = p->icmp.payload;
         p->len = p->icmp.payload_len;
-        p->ok = true;
-        return;
+        csum = false; /* vw_icmp4_parse checks it */
+        break;
     default:
-        p->ok = true;
+        p->ok = true; /* nothing more to read */
         return;
     }
+    if (!p->l4) {
+        p->payload = NULL;
+        p->len = 0;
+        return;
+    }
+    p->ok = !csum || vw_l4_csum_ok4(ip->src, ip->dst, ip->proto, l4, n);
 }
 
 struct tk_pkt tk_parse(const uint8_t *frame, size_t len)

@@ -16,8 +16,8 @@
 #include "wire.h"
 
 /* A parsed frame. ok: every layer parsed (Ethernet; ARP, or IPv4 and, for a
- * TCP, UDP or ICMP datagram that is not a fragment, its header) and the TCP or
- * UDP checksum is valid. l4: the transport header was parsed (so tcp / udp /
+ * TCP, UDP or ICMP datagram that is not a fragment, its header) and its
+ * checksum is valid. l4: the transport header was parsed (so tcp / udp /
  * icmp, payload and len are set). Pointers point into the frame parsed. */
 struct tk_pkt {
     bool ok, l4;

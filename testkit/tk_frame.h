@@ -31,11 +31,15 @@
 
 #include "wire.h"
 
+/* The Ethernet and IPv4 fields every IPv4 spec starts with. */
+#define TK_IP_FIELDS                                                                               \
+    const struct vnat_config *guest;                                                               \
+    const uint8_t *eth_dst, *eth_src, *src, *dst;                                                  \
+    uint16_t ip_id;                                                                                \
+    uint8_t ttl
+
 struct tk_tcp_spec {
-    const struct vnat_config *guest;
-    const uint8_t *eth_dst, *eth_src, *src, *dst;
-    uint16_t ip_id;
-    uint8_t ttl;
+    TK_IP_FIELDS;
     uint16_t sport, dport;
     uint32_t seq, ack;
     uint8_t flags;   /* VW_TCP_* */
@@ -51,10 +55,7 @@ size_t tk_tcp_payload_off(const struct tk_tcp_spec *s);
 size_t tk_tcp(const struct tk_tcp_spec *s, uint8_t *buf, size_t cap);
 
 struct tk_udp_spec {
-    const struct vnat_config *guest;
-    const uint8_t *eth_dst, *eth_src, *src, *dst;
-    uint16_t ip_id;
-    uint8_t ttl;
+    TK_IP_FIELDS;
     uint16_t sport, dport;
     const void *payload;
     size_t len;
@@ -65,10 +66,7 @@ size_t tk_udp(const struct tk_udp_spec *s, uint8_t *buf, size_t cap);
 /* ICMPv4: type, code, then the 4 header bytes after the checksum as two
  * 16-bit halves (the id and sequence number of an echo). */
 struct tk_icmp_spec {
-    const struct vnat_config *guest;
-    const uint8_t *eth_dst, *eth_src, *src, *dst;
-    uint16_t ip_id;
-    uint8_t ttl;
+    TK_IP_FIELDS;
     uint8_t type, code;
     uint16_t id, seq;
     const void *payload;

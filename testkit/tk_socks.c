@@ -96,17 +96,23 @@ size_t tk_count(const struct tk_table *t, bool open_only)
     return n;
 }
 
+/* Append n bytes to a stream buffer (allocated on first use). */
+static void append(uint8_t **buf, size_t *len, const void *data, size_t n, const char *what)
+{
+    if (*len + n > TK_STREAM_BUF)
+        tk_fail("fake host: more than %u bytes %s on one stream", TK_STREAM_BUF, what);
+    if (*buf == NULL && (*buf = malloc(TK_STREAM_BUF)) == NULL)
+        abort();
+    memcpy(*buf + *len, data, n);
+    *len += n;
+}
+
 long tk_stream_send(struct tk_stream *s, const uint8_t *buf, size_t len)
 {
     size_t n = len < (size_t)s->space ? len : (size_t)s->space;
     if (n == 0)
         return -11;
-    if (s->tx_len + n > TK_STREAM_BUF)
-        tk_fail("fake host: more than %u bytes sent on one stream", TK_STREAM_BUF);
-    if (s->tx == NULL && (s->tx = malloc(TK_STREAM_BUF)) == NULL)
-        abort();
-    memcpy(s->tx + s->tx_len, buf, n);
-    s->tx_len += n;
+    append(&s->tx, &s->tx_len, buf, n, "sent");
     s->space -= (long)n;
     return (long)n;
 }
@@ -131,12 +137,7 @@ void tk_stream_discard(struct tk_stream *s, size_t len)
 
 void tk_stream_feed(struct tk_stream *s, const void *data, size_t len)
 {
-    if (s->rx_len + len > TK_STREAM_BUF)
-        tk_fail("fake host: more than %u bytes scripted on one stream", TK_STREAM_BUF);
-    if (s->rx == NULL && (s->rx = malloc(TK_STREAM_BUF)) == NULL)
-        abort();
-    memcpy(s->rx + s->rx_len, data, len);
-    s->rx_len += len;
+    append(&s->rx, &s->rx_len, data, len, "scripted");
 }
 
 void tk_stream_free(struct tk_stream *s)
