@@ -237,27 +237,15 @@ void bh_free(struct bh *h)
     h->nat = NULL;
 }
 
-size_t bh_build_tcp(const struct bh *h, uint8_t *buf, size_t cap, const uint8_t dst[4],
-                    uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags,
-                    uint16_t window, uint16_t mss, int wscale, size_t payload_len)
+size_t bh_tcp(const struct bh *h, const struct tk_tcp_spec *spec, uint8_t *buf, size_t cap)
 {
-    /* The payload is the start of the pattern (a datagram is shorter than a
-     * period of it). */
-    return tk_tcp(&(struct tk_tcp_spec){.guest = &h->cfg,
-                                        .dst = dst,
-                                        .sport = sport,
-                                        .dport = dport,
-                                        .seq = seq,
-                                        .ack = ack,
-                                        .flags = flags,
-                                        .window = window,
-                                        .opt_mss = mss != 0,
-                                        .mss = mss,
-                                        .opt_wscale = wscale >= 0,
-                                        .wscale = wscale >= 0 ? (uint8_t)wscale : 0,
-                                        .payload = h->pattern,
-                                        .len = payload_len},
-                  buf, cap);
+    struct tk_tcp_spec s = *spec;
+    if (s.guest == NULL)
+        s.guest = &h->cfg;
+    /* The start of the pattern: a datagram is shorter than its period. */
+    if (s.payload == NULL)
+        s.payload = h->pattern;
+    return tk_tcp(&s, buf, cap);
 }
 
 #define BH_TCP_OFF (VW_ETH_HLEN + VW_IPV4_HLEN)
@@ -295,8 +283,18 @@ int bh_handshake(struct bh *h, uint64_t *now, const uint8_t dst[4], uint16_t spo
 {
     uint8_t f[128];
     uint64_t connects = h->connects;
-    size_t n = bh_build_tcp(h, f, sizeof f, dst, sport, dport, BH_GUEST_ISN, 0, VW_TCP_SYN, win,
-                            mss, 7, 0);
+    size_t n = bh_tcp(h,
+                      &(struct tk_tcp_spec){.dst = dst,
+                                            .sport = sport,
+                                            .dport = dport,
+                                            .seq = BH_GUEST_ISN,
+                                            .flags = VW_TCP_SYN,
+                                            .window = win,
+                                            .opt_mss = mss != 0,
+                                            .mss = mss,
+                                            .opt_wscale = true,
+                                            .wscale = 7},
+                      f, sizeof f);
     if (n == 0 || vnat_on_guest_frame(h->nat, ++*now, f, n) != VNAT_OK ||
         h->connects != connects + 1) {
         fprintf(stderr, "bench: the guest SYN did not start a connect\n");
@@ -314,8 +312,15 @@ int bh_handshake(struct bh *h, uint64_t *now, const uint8_t dst[4], uint16_t spo
         fprintf(stderr, "bench: no SYN-ACK after the connect completed\n");
         return -1;
     }
-    n = bh_build_tcp(h, f, sizeof f, dst, sport, dport, BH_GUEST_ISN + 1, iss + 1, VW_TCP_ACK, win,
-                     0, -1, 0);
+    n = bh_tcp(h,
+               &(struct tk_tcp_spec){.dst = dst,
+                                     .sport = sport,
+                                     .dport = dport,
+                                     .seq = BH_GUEST_ISN + 1,
+                                     .ack = iss + 1,
+                                     .flags = VW_TCP_ACK,
+                                     .window = win},
+               f, sizeof f);
     struct vnat_stats st;
     vnat_get_stats(h->nat, &st, sizeof st);
     uint64_t est = st.tcp_flows_by_state[VNAT_TCP_ESTABLISHED];
