@@ -720,42 +720,31 @@ struct vnat_sockaddr fz_dst(unsigned d)
     return a;
 }
 
-size_t fz_build_tcp(const struct fz_host *h, uint8_t *frame, size_t cap, const uint8_t src_ip[4],
-                    const struct vnat_sockaddr *dst, uint16_t sport, uint32_t seq, uint32_t ack,
-                    uint8_t flags, uint16_t win, unsigned opts, uint16_t mss, uint8_t wscale,
-                    const uint8_t *payload, size_t len)
-{
-    return tk_tcp(&(struct tk_tcp_spec){.guest = &h->cfg,
-                                        .src = src_ip,
-                                        .dst = dst->ip.addr,
-                                        .ip_id = (uint16_t)seq,
-                                        .sport = sport,
-                                        .dport = dst->port,
-                                        .seq = seq,
-                                        .ack = ack,
-                                        .flags = flags,
-                                        .window = win,
-                                        .opt_mss = (opts & FZ_OPT_MSS) != 0,
-                                        .mss = mss,
-                                        .opt_wscale = (opts & FZ_OPT_WS) != 0,
-                                        .wscale = wscale,
-                                        .opt_sack_perm = (opts & FZ_OPT_SACK) != 0,
-                                        .opt_ts = (opts & FZ_OPT_TS) != 0,
-                                        .ts_val = seq ^ 0x5a5a,
-                                        .ts_ecr = ack,
-                                        .payload = payload,
-                                        .len = len},
-                  frame, cap);
-}
-
 vnat_err fz_guest_tcp(struct fz_host *h, unsigned p, unsigned d, uint8_t flags, uint32_t seq,
                       uint32_t ack, uint16_t win, unsigned opts, const uint8_t *payload, size_t len)
 {
     static uint8_t frame[VW_ETH_HLEN + 65535];
     struct vnat_sockaddr dst = fz_dst(d);
-    size_t n = fz_build_tcp(h, frame, sizeof frame, h->cfg.guest_ip.addr, &dst,
-                            FZ_GUEST_PORT(p % FZ_PORTS), seq, ack, flags, win, opts, h->syn_mss,
-                            h->syn_wscale, payload, len);
+    size_t n = tk_tcp(&(struct tk_tcp_spec){.guest = &h->cfg,
+                                            .dst = dst.ip.addr,
+                                            .ip_id = (uint16_t)seq,
+                                            .sport = FZ_GUEST_PORT(p % FZ_PORTS),
+                                            .dport = dst.port,
+                                            .seq = seq,
+                                            .ack = ack,
+                                            .flags = flags,
+                                            .window = win,
+                                            .opt_mss = (opts & FZ_OPT_MSS) != 0,
+                                            .mss = h->syn_mss,
+                                            .opt_wscale = (opts & FZ_OPT_WS) != 0,
+                                            .wscale = h->syn_wscale,
+                                            .opt_sack_perm = (opts & FZ_OPT_SACK) != 0,
+                                            .opt_ts = (opts & FZ_OPT_TS) != 0,
+                                            .ts_val = seq ^ 0x5a5a,
+                                            .ts_ecr = ack,
+                                            .payload = payload,
+                                            .len = len},
+                      frame, sizeof frame);
     FZ_TRAP(n > 0);
     h->peers[p % FZ_PORTS][d % FZ_DSTS].guest_nxt =
         seq + (uint32_t)len + ((flags & VW_TCP_SYN) ? 1u : 0u) + ((flags & VW_TCP_FIN) ? 1u : 0u);

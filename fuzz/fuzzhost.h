@@ -142,18 +142,14 @@ struct fz_sock *fz_sock_pick(struct fz_host *h, uint8_t kind, unsigned n);
 struct vnat_sockaddr fz_dst(unsigned d);
 #define FZ_GUEST_PORT(i) ((uint16_t)(40000 + (i)))
 
-/* One guest TCP segment with valid lengths and checksums. opts: bit 0 MSS,
- * bit 1 window scale, bit 2 SACK-permitted, bit 3 timestamps. Returns the
- * frame length (0 if it does not fit). */
+/* The options of a guest TCP segment (fz_guest_tcp's opts): MSS and window
+ * scale as h->syn_mss / h->syn_wscale say, SACK-permitted, timestamps. */
 #define FZ_OPT_MSS 1u
 #define FZ_OPT_WS 2u
 #define FZ_OPT_SACK 4u
 #define FZ_OPT_TS 8u
-size_t fz_build_tcp(const struct fz_host *h, uint8_t *frame, size_t cap, const uint8_t src_ip[4],
-                    const struct vnat_sockaddr *dst, uint16_t sport, uint32_t seq, uint32_t ack,
-                    uint8_t flags, uint16_t win, unsigned opts, uint16_t mss, uint8_t wscale,
-                    const uint8_t *payload, size_t len);
-/* Send a TCP segment on tracked connection (port p, dst d) and update the
+/* Send a TCP segment on tracked connection (port p, dst d), built with the
+ * test kit's builder (valid lengths and checksums), and update the
  * guest's own sequence number; returns the event's result. */
 vnat_err fz_guest_tcp(struct fz_host *h, unsigned p, unsigned d, uint8_t flags, uint32_t seq,
                       uint32_t ack, uint16_t win, unsigned opts, const uint8_t *payload,
