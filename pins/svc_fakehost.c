@@ -64,26 +64,34 @@ static int op_guest_send(void *ctx, const uint8_t *frame, size_t len)
     return 0;
 }
 
+/* Every operation that opens a socket: counted, then a scripted result, or
+ * a new socket of this kind at addr (destination, or local address). A
+ * datagram socket (dgram_kind >= 0) gets its queues. */
+static int open_sock(struct sfh *h, enum vnat_op op, vnat_token tok, enum sfh_kind kind,
+                     int dgram_kind, const struct vnat_sockaddr *addr)
+{
+    h->ops[op]++;
+    long rc;
+    if (scripted(h, op, tok, &rc))
+        return (int)rc;
+    struct sfh_sock *s = claim(h, tok, kind);
+    s->addr = *addr;
+    if (dgram_kind >= 0) {
+        s->dgram_kind = dgram_kind;
+        s->sent = calloc(SFH_MAX_DGRAMS, sizeof *s->sent);
+        s->rxq = calloc(SFH_MAX_DGRAMS, sizeof *s->rxq);
+    }
+    return 0;
+}
+
 static int op_tcp_connect(void *ctx, vnat_token tok, const struct vnat_sockaddr *dst)
 {
-    struct sfh *h = ctx;
-    h->ops[VNAT_OP_TCP_CONNECT]++;
-    long rc;
-    if (scripted(h, VNAT_OP_TCP_CONNECT, tok, &rc))
-        return (int)rc;
-    claim(h, tok, SFH_STREAM)->addr = *dst;
-    return 0;
+    return open_sock(ctx, VNAT_OP_TCP_CONNECT, tok, SFH_STREAM, -1, dst);
 }
 
 static int op_tcp_listen(void *ctx, vnat_token tok, const struct vnat_sockaddr *local)
 {
-    struct sfh *h = ctx;
-    h->ops[VNAT_OP_TCP_LISTEN]++;
-    long rc;
-    if (scripted(h, VNAT_OP_TCP_LISTEN, tok, &rc))
-        return (int)rc;
-    claim(h, tok, SFH_LISTENER)->addr = *local;
-    return 0;
+    return open_sock(ctx, VNAT_OP_TCP_LISTEN, tok, SFH_LISTENER, -1, local);
 }
 
 static int op_tcp_accept(void *ctx, vnat_token l, vnat_token tok, struct vnat_sockaddr *peer)
@@ -162,39 +170,16 @@ static void op_set_interest(void *ctx, vnat_token tok, unsigned mask)
     live(h, tok, "set_interest")->interest = mask;
 }
 
-/* A datagram socket of kind k at addr (destination or bound address). */
-static void dgram_sock(struct sfh *h, vnat_token tok, enum sfh_kind kind, int k,
-                       const struct vnat_sockaddr *addr)
-{
-    struct sfh_sock *s = claim(h, tok, kind);
-    s->dgram_kind = k;
-    s->addr = *addr;
-    s->sent = calloc(SFH_MAX_DGRAMS, sizeof *s->sent);
-    s->rxq = calloc(SFH_MAX_DGRAMS, sizeof *s->rxq);
-}
-
 static int op_dgram_open(void *ctx, vnat_token tok, enum vnat_dgram_kind k,
                          const struct vnat_sockaddr *dst)
 {
-    struct sfh *h = ctx;
-    h->ops[VNAT_OP_DGRAM_OPEN]++;
-    long rc;
-    if (scripted(h, VNAT_OP_DGRAM_OPEN, tok, &rc))
-        return (int)rc;
-    dgram_sock(h, tok, SFH_DGRAM, k, dst);
-    return 0;
+    return open_sock(ctx, VNAT_OP_DGRAM_OPEN, tok, SFH_DGRAM, (int)k, dst);
 }
 
 static int op_dgram_bind(void *ctx, vnat_token tok, enum vnat_dgram_kind k,
                          const struct vnat_sockaddr *local)
 {
-    struct sfh *h = ctx;
-    h->ops[VNAT_OP_DGRAM_BIND]++;
-    long rc;
-    if (scripted(h, VNAT_OP_DGRAM_BIND, tok, &rc))
-        return (int)rc;
-    dgram_sock(h, tok, SFH_DGRAM_BOUND, k, local);
-    return 0;
+    return open_sock(ctx, VNAT_OP_DGRAM_BIND, tok, SFH_DGRAM_BOUND, (int)k, local);
 }
 
 static long op_dgram_send(void *ctx, vnat_token tok, const uint8_t *b, size_t n,
