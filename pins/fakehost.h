@@ -4,7 +4,9 @@
  * Each socket the core opens gets a record: what it was asked to connect
  * to, the bytes the core sent it, a scripted receive stream (rx) that the
  * core peeks and discards, a scripted free send space, errors to return.
- * Frames the core gives the guest are captured and can be parsed.
+ * Frames the core gives the guest are captured and can be parsed. The
+ * socket table, streams, capture, frame builders and scripted results are
+ * the test kit's (testkit/); the model of each operation is this fake's.
  */
 #ifndef VNAT_PINS_FAKEHOST_H
 #define VNAT_PINS_FAKEHOST_H

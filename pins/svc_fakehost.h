@@ -4,7 +4,8 @@
  * TCP pins' pins/fakehost.h covers stream sockets only). Each socket the
  * core opens gets a record of what was asked and sent; incoming datagrams,
  * pending connections and errors are scripted. Frames for the guest are
- * captured and parsed with the wire layer. Drives the core through its
+ * captured and parsed with the test kit (testkit/), which also holds the
+ * socket table, streams and scripted results. Drives the core through its
  * public API only (plus the wire layer to build and read frames).
  */
 #ifndef VNAT_PINS_SVC_FAKEHOST_H
