@@ -14,7 +14,7 @@ endif()
 # services' fake host.
 if(TARGET vnat_host)
   vnat_pin(host_addrs SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/host_addrs_pins.c
-           ${CMAKE_CURRENT_SOURCE_DIR}/svc_fakehost.c LIBS vnat_host vnat_core_internal
+           ${CMAKE_CURRENT_SOURCE_DIR}/svc_fakehost.c LIBS vnat_host vnat_core_internal vnat_testkit
            LABELS host)
 endif()
 # The --api-socket protocol (host/api_proto.c): requests, every malformed
