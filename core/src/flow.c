@@ -64,10 +64,7 @@ static uint32_t key_hash(struct vnat *nat, const struct flow_key *key)
 }
 
 /* Keys are hashed and compared as bytes: their padding must be zero. */
-static bool key_clean(const struct flow_key *key)
-{
-    return (key->pad_[0] | key->pad_[1] | key->pad_[2]) == 0;
-}
+#define key_clean(key) (((key)->pad_[0] | (key)->pad_[1] | (key)->pad_[2]) == 0)
 
 struct flow *flow_lookup(struct vnat *nat, const struct flow_key *key)
 {
