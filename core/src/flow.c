@@ -90,6 +90,7 @@ struct flow *flow_lookup(struct vnat *nat, const struct flow_key *key)
 static void index_insert(struct vnat *nat, uint32_t h, uint32_t slot)
 {
     uint32_t mask = nat->ft->index_mask;
+    VNAT_ASSERT(nat, slot < nat->cfg.max_flows && nat->stats.flows_live < nat->cfg.max_flows);
     for (uint32_t i = h & mask, steps = 0; steps <= mask; i = (i + 1) & mask, steps++) {
         if (nat->ft->index[i].slot == VNAT_NONE32) {
             nat->ft->index[i].slot = slot;

@@ -184,6 +184,7 @@ static void visible_peer(const struct vnat *nat, const struct vnat_sockaddr *pee
                          struct vnat_ip *out)
 {
     const struct vnat_config *c = &nat->cfg;
+    VNAT_ASSERT(nat, c->gateway_ip.family == VNAT_AF_INET && c->prefix_len <= 30);
     if (peer->ip.family == VNAT_AF_INET) {
         const uint8_t *a = peer->ip.addr;
         bool hidden = a[0] == 0 || a[0] == 127 || a[0] >= 224 || (a[0] == 169 && a[1] == 254) ||

@@ -36,6 +36,8 @@ bool policy_rules_deny(const struct vnat *nat, uint8_t proto, const struct vnat_
 {
     for (uint32_t i = 0; i < nat->cfg.n_rules; i++) {
         const struct vnat_rule *r = &nat->cfg.rules[i];
+        VNAT_ASSERT(nat,
+                    r->action <= VNAT_RULE_ALLOW && r->port_lo <= r->port_hi); /* normalize() */
         if (r->proto != VNAT_PROTO_ANY && r->proto != proto)
             continue;
         if (dst->port < r->port_lo || dst->port > r->port_hi)
@@ -58,6 +60,7 @@ static bool ip4_special(const struct vnat *nat, const uint8_t a[4])
     /* The guest subnet's broadcast address. */
     const struct vnat_ip *g = &nat->cfg.guest_ip;
     unsigned p = nat->cfg.prefix_len;
+    VNAT_ASSERT(nat, p >= 1 && p <= 30); /* normalize() */
     if (p < 31 &&
         policy_ip_in(&(struct vnat_ip){.family = VNAT_AF_INET, .addr = {a[0], a[1], a[2], a[3]}}, g,
                      p)) {

@@ -228,6 +228,7 @@ void timer_inst_clear(struct vnat *nat, enum inst_timer t)
 static uint64_t earliest(const struct vnat *nat, struct timer_due *d)
 {
     const struct timer_state *t = nat->timers;
+    VNAT_ASSERT(nat, t->heap_len <= t->cap);
     uint64_t bd = UINT64_MAX;
     for (int c = 1; c < TCLASS_COUNT; c++) {
         uint32_t h = t->lists[c].head;
