@@ -671,7 +671,7 @@ void fz_check_windows(struct fz_host *h)
         const struct flow *f = flow_by_token(h->nat, s->tok);
         if (f == NULL || f->key.proto != VNAT_PROTO_TCP)
             continue;
-        int st = f->u.tcp.state;
+        int st = tcp_flow_const(f)->state;
         if (st != VNAT_TCP_ESTABLISHED && st != VNAT_TCP_HOST_FIN)
             continue;
         if (!(s->interest & VNAT_WANT_WRITE)) {

@@ -221,7 +221,8 @@ PIN(core_hash_index_spreads_guest_chosen_ports)
     assert_int_equal(FH_STAT(&h, flows_live), 1024);
     uint32_t longest = 0;
     for (uint32_t i = 0; i < 1024; i++) {
-        const struct flow *f = &h.nat->flows[i];
+        const struct flow *f = vnat_debug_flow_at(h.nat, i);
+        assert_non_null(f);
         assert_true(f->in_use);
         uint32_t n = flow_index_probe_len(h.nat, f);
         assert_true(n >= 1); /* reachable in the index */

@@ -115,22 +115,12 @@
  * SEG.ACK; otherwise seq 0, ack = SEG.SEQ + SEG.LEN, RST|ACK), never in
  * answer to a RST, and never creates a flow.
  */
-#include "internal.h"
+#include "tcp.h"
 
-/* Linux errno numbers (the host operations' convention, vnat.h). */
-#define H_EPIPE 32
-#define H_EAGAIN 11
-#define H_ENOMEM 12
-#define H_ENETDOWN 100
-#define H_ENETUNREACH 101
-#define H_ECONNABORTED 103
-#define H_ECONNRESET 104
-#define H_ENOBUFS 105
-#define H_ENOTCONN 107
-#define H_ETIMEDOUT 110
-#define H_ECONNREFUSED 111
-#define H_EHOSTDOWN 112
-#define H_EHOSTUNREACH 113
+#include "log.h"
+#include "policy.h"
+#include "siphash.h"
+#include "wire.h"
 
 /* ------------------------------------------------------------------ */
 /* Transition table                                                    */
@@ -256,7 +246,7 @@ __attribute__((unused)) static bool transition_listed(int from, enum tcp_event e
 
 static inline struct tcp_flow *T(struct flow *f)
 {
-    return &f->u.tcp;
+    return tcp_flow_of(f);
 }
 
 static void set_state(struct vnat *nat, struct flow *f, enum tcp_event ev, int to)
@@ -273,17 +263,17 @@ static void set_state(struct vnat *nat, struct flow *f, enum tcp_event ev, int t
     switch (to) {
     case VNAT_TCP_CONNECTING:
     case VNAT_TCP_SYN_SENT:
-        timer_list_set(nat, f, TCLASS_CONNECT);
+        flow_timer_set(nat, f, TCLASS_CONNECT);
         break;
     case VNAT_TCP_SYN_RCVD:
-        timer_list_set(nat, f, TCLASS_IDLE);
+        flow_timer_set(nat, f, TCLASS_IDLE);
         break;
     case VNAT_TCP_BOTH_FIN:
-        timer_list_set(nat, f, TCLASS_CLOSING);
+        flow_timer_set(nat, f, TCLASS_CLOSING);
         break;
     case VNAT_TCP_CLOSED:
-        timer_list_clear(nat, f);
-        timer_heap_clear(nat, f);
+        flow_timer_clear(nat, f);
+        flow_heap_clear(nat, f);
         break;
     default:
         break;
@@ -297,15 +287,15 @@ static void release(struct vnat *nat, struct flow *f)
     VNAT_ASSERT(nat, !(f->flags & FF_SOCKET));
     nat->stats.tcp_flows_by_state[VNAT_TCP_CLOSED]--;
     if (!(f->flags & FF_LINGER)) {
-        VNAT_ASSERT(nat, nat->tcp_live > 0);
-        nat->tcp_live--;
+        VNAT_ASSERT(nat, nat->tcp->live > 0);
+        nat->tcp->live--;
     }
     flow_free(nat, f);
 }
 
 static uint16_t rcv_window(const struct vnat *nat, const struct flow *f, bool syn)
 {
-    const struct tcp_flow *t = &f->u.tcp;
+    const struct tcp_flow *t = tcp_flow_const(f);
     /* Offer 3/4 of the free space. A host kernel charges its own overhead
      * to the send buffer (Linux counts skb truesize against SO_SNDBUF), so
      * every write consumes a little more space than its payload; offering
@@ -362,7 +352,7 @@ static uint16_t rcv_window(const struct vnat *nat, const struct flow *f, bool sy
 static void seg_init(const struct vnat *nat, struct flow *f, struct vw_tcp_out *o, uint8_t flags,
                      uint32_t seq)
 {
-    struct tcp_flow *t = &f->u.tcp;
+    struct tcp_flow *t = tcp_flow_of(f);
     /* Nothing we send starts beyond what was ever sent (a RST in CONNECTING
      * has seq 0, outside our sequence space). */
     VNAT_ASSERT(nat, (flags & VW_TCP_RST) || seq_le(seq, t->snd_max));
@@ -492,12 +482,12 @@ static void linger(struct vnat *nat, struct flow *f)
 {
     VNAT_ASSERT(nat, T(f)->state == VNAT_TCP_CLOSED);
     VNAT_ASSERT(nat, !(f->flags & FF_SOCKET));
-    timer_list_set(nat, f, TCLASS_LINGER);
+    flow_timer_set(nat, f, TCLASS_LINGER);
     /* Nothing is open on either side: the flow no longer counts to the
      * concurrent-flow limit (reference defect 5). */
     f->flags |= FF_LINGER;
-    VNAT_ASSERT(nat, nat->tcp_live > 0);
-    nat->tcp_live--;
+    VNAT_ASSERT(nat, nat->tcp->live > 0);
+    nat->tcp->live--;
 }
 
 /* Tear a flow down: optional RST to the guest, host socket closed (with
@@ -521,20 +511,20 @@ enum herr { HERR_AGAIN, HERR_RESET, HERR_BAD };
 static enum herr classify(long r)
 {
     switch (-r) {
-    case H_EAGAIN:
+    case HOST_EAGAIN:
         return HERR_AGAIN;
-    case H_ECONNRESET:
-    case H_EPIPE:
-    case H_ETIMEDOUT:
-    case H_EHOSTUNREACH:
-    case H_ENETUNREACH:
-    case H_ECONNABORTED:
-    case H_ENOTCONN:
-    case H_ECONNREFUSED:
-    case H_ENETDOWN:
-    case H_EHOSTDOWN:
-    case H_ENOBUFS:
-    case H_ENOMEM:
+    case HOST_ECONNRESET:
+    case HOST_EPIPE:
+    case HOST_ETIMEDOUT:
+    case HOST_EHOSTUNREACH:
+    case HOST_ENETUNREACH:
+    case HOST_ECONNABORTED:
+    case HOST_ENOTCONN:
+    case HOST_ECONNREFUSED:
+    case HOST_ENETDOWN:
+    case HOST_EHOSTDOWN:
+    case HOST_ENOBUFS:
+    case HOST_ENOMEM:
         return HERR_RESET;
     default:
         return HERR_BAD;
@@ -586,7 +576,7 @@ static bool ask_host_space(struct vnat *nat, struct flow *f)
 static void rto_arm(struct vnat *nat, struct flow *f)
 {
     VNAT_ASSERT(nat, T(f)->rto_us >= TCP_RTO_MIN_US && T(f)->rto_us <= TCP_RTO_MAX_US);
-    timer_heap_set(nat, f, HKIND_RTO, nat->now + (uint64_t)T(f)->rto_us * VNAT_NS_PER_US);
+    flow_heap_set(nat, f, HKIND_RTO, nat->now + (uint64_t)T(f)->rto_us * VNAT_NS_PER_US);
 }
 
 static void rtt_sample(const struct vnat *nat, struct tcp_flow *t)
@@ -612,11 +602,11 @@ static void rtt_sample(const struct vnat *nat, struct tcp_flow *t)
 
 static uint32_t isn_for(const struct vnat *nat, const struct flow_key *k)
 {
-    if (nat->isn_forced)
-        return nat->isn_force_value;
+    if (nat->tcp->isn_forced)
+        return nat->tcp->isn_force_value;
     /* RFC 6528: ISN = M + F(4-tuple, secret), M a 4 microsecond clock. */
     uint32_t m = (uint32_t)(nat->now / 4000);
-    return m + (uint32_t)vnat_siphash24(nat->sip_isn, k, sizeof *k);
+    return m + (uint32_t)vnat_siphash24(nat->tcp->sip_isn, k, sizeof *k);
 }
 
 /* ------------------------------------------------------------------ */
@@ -751,13 +741,13 @@ static void arm_send_timer(struct vnat *nat, struct flow *f)
     struct tcp_flow *t = T(f);
     VNAT_ASSERT(nat, seq_le(t->snd_una, t->snd_nxt) && seq_le(t->snd_nxt, t->snd_max));
     if (t->snd_nxt != t->snd_una) {
-        if (f->heap_kind != HKIND_RTO)
+        if (f->tm.heap_kind != HKIND_RTO)
             rto_arm(nat, f);
     } else if (t->snd_wnd == 0 && !(f->flags & FF_FIN_SENT)) {
-        if (f->heap_kind != HKIND_PERSIST)
-            timer_heap_set(nat, f, HKIND_PERSIST, nat->now + (uint64_t)t->rto_us * VNAT_NS_PER_US);
+        if (f->tm.heap_kind != HKIND_PERSIST)
+            flow_heap_set(nat, f, HKIND_PERSIST, nat->now + (uint64_t)t->rto_us * VNAT_NS_PER_US);
     } else {
-        timer_heap_clear(nat, f);
+        flow_heap_clear(nat, f);
     }
 }
 
@@ -800,7 +790,7 @@ static bool push(struct vnat *nat, struct flow *f)
     if (!push_burst(nat, f, &window_full, &drained))
         return false;
     arm_send_timer(nat, f);
-    VNAT_ASSERT(nat, t->snd_nxt == t->snd_una || f->heap_kind == HKIND_RTO);
+    VNAT_ASSERT(nat, t->snd_nxt == t->snd_una || f->tm.heap_kind == HKIND_RTO);
     /* Read interest only when a readable event could lead to sending. */
     bool inflight = t->snd_nxt != t->snd_una;
     bool want_read = !(f->flags & FF_HOST_EOF) && !window_full && !(drained && inflight);
@@ -860,7 +850,7 @@ static bool go_back(struct vnat *nat, struct flow *f)
         f->flags &= (uint16_t)~FF_FIN_SENT;
     f->flags &= (uint16_t)~FF_RTT_TIMING;
     t->dupacks = 0;
-    timer_heap_clear(nat, f);
+    flow_heap_clear(nat, f);
     return push(nat, f);
 }
 
@@ -909,7 +899,7 @@ static bool ack_advance(struct vnat *nat, struct flow *f, uint32_t ack)
         }
     }
     if (t->snd_una == t->snd_nxt)
-        timer_heap_clear(nat, f);
+        flow_heap_clear(nat, f);
     else
         rto_arm(nat, f);
     return true;
@@ -1133,7 +1123,7 @@ static void open_flow(struct vnat *nat, const struct flow_key *key, const struct
         reply_rst(nat, &key->guest_ip, &key->dst_ip, seg, VNAT_RST_POLICY);
         return;
     }
-    if (nat->tcp_live >= nat->cfg.max_tcp_flows || flow_table_full(nat)) {
+    if (nat->tcp->live >= nat->cfg.max_tcp_flows || flow_table_full(nat)) {
         nat->stats.drops[VNAT_DROP_FLOW_LIMIT]++;
         reply_rst(nat, &key->guest_ip, &key->dst_ip, seg, VNAT_RST_FLOW_LIMIT);
         return;
@@ -1147,7 +1137,7 @@ static void open_flow(struct vnat *nat, const struct flow_key *key, const struct
     struct flow *f = flow_alloc(nat, key);
     VNAT_VERIFY(nat, f != NULL);
     struct tcp_flow *t = T(f);
-    nat->tcp_live++;
+    nat->tcp->live++;
     nat->stats.tcp_flows_total++;
     learn_guest_syn(nat, f, seg);
     t->snd_wnd = seg->window; /* a SYN's window is never scaled */
@@ -1178,12 +1168,12 @@ static void open_flow(struct vnat *nat, const struct flow_key *key, const struct
 void tcp_open_inbound(struct vnat *nat, const struct flow_key *key, vnat_token tok)
 {
     /* The caller checked the limits and that the key is free (tcp.h). */
-    VNAT_ASSERT(nat, nat->tcp_live < nat->cfg.max_tcp_flows && !flow_table_full(nat));
+    VNAT_ASSERT(nat, nat->tcp->live < nat->cfg.max_tcp_flows && !flow_table_full(nat));
     VNAT_ASSERT(nat, flow_lookup(nat, key) == NULL);
     struct flow *f = flow_alloc(nat, key);
     VNAT_VERIFY(nat, f != NULL && flow_token(nat, f) == tok);
     struct tcp_flow *t = T(f);
-    nat->tcp_live++;
+    nat->tcp->live++;
     nat->stats.tcp_flows_total++;
     f->flags |= FF_SOCKET;
     t->mss = (uint16_t)(nat->cfg.mtu - 40);
@@ -1232,9 +1222,9 @@ static void on_syn_sent(struct vnat *nat, struct flow *f, const struct vw_tcp *s
     t->snd_wl1 = seg->seq;
     t->snd_wl2 = seg->ack;
     t->retries = 0;
-    timer_heap_clear(nat, f);
+    flow_heap_clear(nat, f);
     set_state(nat, f, TEV_GUEST_SYNACK, VNAT_TCP_ESTABLISHED);
-    timer_list_set(nat, f, TCLASS_IDLE);
+    flow_timer_set(nat, f, TCLASS_IDLE);
     send_ack(nat, f);
     push(nat, f);
 }
@@ -1340,7 +1330,7 @@ static bool screen_synchronized(struct vnat *nat, struct flow *f, const struct v
         nat->stats.drops[VNAT_DROP_TCP_UNACCEPTABLE]++;
         return true;
     }
-    timer_list_touch(nat, f);
+    flow_timer_touch(nat, f);
     return false;
 }
 
@@ -1389,7 +1379,7 @@ static void on_syn_rcvd(struct vnat *nat, struct flow *f, const struct vw_tcp *s
     t->snd_wnd = (uint32_t)seg->window << t->snd_wscale;
     t->snd_wl1 = seg->seq;
     t->snd_wl2 = seg->ack;
-    timer_heap_clear(nat, f);
+    flow_heap_clear(nat, f);
     set_state(nat, f, TEV_GUEST_ACK, VNAT_TCP_ESTABLISHED);
     if (!receive_text(nat, f, seg))
         return;
@@ -1569,7 +1559,7 @@ void tcp_on_readable(struct vnat *nat, struct flow *f)
 {
     VNAT_ASSERT(nat, T(f)->state != VNAT_TCP_CLOSED); /* a closed flow has no socket */
     if (state_sends_data(T(f)->state)) {
-        timer_list_touch(nat, f);
+        flow_timer_touch(nat, f);
         push(nat, f);
     } else {
         set_interest(nat, f, f->interest & ~VNAT_WANT_READ);
@@ -1649,7 +1639,7 @@ void tcp_on_heap_timer(struct vnat *nat, struct flow *f, int heap_kind)
         nat->stats.zero_window_probes++;
         send_ctl(nat, f, VW_TCP_ACK, t->snd_una - 1);
         t->rto_us = doubled;
-        timer_heap_set(nat, f, HKIND_PERSIST, nat->now + (uint64_t)t->rto_us * VNAT_NS_PER_US);
+        flow_heap_set(nat, f, HKIND_PERSIST, nat->now + (uint64_t)t->rto_us * VNAT_NS_PER_US);
         return;
     }
     if (++t->retries > TCP_RETRY_LIMIT) {
@@ -1669,7 +1659,7 @@ void tcp_on_heap_timer(struct vnat *nat, struct flow *f, int heap_kind)
     }
     if (t->snd_nxt == t->snd_una)
         return;
-    if (go_back(nat, f) && t->snd_nxt != t->snd_una && f->heap_kind != HKIND_RTO)
+    if (go_back(nat, f) && t->snd_nxt != t->snd_una && f->tm.heap_kind != HKIND_RTO)
         rto_arm(nat, f);
 }
 
@@ -1684,11 +1674,11 @@ void tcp_shutdown_flow(struct vnat *nat, struct flow *f)
 
 int tcp_check_flow(const struct vnat *nat, const struct flow *f, const char **why)
 {
-    const struct tcp_flow *t = &f->u.tcp;
+    const struct tcp_flow *t = tcp_flow_const(f);
     if (t->state == VNAT_TCP_CLOSED) {
         /* Lingering after a clean close: no socket, only the linger timer. */
-        if ((f->flags & FF_SOCKET) || f->list_class != TCLASS_LINGER ||
-            f->heap_kind != HKIND_NONE) {
+        if ((f->flags & FF_SOCKET) || f->tm.list_class != TCLASS_LINGER ||
+            f->tm.heap_kind != HKIND_NONE) {
             *why = "closed tcp flow that is not simply lingering";
             return 1;
         }
@@ -1702,7 +1692,7 @@ int tcp_check_flow(const struct vnat *nat, const struct flow *f, const char **wh
         *why = "live tcp flow without a host socket";
         return 1;
     }
-    if (f->list_class != list_for_state(t->state)) {
+    if (f->tm.list_class != list_for_state(t->state)) {
         *why = "tcp flow on the wrong timer list for its state";
         return 1;
     }
@@ -1710,7 +1700,8 @@ int tcp_check_flow(const struct vnat *nat, const struct flow *f, const char **wh
         *why = "snd_una <= snd_nxt <= snd_max broken";
         return 1;
     }
-    if (t->snd_una != t->snd_nxt && t->state != VNAT_TCP_CONNECTING && f->heap_kind != HKIND_RTO) {
+    if (t->snd_una != t->snd_nxt && t->state != VNAT_TCP_CONNECTING &&
+        f->tm.heap_kind != HKIND_RTO) {
         *why = "data in flight without a retransmission timer";
         return 1;
     }
@@ -1737,4 +1728,29 @@ int tcp_check_flow(const struct vnat *nat, const struct flow *f, const char **wh
         return 1;
     }
     return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Instance setup                                                      */
+/* ------------------------------------------------------------------ */
+
+/* The ISN hash key's domain in the seed (vnat_derive_key). */
+#define TCP_ISN_KEY_DOMAIN 2
+
+void tcp_init(struct vnat *nat)
+{
+    const struct vnat_config *c = &nat->cfg;
+    memset(nat->tcp, 0, sizeof *nat->tcp);
+    vnat_derive_key(c->seed, TCP_ISN_KEY_DOMAIN, nat->tcp->sip_isn);
+    timer_set_duration(nat, TCLASS_CONNECT, c->connect_timeout_ns);
+    timer_set_duration(nat, TCLASS_IDLE, c->tcp_idle_timeout_ns);
+    timer_set_duration(nat, TCLASS_CLOSING, c->tcp_closing_timeout_ns);
+    timer_set_duration(nat, TCLASS_LINGER,
+                       c->tcp_closing_timeout_ns < TCP_LINGER_NS ? c->tcp_closing_timeout_ns
+                                                                 : TCP_LINGER_NS);
+}
+
+bool tcp_has_room(const struct vnat *nat)
+{
+    return !flow_table_full(nat) && nat->tcp->live < nat->cfg.max_tcp_flows;
 }
