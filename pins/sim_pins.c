@@ -622,6 +622,9 @@ PIN(parse_errors_name_the_file_the_line_and_the_word)
         {"link loss=3 percent", "f.scn:3: expected key=value: percent"},
         /* and the rest of the grammar */
         {"guest ts=maybe", "f.scn:3: expected on or off: maybe"},
+        {"flows h to=198.51.100.1:80 close=later",
+         "f.scn:3: close must be sent, eof, never or abort: later"},
+        {"spoof s1 to=198.51.100.1 proto=sctp", "f.scn:3: proto must be udp, tcp or icmp: sctp"},
         {"frobnicate now", "f.scn:3: unknown directive: frobnicate"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

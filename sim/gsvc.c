@@ -87,21 +87,20 @@ static bool name_ok(const char *s)
 /* proto=udp|tcp|icmp and field=ip|mac of a spoof line. */
 static bool spoof_word(struct sim_parser *p, struct gsvc_spec *sp, const char *k, const char *v)
 {
+    static const char *const protos[] = {"udp", "tcp", "icmp"};
+    static const uint8_t proto_of[] = {VNAT_PROTO_UDP, VNAT_PROTO_TCP, VNAT_PROTO_ICMP};
+    static const char *const fields[] = {"ip", "mac"};
+    int c = 0;
     if (strcmp(k, "proto") == 0) {
-        if (strcmp(v, "udp") == 0)
-            sp->proto = VNAT_PROTO_UDP;
-        else if (strcmp(v, "tcp") == 0)
-            sp->proto = VNAT_PROTO_TCP;
-        else if (strcmp(v, "icmp") == 0)
-            sp->proto = VNAT_PROTO_ICMP;
-        else
-            return sim_parse_fail(p, "proto must be udp, tcp or icmp", v);
-        return true;
+        if (!sim_parse_choice(p, v, protos, 3, "proto must be udp, tcp or icmp", &c))
+            return false;
+        sp->proto = proto_of[c];
+    } else {
+        if (!sim_parse_choice(p, v, fields, 2, "field must be ip or mac", &c))
+            return false;
+        if (c == 1)
+            sp->spoof_mac = true;
     }
-    if (strcmp(v, "mac") == 0)
-        sp->spoof_mac = true;
-    else if (strcmp(v, "ip") != 0)
-        return sim_parse_fail(p, "field must be ip or mac", v);
     return true;
 }
 

@@ -227,12 +227,11 @@ static bool dir_serve(struct sim_parser *p, struct sim_config *cfg, char **w, in
         if (!sim_parse_split(w[i], &k, &v))
             return sim_parse_fail(p, "unknown guest_serve word", w[i]);
         if (strcmp(k, "close") == 0) {
-            if (strcmp(v, "fin") == 0)
-                s.close = GV_FIN;
-            else if (strcmp(v, "sent") == 0)
-                s.close = GV_SENT;
-            else
-                return sim_parse_fail(p, "close must be fin or sent", v);
+            static const char *const gclose[] = {"fin", "sent"}; /* enum inb_gclose */
+            int c = 0;
+            if (!sim_parse_choice(p, v, gclose, 2, "close must be fin or sent", &c))
+                return false;
+            s.close = (uint8_t)c;
             continue;
         }
         if (strcmp(k, "source") == 0 || strcmp(k, "reset_after") == 0) {
@@ -339,14 +338,11 @@ static bool dir_inbound(struct sim_parser *p, struct sim_config *cfg, char **w, 
             continue;
         }
         if (strcmp(k, "close") == 0) {
-            if (strcmp(v, "sent") == 0)
-                sp.dest.rclose = SR_SENT;
-            else if (strcmp(v, "eof") == 0)
-                sp.dest.rclose = SR_EOF;
-            else if (strcmp(v, "never") == 0)
-                sp.dest.rclose = SR_NEVER;
-            else
-                return sim_parse_fail(p, "close must be sent, eof or never", v);
+            static const char *const rclose[] = {"eof", "sent", "never"}; /* enum sim_rclose */
+            int c = 0;
+            if (!sim_parse_choice(p, v, rclose, 3, "close must be sent, eof or never", &c))
+                return false;
+            sp.dest.rclose = (uint8_t)c;
             continue;
         }
         bool ok;

@@ -173,14 +173,24 @@ bool sim_parse_rate(struct sim_parser *p, const char *s, uint32_t *ppm)
     return true;
 }
 
+bool sim_parse_choice(struct sim_parser *p, const char *s, const char *const *names, int n,
+                      const char *what, int *out)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(s, names[i]) == 0) {
+            *out = i;
+            return true;
+        }
+    return sim_parse_fail(p, what, s);
+}
+
 bool sim_parse_on_off(struct sim_parser *p, const char *s, bool *out)
 {
-    if (strcmp(s, "on") == 0)
-        *out = true;
-    else if (strcmp(s, "off") == 0)
-        *out = false;
-    else
-        return sim_parse_fail(p, "expected on or off", s);
+    static const char *const words[] = {"off", "on"};
+    int i = 0;
+    if (!sim_parse_choice(p, s, words, 2, "expected on or off", &i))
+        return false;
+    *out = i == 1;
     return true;
 }
 

@@ -67,6 +67,9 @@ bool sim_parse_u64(struct sim_parser *p, const char *s, uint64_t *out);
 bool sim_parse_u32(struct sim_parser *p, const char *s, enum sim_num_kind kind, uint32_t *out);
 /* A rate up to 100%, in parts per million ("a rate above 100%"). */
 bool sim_parse_rate(struct sim_parser *p, const char *s, uint32_t *ppm);
+/* One of n words: *out is its index in names; fails with "what: s". */
+bool sim_parse_choice(struct sim_parser *p, const char *s, const char *const *names, int n,
+                      const char *what, int *out);
 /* on / off ("expected on or off"). */
 bool sim_parse_on_off(struct sim_parser *p, const char *s, bool *out);
 

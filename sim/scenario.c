@@ -244,15 +244,10 @@ static bool dest_keys(struct sim_parser *p, struct sim_dest *d, char **w, int n,
             ok = sim_parse_ip4(v, d->dns_answer) ||
                  sim_parse_fail(p, "bad address (want a.b.c.d)", v);
         } else if (strcmp(k, "rclose") == 0) {
-            ok = true;
-            if (strcmp(v, "eof") == 0)
-                d->rclose = SR_EOF;
-            else if (strcmp(v, "sent") == 0)
-                d->rclose = SR_SENT;
-            else if (strcmp(v, "never") == 0)
-                d->rclose = SR_NEVER;
-            else
-                return sim_parse_fail(p, "rclose must be eof, sent or never", v);
+            static const char *const rclose[] = {"eof", "sent", "never"}; /* enum sim_rclose */
+            int c = 0;
+            ok = sim_parse_choice(p, v, rclose, 3, "rclose must be eof, sent or never", &c);
+            d->rclose = (uint8_t)c;
         } else {
             return sim_parse_fail(p, "unknown destination setting", k);
         }
@@ -330,16 +325,10 @@ static bool dir_flows(struct sim_parser *p, struct sim_config *cfg, char **w, in
         else if (strcmp(k, "read_every") == 0)
             ok = sim_parse_time(p, v, &spec.read_every);
         else if (strcmp(k, "close") == 0) {
-            if (strcmp(v, "sent") == 0)
-                spec.close = SG_SENT;
-            else if (strcmp(v, "eof") == 0)
-                spec.close = SG_EOF;
-            else if (strcmp(v, "never") == 0)
-                spec.close = SG_NEVER;
-            else if (strcmp(v, "abort") == 0)
-                spec.close = SG_ABORT;
-            else
-                return sim_parse_fail(p, "close must be sent, eof, never or abort", v);
+            static const char *const gclose[] = {"sent", "eof", "never", "abort"}; /* sim_gclose */
+            int c = 0;
+            ok = sim_parse_choice(p, v, gclose, 4, "close must be sent, eof, never or abort", &c);
+            spec.close = (uint8_t)c;
         } else {
             return sim_parse_fail(p, "unknown flows setting", k);
         }
