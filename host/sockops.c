@@ -195,6 +195,44 @@ static void stream_sockopts(struct host_io *io, struct host_sock *s, int fd)
     }
 }
 
+static int dgram_socket(enum vnat_dgram_kind kind, int family)
+{
+    int proto = 0;
+    if (kind == VNAT_DGRAM_ICMP)
+        proto = family == AF_INET6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
+    else if (kind != VNAT_DGRAM_UDP)
+        return -EINVAL;
+    int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+    return fd < 0 ? -errno : fd;
+}
+
+/* The first steps of every open: the address in the kernel's form, the
+ * table slot for tok, and a fresh non-blocking socket (a stream, or a
+ * datagram socket of `kind`). Returns the descriptor or -errno. */
+static int sock_open(struct host_io *io, vnat_token tok, const struct vnat_sockaddr *a, bool stream,
+                     enum vnat_dgram_kind kind, struct sockaddr_storage *ss, socklen_t *sl,
+                     struct host_sock **s)
+{
+    *sl = to_sockaddr(a, ss);
+    if (*sl == 0)
+        return -EAFNOSUPPORT;
+    *s = sock_claim(io, tok);
+    if (!*s)
+        return -EINVAL;
+    if (!stream)
+        return dgram_socket(kind, ss->ss_family);
+    int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    return fd < 0 ? -errno : fd;
+}
+
+/* A setup call on a fresh socket failed: close it and return -errno. */
+static int close_failed(int fd)
+{
+    int err = -errno;
+    close(fd);
+    return err;
+}
+
 static int op_guest_send(void *ctx, const uint8_t *frame, size_t len)
 {
     return guest_link_send(ctx, frame, len);
@@ -204,21 +242,14 @@ static int op_tcp_connect(void *ctx, vnat_token tok, const struct vnat_sockaddr 
 {
     struct host_io *io = ctx;
     struct sockaddr_storage ss;
-    socklen_t sl = to_sockaddr(dst, &ss);
-    if (sl == 0)
-        return -EAFNOSUPPORT;
-    struct host_sock *s = sock_claim(io, tok);
-    if (!s)
-        return -EINVAL;
-    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    socklen_t sl;
+    struct host_sock *s;
+    int fd = sock_open(io, tok, dst, true, VNAT_DGRAM_UDP, &ss, &sl, &s);
     if (fd < 0)
-        return -errno;
+        return fd;
     stream_sockopts(io, s, fd);
-    if (connect(fd, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS) {
-        int err = -errno;
-        close(fd);
-        return err;
-    }
+    if (connect(fd, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS)
+        return close_failed(fd);
     /* No interest yet: the core asks for write interest after this returns;
      * completion then arrives as writable with SO_ERROR. */
     int rc = sock_install(io, s, tok, fd, HOST_SOCK_STREAM, 0);
@@ -231,24 +262,17 @@ static int op_tcp_listen(void *ctx, vnat_token tok, const struct vnat_sockaddr *
 {
     struct host_io *io = ctx;
     struct sockaddr_storage ss;
-    socklen_t sl = to_sockaddr(local, &ss);
-    if (sl == 0)
-        return -EAFNOSUPPORT;
-    struct host_sock *s = sock_claim(io, tok);
-    if (!s)
-        return -EINVAL;
-    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    socklen_t sl;
+    struct host_sock *s;
+    int fd = sock_open(io, tok, local, true, VNAT_DGRAM_UDP, &ss, &sl, &s);
     if (fd < 0)
-        return -errno;
+        return fd;
     int one = 1;
     (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     if (ss.ss_family == AF_INET6)
         (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-    if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, SOMAXCONN) < 0) {
-        int err = -errno;
-        close(fd);
-        return err;
-    }
+    if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, SOMAXCONN) < 0)
+        return close_failed(fd);
     /* Level-triggered: the core accepts until -EAGAIN. */
     return sock_install(io, s, tok, fd, HOST_SOCK_LISTENER, VNAT_WANT_READ);
 }
@@ -436,38 +460,20 @@ static void op_set_interest(void *ctx, vnat_token tok, unsigned mask)
         s->interest = mask;
 }
 
-static int dgram_socket(enum vnat_dgram_kind kind, int family)
-{
-    int proto = 0;
-    if (kind == VNAT_DGRAM_ICMP)
-        proto = family == AF_INET6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
-    else if (kind != VNAT_DGRAM_UDP)
-        return -EINVAL;
-    int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
-    return fd < 0 ? -errno : fd;
-}
-
 static int op_dgram_open(void *ctx, vnat_token tok, enum vnat_dgram_kind kind,
                          const struct vnat_sockaddr *dst)
 {
     struct host_io *io = ctx;
     struct sockaddr_storage ss;
-    socklen_t sl = to_sockaddr(dst, &ss);
-    if (sl == 0)
-        return -EAFNOSUPPORT;
-    if (kind == VNAT_DGRAM_ICMP) /* a ping socket's port is its identifier */
-        ((struct sockaddr_in *)&ss)->sin_port = 0;
-    struct host_sock *s = sock_claim(io, tok);
-    if (!s)
-        return -EINVAL;
-    int fd = dgram_socket(kind, ss.ss_family);
+    socklen_t sl;
+    struct host_sock *s;
+    int fd = sock_open(io, tok, dst, false, kind, &ss, &sl, &s);
     if (fd < 0)
         return fd;
-    if (connect(fd, (struct sockaddr *)&ss, sl) < 0) {
-        int err = -errno;
-        close(fd);
-        return err;
-    }
+    if (kind == VNAT_DGRAM_ICMP) /* a ping socket's port is its identifier */
+        ((struct sockaddr_in *)&ss)->sin_port = 0;
+    if (connect(fd, (struct sockaddr *)&ss, sl) < 0)
+        return close_failed(fd);
     return sock_install(io, s, tok, fd, HOST_SOCK_DGRAM, 0);
 }
 
@@ -476,22 +482,15 @@ static int op_dgram_bind(void *ctx, vnat_token tok, enum vnat_dgram_kind kind,
 {
     struct host_io *io = ctx;
     struct sockaddr_storage ss;
-    socklen_t sl = to_sockaddr(local, &ss);
-    if (sl == 0)
-        return -EAFNOSUPPORT;
-    struct host_sock *s = sock_claim(io, tok);
-    if (!s)
-        return -EINVAL;
-    int fd = dgram_socket(kind, ss.ss_family);
+    socklen_t sl;
+    struct host_sock *s;
+    int fd = sock_open(io, tok, local, false, kind, &ss, &sl, &s);
     if (fd < 0)
         return fd;
     int one = 1;
     (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (bind(fd, (struct sockaddr *)&ss, sl) < 0) {
-        int err = -errno;
-        close(fd);
-        return err;
-    }
+    if (bind(fd, (struct sockaddr *)&ss, sl) < 0)
+        return close_failed(fd);
     /* A bound socket is a listener of datagrams: readable from the start. */
     return sock_install(io, s, tok, fd, HOST_SOCK_DGRAM, VNAT_WANT_READ);
 }
