@@ -648,6 +648,37 @@ PIN(parse_errors_name_the_file_the_line_and_the_word)
     assert_string_equal(err, "x.scn:7: first: a");
 }
 
+struct key_target {
+    uint32_t n32;
+    uint64_t t64;
+    uint32_t rate;
+};
+
+PIN(parse_key_tables_write_the_named_field_only)
+{
+    static const struct sim_key keys[] = {
+        SIM_KEY("n", SIM_NUM_NUMBER, struct key_target, n32),
+        SIM_KEY("t", SIM_NUM_TIME, struct key_target, t64),
+        SIM_KEY("r", SIM_NUM_RATE, struct key_target, rate),
+    };
+    char err[128] = "";
+    struct sim_parser p = {.name = "k.scn", .line = 4, .err = err, .err_len = sizeof err};
+    struct key_target t = {1, 2, 3};
+    assert_int_equal(sim_parse_key(&p, keys, 3, &t, "n", "64K"), 1);
+    assert_int_equal(sim_parse_key(&p, keys, 3, &t, "t", "2ms"), 1);
+    assert_int_equal(sim_parse_key(&p, keys, 3, &t, "r", "50%"), 1);
+    assert_true(t.n32 == 65536 && t.t64 == 2000000 && t.rate == 500000);
+    assert_int_equal(sim_parse_key(&p, keys, 3, &t, "x", "1"), 0); /* not one of them */
+    assert_false(p.bad);
+    assert_int_equal(sim_parse_key(&p, keys, 3, &t, "n", "5000000000"), -1);
+    assert_string_equal(err, "k.scn:4: out of range 0..4294967295: 5000000000");
+    p.bad = false;
+    assert_int_equal(sim_parse_key(&p, keys, 3, &t, "t", "5K"), -1);
+    p.bad = false;
+    assert_int_equal(sim_parse_key(&p, keys, 3, &t, "r", "120%"), -1);
+    assert_true(t.n32 == 65536 && t.t64 == 2000000 && t.rate == 500000); /* untouched */
+}
+
 PIN_MAIN(cmocka_unit_test(queue_pops_by_time_then_push_order),
          cmocka_unit_test(queue_never_runs_back_and_is_bounded),
          cmocka_unit_test(rng_seed_and_bytes_replay_exactly),
@@ -662,4 +693,5 @@ PIN_MAIN(cmocka_unit_test(queue_pops_by_time_then_push_order),
          cmocka_unit_test(parse_values_take_the_units_of_their_kind),
          cmocka_unit_test(parse_addresses_have_one_grammar),
          cmocka_unit_test(parse_good_lines_of_every_directive_family),
-         cmocka_unit_test(parse_errors_name_the_file_the_line_and_the_word))
+         cmocka_unit_test(parse_errors_name_the_file_the_line_and_the_word),
+         cmocka_unit_test(parse_key_tables_write_the_named_field_only))

@@ -173,6 +173,36 @@ bool sim_parse_rate(struct sim_parser *p, const char *s, uint32_t *ppm)
     return true;
 }
 
+int sim_parse_key(struct sim_parser *p, const struct sim_key *keys, size_t n, void *base,
+                  const char *k, const char *v)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(k, keys[i].name) != 0)
+            continue;
+        uint8_t *field = (uint8_t *)base + keys[i].offset;
+        uint64_t x = 0;
+        uint32_t x32 = 0;
+        bool narrow = keys[i].size == sizeof x32, ok;
+        if (keys[i].kind == SIM_NUM_RATE)
+            ok = sim_parse_rate(p, v, &x32);
+        else if (narrow)
+            ok = sim_parse_u32(p, v, keys[i].kind, &x32);
+        else
+            ok = sim_parse_num(p, v, keys[i].kind, 0, UINT64_MAX, &x);
+        if (!ok)
+            return -1;
+        if (narrow) {
+            memcpy(field, &x32, sizeof x32);
+            return 1;
+        }
+        if (keys[i].kind == SIM_NUM_RATE)
+            x = x32;
+        memcpy(field, &x, sizeof x);
+        return 1;
+    }
+    return 0;
+}
+
 bool sim_parse_choice(struct sim_parser *p, const char *s, const char *const *names, int n,
                       const char *what, int *out)
 {

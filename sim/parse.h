@@ -67,6 +67,29 @@ bool sim_parse_u64(struct sim_parser *p, const char *s, uint64_t *out);
 bool sim_parse_u32(struct sim_parser *p, const char *s, enum sim_num_kind kind, uint32_t *out);
 /* A rate up to 100%, in parts per million ("a rate above 100%"). */
 bool sim_parse_rate(struct sim_parser *p, const char *s, uint32_t *ppm);
+/* A key whose value goes straight into a field of the caller's struct: a
+ * uint32_t or a uint64_t (a rate is a uint32_t, at most 100%). */
+struct sim_key {
+    const char *name;
+    enum sim_num_kind kind;
+    size_t offset;
+    uint8_t size;
+};
+/* (A field of another size than 4 or 8 bytes does not compile.) */
+#define SIM_KEY_SIZE(type, field) sizeof(((type *)0)->field)
+#define SIM_KEY(name, kind, type, field)                                                           \
+    {                                                                                              \
+        name, kind, offsetof(type, field),                                                         \
+            (uint8_t)(SIM_KEY_SIZE(type, field) *                                                  \
+                      sizeof(char[SIM_KEY_SIZE(type, field) == 4 || SIM_KEY_SIZE(type, field) == 8 \
+                                      ? 1                                                          \
+                                      : -1]))                                                      \
+    }
+/* If k names one of the n keys, parse v into that field of base: 1 done,
+ * -1 a bad value (the error is in p), 0 not one of them. */
+int sim_parse_key(struct sim_parser *p, const struct sim_key *keys, size_t n, void *base,
+                  const char *k, const char *v);
+
 /* One of n words: *out is its index in names; fails with "what: s". */
 bool sim_parse_choice(struct sim_parser *p, const char *s, const char *const *names, int n,
                       const char *what, int *out);

@@ -23,6 +23,63 @@ static bool core_flag(struct sim_parser *p, struct vnat_config *c, uint32_t flag
     return true;
 }
 
+/* The keys whose value is one number into one field, by directive. */
+static const struct sim_key core_keys[] = {
+    SIM_KEY("mtu", SIM_NUM_NUMBER, struct vnat_config, mtu),
+    SIM_KEY("max_flows", SIM_NUM_NUMBER, struct vnat_config, max_flows),
+    SIM_KEY("max_tcp_flows", SIM_NUM_NUMBER, struct vnat_config, max_tcp_flows),
+    SIM_KEY("max_udp_flows", SIM_NUM_NUMBER, struct vnat_config, max_udp_flows),
+    SIM_KEY("syn_rate", SIM_NUM_NUMBER, struct vnat_config, syn_rate_per_sec),
+    SIM_KEY("connect_timeout", SIM_NUM_TIME, struct vnat_config, connect_timeout_ns),
+    SIM_KEY("idle_timeout", SIM_NUM_TIME, struct vnat_config, tcp_idle_timeout_ns),
+    SIM_KEY("closing_timeout", SIM_NUM_TIME, struct vnat_config, tcp_closing_timeout_ns),
+    SIM_KEY("udp_timeout", SIM_NUM_TIME, struct vnat_config, udp_timeout_ns),
+    SIM_KEY("seed", SIM_NUM_NUMBER, struct vnat_config, seed),
+    SIM_KEY("udp_stream_timeout", SIM_NUM_TIME, struct vnat_config, udp_stream_timeout_ns),
+    SIM_KEY("icmp_timeout", SIM_NUM_TIME, struct vnat_config, icmp_timeout_ns),
+    SIM_KEY("dhcp_lease", SIM_NUM_NUMBER, struct vnat_config, dhcp_lease_s),
+};
+
+static const struct sim_key link_keys[] = {
+    SIM_KEY("loss", SIM_NUM_RATE, struct sim_link_cfg, loss_ppm),
+    SIM_KEY("dup", SIM_NUM_RATE, struct sim_link_cfg, dup_ppm),
+    SIM_KEY("reorder", SIM_NUM_RATE, struct sim_link_cfg, reorder_ppm),
+    SIM_KEY("corrupt", SIM_NUM_RATE, struct sim_link_cfg, corrupt_ppm),
+    SIM_KEY("delay", SIM_NUM_TIME, struct sim_link_cfg, delay),
+    SIM_KEY("jitter", SIM_NUM_TIME, struct sim_link_cfg, jitter),
+};
+
+static const struct sim_key host_keys[] = {
+    SIM_KEY("max_sockets", SIM_NUM_NUMBER, struct sim_config, max_sockets),
+    SIM_KEY("partial", SIM_NUM_RATE, struct sim_config, partial_ppm),
+    SIM_KEY("spurious", SIM_NUM_RATE, struct sim_config, spurious_ppm),
+};
+
+static const struct sim_key dest_num_keys[] = {
+    SIM_KEY("latency", SIM_NUM_TIME, struct sim_dest, latency),
+    SIM_KEY("owd", SIM_NUM_TIME, struct sim_dest, owd),
+    SIM_KEY("greeting", SIM_NUM_NUMBER, struct sim_dest, greeting),
+    SIM_KEY("source", SIM_NUM_NUMBER, struct sim_dest, greeting),
+    SIM_KEY("after_eof", SIM_NUM_NUMBER, struct sim_dest, after_eof),
+    SIM_KEY("reset_after", SIM_NUM_NUMBER, struct sim_dest, reset_after),
+    SIM_KEY("sndbuf", SIM_NUM_NUMBER, struct sim_dest, sndbuf),
+    SIM_KEY("rcvbuf", SIM_NUM_NUMBER, struct sim_dest, rcvbuf),
+    SIM_KEY("read_chunk", SIM_NUM_NUMBER, struct sim_dest, read_chunk),
+    SIM_KEY("read_every", SIM_NUM_TIME, struct sim_dest, read_every),
+};
+
+static const struct sim_key flow_keys[] = {
+    SIM_KEY("start", SIM_NUM_TIME, struct sim_flow_spec, start),
+    SIM_KEY("send", SIM_NUM_NUMBER, struct sim_flow_spec, send),
+    SIM_KEY("rr", SIM_NUM_NUMBER, struct sim_flow_spec, rr),
+    SIM_KEY("hold", SIM_NUM_TIME, struct sim_flow_spec, hold),
+    SIM_KEY("rcvbuf", SIM_NUM_NUMBER, struct sim_flow_spec, rcvbuf),
+    SIM_KEY("read_chunk", SIM_NUM_NUMBER, struct sim_flow_spec, read_chunk),
+    SIM_KEY("read_every", SIM_NUM_TIME, struct sim_flow_spec, read_every),
+};
+
+#define NKEYS(t) (sizeof t / sizeof t[0])
+
 static bool dir_core(struct sim_parser *p, struct sim_config *cfg, char **w, int n)
 {
     struct vnat_config *c = &cfg->core;
@@ -30,34 +87,14 @@ static bool dir_core(struct sim_parser *p, struct sim_config *cfg, char **w, int
         char *k, *v;
         if (!sim_parse_kv(p, w[i], &k, &v))
             return false;
+        int r = sim_parse_key(p, core_keys, NKEYS(core_keys), c, k, v);
+        if (r != 0) {
+            if (r < 0)
+                return false;
+            continue;
+        }
         bool ok;
-        if (strcmp(k, "mtu") == 0)
-            ok = sim_parse_u32(p, v, SIM_NUM_NUMBER, &c->mtu);
-        else if (strcmp(k, "max_flows") == 0)
-            ok = sim_parse_u32(p, v, SIM_NUM_NUMBER, &c->max_flows);
-        else if (strcmp(k, "max_tcp_flows") == 0)
-            ok = sim_parse_u32(p, v, SIM_NUM_NUMBER, &c->max_tcp_flows);
-        else if (strcmp(k, "max_udp_flows") == 0)
-            ok = sim_parse_u32(p, v, SIM_NUM_NUMBER, &c->max_udp_flows);
-        else if (strcmp(k, "syn_rate") == 0)
-            ok = sim_parse_u32(p, v, SIM_NUM_NUMBER, &c->syn_rate_per_sec);
-        else if (strcmp(k, "connect_timeout") == 0)
-            ok = sim_parse_time(p, v, &c->connect_timeout_ns);
-        else if (strcmp(k, "idle_timeout") == 0)
-            ok = sim_parse_time(p, v, &c->tcp_idle_timeout_ns);
-        else if (strcmp(k, "closing_timeout") == 0)
-            ok = sim_parse_time(p, v, &c->tcp_closing_timeout_ns);
-        else if (strcmp(k, "udp_timeout") == 0)
-            ok = sim_parse_time(p, v, &c->udp_timeout_ns);
-        else if (strcmp(k, "seed") == 0)
-            ok = sim_parse_u64(p, v, &c->seed);
-        else if (strcmp(k, "udp_stream_timeout") == 0)
-            ok = sim_parse_time(p, v, &c->udp_stream_timeout_ns);
-        else if (strcmp(k, "icmp_timeout") == 0)
-            ok = sim_parse_time(p, v, &c->icmp_timeout_ns);
-        else if (strcmp(k, "dhcp_lease") == 0)
-            ok = sim_parse_u32(p, v, SIM_NUM_NUMBER, &c->dhcp_lease_s);
-        else if (strcmp(k, "dns_cache") == 0)
+        if (strcmp(k, "dns_cache") == 0)
             ok = core_flag(p, c, VNAT_F_DNS_CACHE, v);
         else if (strcmp(k, "dhcp") == 0)
             ok = core_flag(p, c, VNAT_F_DHCP, v);
@@ -96,22 +133,10 @@ static bool dir_link(struct sim_parser *p, struct sim_config *cfg, char **w, int
         char *k, *v;
         if (!sim_parse_kv(p, w[i], &k, &v))
             return false;
-        bool ok;
-        if (strcmp(k, "loss") == 0)
-            ok = sim_parse_rate(p, v, &l.loss_ppm);
-        else if (strcmp(k, "dup") == 0)
-            ok = sim_parse_rate(p, v, &l.dup_ppm);
-        else if (strcmp(k, "reorder") == 0)
-            ok = sim_parse_rate(p, v, &l.reorder_ppm);
-        else if (strcmp(k, "corrupt") == 0)
-            ok = sim_parse_rate(p, v, &l.corrupt_ppm);
-        else if (strcmp(k, "delay") == 0)
-            ok = sim_parse_time(p, v, &l.delay);
-        else if (strcmp(k, "jitter") == 0)
-            ok = sim_parse_time(p, v, &l.jitter);
-        else
+        int r = sim_parse_key(p, link_keys, NKEYS(link_keys), &l, k, v);
+        if (r == 0)
             return sim_parse_fail(p, "unknown link setting", k);
-        if (!ok)
+        if (r < 0)
             return false;
     }
     if (to_core)
@@ -127,16 +152,10 @@ static bool dir_host(struct sim_parser *p, struct sim_config *cfg, char **w, int
         char *k, *v;
         if (!sim_parse_kv(p, w[i], &k, &v))
             return false;
-        bool ok;
-        if (strcmp(k, "max_sockets") == 0)
-            ok = sim_parse_u32(p, v, SIM_NUM_NUMBER, &cfg->max_sockets);
-        else if (strcmp(k, "partial") == 0)
-            ok = sim_parse_rate(p, v, &cfg->partial_ppm);
-        else if (strcmp(k, "spurious") == 0)
-            ok = sim_parse_rate(p, v, &cfg->spurious_ppm);
-        else
+        int r = sim_parse_key(p, host_keys, NKEYS(host_keys), cfg, k, v);
+        if (r == 0)
             return sim_parse_fail(p, "unknown host setting", k);
-        if (!ok)
+        if (r < 0)
             return false;
     }
     if (cfg->max_sockets == 0)
@@ -215,26 +234,14 @@ static bool dest_keys(struct sim_parser *p, struct sim_dest *d, char **w, int n,
         char *k, *v;
         if (!sim_parse_split(w[i], &k, &v))
             return sim_parse_fail(p, "unknown destination word", w[i]);
+        int r = sim_parse_key(p, dest_num_keys, NKEYS(dest_num_keys), d, k, v);
+        if (r != 0) {
+            if (r < 0)
+                return false;
+            continue;
+        }
         bool ok;
-        if (strcmp(k, "latency") == 0)
-            ok = sim_parse_time(p, v, &d->latency);
-        else if (strcmp(k, "owd") == 0)
-            ok = sim_parse_time(p, v, &d->owd);
-        else if (strcmp(k, "greeting") == 0 || strcmp(k, "source") == 0)
-            ok = sim_parse_u64(p, v, &d->greeting);
-        else if (strcmp(k, "after_eof") == 0)
-            ok = sim_parse_u64(p, v, &d->after_eof);
-        else if (strcmp(k, "reset_after") == 0)
-            ok = sim_parse_u64(p, v, &d->reset_after);
-        else if (strcmp(k, "sndbuf") == 0)
-            ok = sim_parse_u32(p, v, SIM_NUM_NUMBER, &d->sndbuf);
-        else if (strcmp(k, "rcvbuf") == 0)
-            ok = sim_parse_u32(p, v, SIM_NUM_NUMBER, &d->rcvbuf);
-        else if (strcmp(k, "read_chunk") == 0)
-            ok = sim_parse_u32(p, v, SIM_NUM_NUMBER, &d->read_chunk);
-        else if (strcmp(k, "read_every") == 0)
-            ok = sim_parse_time(p, v, &d->read_every);
-        else if (strcmp(k, "ttl") == 0) {
+        if (strcmp(k, "ttl") == 0) {
             uint64_t t;
             ok = sim_parse_time(p, v, &t);
             if (ok && t / 1000000000u > UINT32_MAX)
@@ -301,6 +308,12 @@ static bool dir_flows(struct sim_parser *p, struct sim_config *cfg, char **w, in
         char *k, *v;
         if (!sim_parse_kv(p, w[i], &k, &v))
             return false;
+        int r = sim_parse_key(p, flow_keys, NKEYS(flow_keys), &spec, k, v);
+        if (r != 0) {
+            if (r < 0)
+                return false;
+            continue;
+        }
         bool ok = true;
         if (strcmp(k, "count") == 0)
             ok = sim_parse_u32(p, v, SIM_NUM_NUMBER, &count);
@@ -308,22 +321,8 @@ static bool dir_flows(struct sim_parser *p, struct sim_config *cfg, char **w, in
             if (!sim_parse_sockaddr(p, v, SIM_PORT_REQUIRED, &spec.dst))
                 return false;
             have_to = true;
-        } else if (strcmp(k, "start") == 0)
-            ok = sim_parse_time(p, v, &spec.start);
-        else if (strcmp(k, "spacing") == 0)
+        } else if (strcmp(k, "spacing") == 0)
             ok = sim_parse_time(p, v, &spacing);
-        else if (strcmp(k, "send") == 0)
-            ok = sim_parse_u64(p, v, &spec.send);
-        else if (strcmp(k, "rr") == 0)
-            ok = sim_parse_u32(p, v, SIM_NUM_NUMBER, &spec.rr);
-        else if (strcmp(k, "hold") == 0)
-            ok = sim_parse_time(p, v, &spec.hold);
-        else if (strcmp(k, "rcvbuf") == 0)
-            ok = sim_parse_u32(p, v, SIM_NUM_NUMBER, &spec.rcvbuf);
-        else if (strcmp(k, "read_chunk") == 0)
-            ok = sim_parse_u32(p, v, SIM_NUM_NUMBER, &spec.read_chunk);
-        else if (strcmp(k, "read_every") == 0)
-            ok = sim_parse_time(p, v, &spec.read_every);
         else if (strcmp(k, "close") == 0) {
             static const char *const gclose[] = {"sent", "eof", "never", "abort"}; /* sim_gclose */
             int c = 0;
