@@ -24,3 +24,9 @@ if(TARGET vnat_host)
   vnat_pin(host_api SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/host_api_pins.c LIBS vnat_host
            LABELS host)
 endif()
+# The socket operations (host/sockops.c) reused by a front end that is not
+# the epoll loop: linked without loop.c, driven through a poll() poller.
+if(TARGET vnat_host_io)
+  vnat_pin(host_io SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/host_io_pins.c LIBS vnat_host_io
+           LABELS host)
+endif()
