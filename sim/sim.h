@@ -158,7 +158,7 @@ struct sim_config {
     struct gsvc_dhcp_spec dhcp;
     /* swarm: check each flow's outcome against what its destination allows */
     bool check_outcomes;
-    bool verbose; /* print every flow at the end of the run (replay --flows) */
+    bool verbose;         /* print every flow at the end of the run (replay --flows) */
     bool skip_invariants; /* `vnat sim hashes --fast`: no per-event invariant check (hash only) */
     /* forwards, inbound clients, guest servers (inbound.h) */
     struct sim_inbound_cfg *inbound;

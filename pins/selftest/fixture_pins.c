@@ -100,7 +100,8 @@ static void unmarked_case(void **state)
 }
 
 PIN_MAIN(cmocka_unit_test(pin_passes), cmocka_unit_test(pin_fails_by_assertion),
-         cmocka_unit_test(broken_fails_by_assertion), cmocka_unit_test(broken_reason_with_semicolon),
+         cmocka_unit_test(broken_fails_by_assertion),
+         cmocka_unit_test(broken_reason_with_semicolon),
          cmocka_unit_test(broken_fails_after_allocating), cmocka_unit_test(broken_passes),
          cmocka_unit_test(broken_segfaults), cmocka_unit_test(broken_traps),
          cmocka_unit_test(broken_aborts), cmocka_unit_test(broken_asan_report),
