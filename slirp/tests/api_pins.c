@@ -287,6 +287,38 @@ static size_t arp_request(uint8_t *f, const uint8_t mac[6], const uint8_t ip[4],
     return 60;
 }
 
+/* A DNS query datagram from the guest (52:54:00:12:34:56, 10.0.2.15) to
+ * 10.0.2.3:53 (the Ethernet destination is the core's gateway MAC). */
+static size_t dns_query(uint8_t *f)
+{
+    static const uint8_t gw_mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x01};
+    static const uint8_t mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
+    static const uint8_t q[] = {0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 'x', 0, 0, 1, 0, 1};
+    memset(f, 0, 80);
+    memcpy(f, gw_mac, 6);
+    memcpy(f + 6, mac, 6);
+    f[12] = 0x08;
+    uint8_t *ip = f + 14, *udp = ip + 20;
+    uint16_t tot = (uint16_t)(20 + 8 + sizeof q);
+    ip[0] = 0x45;
+    ip[2] = (uint8_t)(tot >> 8);
+    ip[3] = (uint8_t)tot;
+    ip[8] = 64;
+    ip[9] = 17;
+    static const uint8_t src[4] = {10, 0, 2, 15}, dst[4] = {10, 0, 2, 3};
+    memcpy(ip + 12, src, 4);
+    memcpy(ip + 16, dst, 4);
+    uint16_t c = csum(ip, 20);
+    ip[10] = (uint8_t)(c >> 8);
+    ip[11] = (uint8_t)c;
+    udp[0] = 0x9c;
+    udp[1] = 0x40; /* 40000 */
+    udp[3] = 53;
+    udp[5] = (uint8_t)(8 + sizeof q);
+    memcpy(udp + 8, q, sizeof q);
+    return 14u + tot;
+}
+
 PIN(bad_config_returns_null_after_guest_error_explains)
 {
     struct emb e;
@@ -411,6 +443,34 @@ PIN(guest_mac_and_static_address_are_learned_from_the_first_frames)
     slirp_cleanup(s);
 }
 
+PIN(restricted_refuses_the_guests_egress_but_not_dhcp_or_forwards)
+{
+    struct emb e;
+    SlirpConfig c = qemu_default();
+    c.restricted = 1;
+    Slirp *s = start(&e, &c);
+    uint8_t f[400];
+    slirp_input(s, f, (int)dns_query(f));
+    /* Refused: an ICMP destination unreachable, administratively prohibited. */
+    assert_int_equal(e.frames, 1);
+    assert_int_equal(e.frame[0][14 + 9], 1);       /* ICMP */
+    assert_int_equal(e.frame[0][14 + 20], 3);      /* destination unreachable */
+    assert_int_equal(e.frame[0][14 + 20 + 1], 13); /* administratively prohibited */
+    static const uint8_t mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
+    slirp_input(s, f, (int)dhcp_discover(f, mac));
+    assert_int_equal(e.frames, 2); /* DHCP is the library's own service */
+    uint16_t port = free_port();
+    assert_int_equal(slirp_add_hostfwd(s, 0, a4("127.0.0.1"), port, a4("0.0.0.0"), 22), 0);
+    assert_int_equal(connect_local(port), 0); /* forwards are not egress */
+    slirp_cleanup(s);
+    /* Unrestricted, the same query is forwarded (no answer from 127.0.0.1:9). */
+    c.restricted = 0;
+    s = start(&e, &c);
+    slirp_input(s, f, (int)dns_query(f));
+    assert_int_equal(e.frames, 0);
+    slirp_cleanup(s);
+}
+
 PIN(hostfwd_listens_is_listed_polled_and_removed)
 {
     struct emb e;
@@ -522,6 +582,7 @@ PIN_MAIN(cmocka_unit_test(bad_config_returns_null_after_guest_error_explains),
          cmocka_unit_test(dhcp_offer_comes_back_through_send_packet),
          cmocka_unit_test(dhcp_is_silent_when_disabled),
          cmocka_unit_test(guest_mac_and_static_address_are_learned_from_the_first_frames),
+         cmocka_unit_test(restricted_refuses_the_guests_egress_but_not_dhcp_or_forwards),
          cmocka_unit_test(hostfwd_listens_is_listed_polled_and_removed),
          cmocka_unit_test(hostxfwd_takes_ipv4_udp_and_refuses_unix),
          cmocka_unit_test(what_vnat_does_not_do_fails_with_a_message),
