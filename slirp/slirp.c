@@ -60,6 +60,7 @@ struct Slirp {
     void *timer;
     int64_t timer_ms; /* the armed expiry (clock_get_ns / 1e6), INT64_MAX if none */
     bool link_refused;
+    bool closing; /* slirp_cleanup: frames for the guest are dropped */
 
     struct vs_fd *fds; /* indexed by descriptor */
     size_t nfds;
@@ -313,6 +314,8 @@ void slirp_pollfds_poll(Slirp *slirp, int select_error, SlirpGetREventsCb get_re
 static int vs_guest_send(void *ctx, const uint8_t *frame, size_t len)
 {
     Slirp *s = ctx; /* &s->io, the first member */
+    if (s->closing)
+        return 0; /* the embedder is tearing its NIC down: no RSTs to it */
     if (s->cb.send_packet(frame, len, s->opaque) < 0) {
         s->link_refused = true; /* lost; vnat_on_link_writable at the next poll */
         return 1;
@@ -542,6 +545,7 @@ void slirp_cleanup(Slirp *slirp)
     if (s == NULL)
         return;
     vs_write_stats(s);
+    s->closing = true;
     vs_core_destroy(s);
     host_io_fini(&s->io);
     if (s->timer != NULL)
