@@ -77,7 +77,10 @@ PYEOF
 )
 [ "$ans" = 192.0.2.44 ] && echo "PASS: DNS through 10.0.2.3 answered $ans" || fail "DNS through 10.0.2.3: '$ans'"
 
-inside python3 -m http.server 8080 --bind 10.0.2.100 --directory "$T/inside" >"$T/inside.log" 2>&1 &
+# nsenter execs python (no fork), so $! is the server itself (a function
+# run in the background would be a subshell, and the server would outlive it).
+nsenter -t "$NS" -n python3 -m http.server 8080 --bind 10.0.2.100 --directory "$T/inside" \
+    >"$T/inside.log" 2>&1 &
 PIDS+=($!)
 HPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 for _ in $(seq 1 50); do inside python3 -c 'import socket; socket.create_connection(("10.0.2.100", 8080), 1)' 2>/dev/null && break; sleep 0.1; done
