@@ -422,6 +422,8 @@ PIN(guest_mac_and_static_address_are_learned_from_the_first_frames)
     struct emb e;
     SlirpConfig c = qemu_default();
     Slirp *s = start(&e, &c);
+    uint16_t port = free_port(); /* a forward made before the guest is known */
+    assert_int_equal(slirp_add_hostfwd(s, 0, a4("127.0.0.1"), port, a4("0.0.0.0"), 80), 0);
     /* slirp4netns: a tap with its own MAC, 10.0.2.100 without DHCP. */
     static const uint8_t mac[6] = {0x02, 0x42, 0xac, 0x11, 0x00, 0x07};
     static const uint8_t ip[4] = {10, 0, 2, 100}, gw[4] = {10, 0, 2, 2};
@@ -436,6 +438,11 @@ PIN(guest_mac_and_static_address_are_learned_from_the_first_frames)
     assert_non_null(strstr(n, "02:42:ac:11:00:07"));
     assert_non_null(strstr(n, "10.0.2.100"));
     free(n);
+    /* The core was made again for the learned guest; the forward survived. */
+    assert_int_equal(connect_local(port), 0);
+    char *info = slirp_connection_info(s);
+    assert_non_null(strstr(info, "10.0.2.100    80"));
+    free(info);
     /* The first MAC wins: another is not answered. */
     static const uint8_t other[6] = {0x02, 0, 0, 0, 0, 9}, ip2[4] = {10, 0, 2, 101};
     slirp_input(s, f, (int)arp_request(f, other, ip2, gw));
