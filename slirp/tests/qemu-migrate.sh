@@ -20,30 +20,16 @@ LD_LIBRARY_PATH=$LIB "$QEMU" "${vm[@]}" -S -monitor "unix:$T/mon,server=on,wait=
     >"$T/source.out" 2>&1 &
 Q1=$!
 for _ in $(seq 1 100); do [ -S "$T/mon" ] && break; sleep 0.05; done
-python3 - "$T/mon" "$T/stream" <<'PYEOF' || { echo "FAIL: the migration to a file did not complete"; cat "$T/source.out"; exit 1; }
-import socket, sys, time
-s = socket.socket(socket.AF_UNIX)
-s.settimeout(10)
-s.connect(sys.argv[1])
-def until_prompt():
-    b = b""
-    while not b.endswith(b"(qemu) "):
-        c = s.recv(4096)
-        if not c:
-            raise SystemExit("monitor closed")
-        b += c
-    return b.decode(errors="replace")
-until_prompt()
-s.sendall(('migrate "exec:cat > %s"\n' % sys.argv[2]).encode())
-until_prompt()
-for _ in range(100):
-    s.sendall(b"info migrate\n")
-    if "Migration status: completed" in until_prompt():
-        s.sendall(b"quit\n")
-        sys.exit(0)
-    time.sleep(0.1)
-sys.exit(1)
-PYEOF
+HMP="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/host/tests/vm/hmp.py"
+python3 "$HMP" "$T/mon" "migrate \"exec:cat > $T/stream\"" >"$T/hmp.out" 2>&1
+done=0
+for _ in $(seq 1 100); do
+    python3 "$HMP" "$T/mon" "info migrate" >>"$T/hmp.out" 2>&1
+    grep -q "Migration status: completed" "$T/hmp.out" && { done=1; break; }
+    sleep 0.1
+done
+[ "$done" = 1 ] || { echo "FAIL: the migration to a file did not complete"; cat "$T/hmp.out" "$T/source.out"; exit 1; }
+python3 "$HMP" "$T/mon" quit >>"$T/hmp.out" 2>&1
 wait "$Q1" 2>/dev/null
 Q1=""
 FAILS=0
