@@ -568,6 +568,39 @@ void slirp_cleanup(Slirp *slirp)
  * configuration re-creates the core before the frame is handled (no flow
  * exists yet, forwards are re-opened). Frames from other MACs afterwards
  * are the core's to drop and count (spoofed_source). */
+/* Whether ip may be the guest's: a member of the network, neither its
+ * network nor broadcast address, nor the host or DNS address. */
+static bool vs_usable_guest_ip(const Slirp *s, const uint8_t a4[4])
+{
+    const struct vnat_config *c = &s->conf.cfg;
+    const uint8_t *n = s->conf.network.addr;
+    uint32_t a = (uint32_t)a4[0] << 24 | (uint32_t)a4[1] << 16 | (uint32_t)a4[2] << 8 | a4[3];
+    uint32_t net = (uint32_t)n[0] << 24 | (uint32_t)n[1] << 16 | (uint32_t)n[2] << 8 | n[3];
+    uint32_t mask = ~0u << (32 - c->prefix_len);
+    return (a & mask) == net && (a & ~mask) != 0 && (a & ~mask) != ~mask &&
+           memcmp(a4, c->gateway_ip.addr, 4) != 0 && memcmp(a4, c->dns_ip.addr, 4) != 0;
+}
+
+/* Take ip as the guest's address (once). Returns whether it differs from
+ * the core's configuration (the caller then re-creates the core). */
+static bool vs_adopt_guest_ip(Slirp *s, const uint8_t a4[4])
+{
+    struct vnat_ip ip = vnat_ip4(a4[0], a4[1], a4[2], a4[3]);
+    s->ip_learned = true;
+    if (memcmp(&ip, &s->conf.cfg.guest_ip, sizeof ip) == 0)
+        return false;
+    s->conf.cfg.guest_ip = ip;
+    return true;
+}
+
+static void vs_recreate(Slirp *s)
+{
+    s->recreated++;
+    vs_core_destroy(s);
+    if (vs_core_create(s) < 0)
+        vs_error(&s->cb, s->opaque, "the guest's network is down");
+}
+
 static void vs_learn(Slirp *s, const uint8_t *pkt, size_t len)
 {
     if (len < 14 || (pkt[6] & 1) != 0)
@@ -588,31 +621,11 @@ static void vs_learn(Slirp *s, const uint8_t *pkt, size_t len)
             src = pkt + 26;
         else if (type == 0x0806 && len >= 42)
             src = pkt + 28;
-        if (src != NULL && (src[0] | src[1] | src[2] | src[3]) != 0) {
-            struct vnat_ip ip = vnat_ip4(src[0], src[1], src[2], src[3]);
-            uint32_t a =
-                (uint32_t)src[0] << 24 | (uint32_t)src[1] << 16 | (uint32_t)src[2] << 8 | src[3];
-            const uint8_t *n = s->conf.network.addr;
-            uint32_t net = (uint32_t)n[0] << 24 | (uint32_t)n[1] << 16 | (uint32_t)n[2] << 8 | n[3];
-            uint32_t mask = ~0u << (32 - c->prefix_len);
-            bool usable = (a & mask) == net && (a & ~mask) != 0 && (a & ~mask) != ~mask &&
-                          memcmp(&ip, &c->gateway_ip, sizeof ip) != 0 &&
-                          memcmp(&ip, &c->dns_ip, sizeof ip) != 0;
-            if (usable) {
-                s->ip_learned = true;
-                if (memcmp(&ip, &c->guest_ip, sizeof ip) != 0) {
-                    c->guest_ip = ip;
-                    recreate = true;
-                }
-            }
-        }
+        if (src != NULL && vs_usable_guest_ip(s, src) && vs_adopt_guest_ip(s, src))
+            recreate = true;
     }
-    if (recreate) {
-        s->recreated++;
-        vs_core_destroy(s);
-        if (vs_core_create(s) < 0)
-            vs_error(&s->cb, s->opaque, "the guest's network is down");
-    }
+    if (recreate)
+        vs_recreate(s);
 }
 
 void slirp_input(Slirp *slirp, const uint8_t *pkt, int pkt_len)
@@ -657,6 +670,12 @@ static int vs_fwd_add(Slirp *s, uint8_t proto, const struct vnat_sockaddr *host,
     const char *pn = proto == VNAT_PROTO_UDP ? "udp" : "tcp";
     vs_addr_text(host, hb, sizeof hb);
     struct vnat_sockaddr g = vs_sockaddr4(guest, 0);
+    /* A forward to an address the guest has not shown yet names it (Podman
+     * adds slirp4netns's forwards to 10.0.2.100 before the namespace sends
+     * any IPv4): taken as the guest's, as its first frame would be. */
+    if (guest.s_addr != 0 && !s->ip_learned && vs_usable_guest_ip(s, g.ip.addr) &&
+        vs_adopt_guest_ip(s, g.ip.addr))
+        vs_recreate(s);
     if (guest.s_addr != 0 && memcmp(&g.ip, &s->conf.cfg.guest_ip, sizeof g.ip) != 0) {
         const uint8_t *b = g.ip.addr;
         vs_error(&s->cb, s->opaque,

@@ -478,6 +478,31 @@ PIN(restricted_refuses_the_guests_egress_but_not_dhcp_or_forwards)
     slirp_cleanup(s);
 }
 
+PIN(a_forward_names_the_guest_before_its_first_frame)
+{
+    struct emb e;
+    SlirpConfig c = qemu_default();
+    Slirp *s = start(&e, &c);
+    /* Podman: slirp4netns's add_hostfwd to 10.0.2.100 before any IPv4. */
+    uint16_t port = free_port();
+    assert_int_equal(slirp_add_hostfwd(s, 0, a4("127.0.0.1"), port, a4("10.0.2.100"), 80), 0);
+    assert_int_equal(connect_local(port), 0);
+    char *n = slirp_neighbor_info(s);
+    assert_non_null(strstr(n, "10.0.2.100"));
+    free(n);
+    /* Then the address is known: a forward to another one is refused. */
+    assert_int_equal(slirp_add_hostfwd(s, 0, a4("127.0.0.1"), free_port(), a4("10.0.2.101"), 80),
+                     -1);
+    /* Not the host, DNS, network or broadcast address, nor outside. */
+    slirp_cleanup(s);
+    s = start(&e, &c);
+    assert_int_equal(slirp_add_hostfwd(s, 0, a4("127.0.0.1"), free_port(), a4("10.0.2.2"), 80), -1);
+    assert_int_equal(slirp_add_hostfwd(s, 0, a4("127.0.0.1"), free_port(), a4("10.0.3.9"), 80), -1);
+    assert_int_equal(slirp_add_hostfwd(s, 0, a4("127.0.0.1"), free_port(), a4("10.0.2.255"), 80),
+                     -1);
+    slirp_cleanup(s);
+}
+
 PIN(hostfwd_listens_is_listed_polled_and_removed)
 {
     struct emb e;
@@ -501,8 +526,8 @@ PIN(hostfwd_listens_is_listed_polled_and_removed)
     e.guest_errors = 0;
     assert_int_equal(slirp_add_hostfwd(s, 0, a4("127.0.0.1"), port, a4("0.0.0.0"), 81), -1);
     assert_int_equal(e.guest_errors, 1);
-    /* A guest address other than the guest's is refused. */
-    assert_int_equal(slirp_add_hostfwd(s, 0, a4("127.0.0.1"), free_port(), a4("10.0.2.77"), 80),
+    /* A guest address outside the network is refused. */
+    assert_int_equal(slirp_add_hostfwd(s, 0, a4("127.0.0.1"), free_port(), a4("10.0.9.77"), 80),
                      -1);
     assert_non_null(strstr(e.last_error, "one guest"));
     assert_int_equal(slirp_remove_hostfwd(s, 0, a4("127.0.0.1"), port), 0);
@@ -590,6 +615,7 @@ PIN_MAIN(cmocka_unit_test(bad_config_returns_null_after_guest_error_explains),
          cmocka_unit_test(dhcp_is_silent_when_disabled),
          cmocka_unit_test(guest_mac_and_static_address_are_learned_from_the_first_frames),
          cmocka_unit_test(restricted_refuses_the_guests_egress_but_not_dhcp_or_forwards),
+         cmocka_unit_test(a_forward_names_the_guest_before_its_first_frame),
          cmocka_unit_test(hostfwd_listens_is_listed_polled_and_removed),
          cmocka_unit_test(hostxfwd_takes_ipv4_udp_and_refuses_unix),
          cmocka_unit_test(what_vnat_does_not_do_fails_with_a_message),

@@ -5,8 +5,9 @@
 # MAC: the library learns both from the first frames), then inside it a
 # 3 MB fetch from an HTTP server on host loopback through 10.0.2.2 (SHA-256
 # compared), a name resolved through 10.0.2.3 to the test's resolver
-# (VNAT_SLIRP_DNS), and an `add_hostfwd` on slirp4netns's API socket that
-# reaches an HTTP server inside from host loopback. Needs root (or a user
+# (VNAT_SLIRP_DNS), and an `add_hostfwd` on slirp4netns's API socket, made
+# before the namespace sent any IPv4 (as Podman does), that reaches an HTTP
+# server inside from host loopback. Needs root (or a user
 # namespace) for `unshare -n`. Exit 0 pass, 1 fail, 77 skip.
 set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -59,6 +60,19 @@ inside() { nsenter -t "$NS" -n "$@"; }
 # The library must be ours: slirp4netns maps it from LD_LIBRARY_PATH.
 grep -q "$LIB/libslirp.so.0" "/proc/$S4/maps" || fail "slirp4netns did not load $LIB/libslirp.so.0"
 
+# The forward first, before the namespace sends any IPv4 (Podman's order):
+# its guest address (slirp4netns's default, 10.0.2.100) names the guest.
+HPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+reply=$(python3 - "$T/api.sock" "$HPORT" <<'PYEOF'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(json.dumps({"execute": "add_hostfwd", "arguments": {"proto": "tcp", "host_addr": "127.0.0.1", "host_port": int(sys.argv[2]), "guest_addr": "10.0.2.100", "guest_port": 8080}}).encode())
+print(s.recv(4096).decode().strip())
+PYEOF
+)
+echo "add_hostfwd: $reply"
+
 got=$(inside timeout 20 curl -sS "http://10.0.2.2:$HTTP_PORT/blob" | sha256sum | cut -d' ' -f1)
 [ "$got" = "$want" ] && echo "PASS: 3 MB fetch through 10.0.2.2, sha256 matches" || fail "fetch: sha256 $got, want $want"
 
@@ -82,17 +96,7 @@ PYEOF
 nsenter -t "$NS" -n python3 -m http.server 8080 --bind 10.0.2.100 --directory "$T/inside" \
     >"$T/inside.log" 2>&1 &
 PIDS+=($!)
-HPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 for _ in $(seq 1 50); do inside python3 -c 'import socket; socket.create_connection(("10.0.2.100", 8080), 1)' 2>/dev/null && break; sleep 0.1; done
-reply=$(python3 - "$T/api.sock" "$HPORT" <<'PYEOF'
-import json, socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-s.sendall(json.dumps({"execute": "add_hostfwd", "arguments": {"proto": "tcp", "host_addr": "127.0.0.1", "host_port": int(sys.argv[2]), "guest_port": 8080}}).encode())
-print(s.recv(4096).decode().strip())
-PYEOF
-)
-echo "add_hostfwd: $reply"
 page=$(curl -sS --max-time 10 "http://127.0.0.1:$HPORT/page")
 [ "$page" = "from the namespace" ] && echo "PASS: add_hostfwd 127.0.0.1:$HPORT reaches the namespace" || fail "hostfwd: got '$page'"
 
