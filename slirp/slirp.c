@@ -685,7 +685,8 @@ static int vs_fwd_add(Slirp *s, uint8_t proto, const struct vnat_sockaddr *host,
         return -1;
     }
     if (guest_port < 1 || guest_port > 65535 || s->nat == NULL) {
-        vs_error(&s->cb, s->opaque, "hostfwd %s %s: bad guest port %d", pn, hb, guest_port);
+        vs_error(&s->cb, s->opaque, "hostfwd %s %s: %s %d", pn, hb,
+                 s->nat == NULL ? "the NAT is down; guest port" : "bad guest port", guest_port);
         return -1;
     }
     if (s->n_fwds >= VS_MAX_FWDS) {
