@@ -22,8 +22,8 @@ for src in fuzz/targets/fuzz_*.c; do
   extra=""
   if [ "$name" = fuzz_swarm ]; then
     [ "$have_sim" = 1 ] || continue
-    extra="-Isim"
-    libs="$build/sim/libvnat_sim.a $build/sim/libvnat_trace.a $libs"
+    extra="-Isim -Ivlog"
+    libs="$build/sim/libvnat_sim.a $build/vlog/libvnat_vlog.a $libs"
   fi
   # The adapter's API parser is pure C with no system calls: compiled in.
   [ "$name" = fuzz_api ] && extra="-Ihost host/api_proto.c"

@@ -117,8 +117,18 @@ static void build_syns(const struct bh *h, struct syn_frames *s, uint32_t first,
         uint16_t sp, dp;
         tuple_of(first + (uint32_t)j, &sp, &dp);
         bool syn = flags & VW_TCP_SYN;
-        s->len[j] = bh_build_tcp(h, s->data[j], FRAME_SMALL, dst_gw, sp, dp, seq, 0, flags, 65535,
-                                 syn ? 1460 : 0, syn ? 7 : -1, 0);
+        s->len[j] = bh_tcp(h,
+                           &(struct tk_tcp_spec){.dst = dst_gw,
+                                                 .sport = sp,
+                                                 .dport = dp,
+                                                 .seq = seq,
+                                                 .flags = flags,
+                                                 .window = 65535,
+                                                 .opt_mss = syn,
+                                                 .mss = syn ? 1460 : 0,
+                                                 .opt_wscale = syn,
+                                                 .wscale = syn ? 7 : 0},
+                           s->data[j], FRAME_SMALL);
         if (s->len[j] == 0)
             die("cannot build a SYN frame");
     }
@@ -327,12 +337,16 @@ static void bench_data(const struct opts *o, int g2h, uint32_t mtu)
         die("out of memory");
     size_t len;
     uint32_t ack = d.core_nxt;
-    if (g2h)
-        len = bh_build_tcp(&d.h, frame, cap, dst_gw, 40000, 5201, d.guest_nxt, d.core_nxt,
-                           VW_TCP_ACK | VW_TCP_PSH, 65535, 0, -1, d.mss);
-    else
-        len = bh_build_tcp(&d.h, frame, cap, dst_gw, 40000, 5201, d.guest_nxt, d.core_nxt,
-                           VW_TCP_ACK, 65535, 0, -1, 0);
+    len = bh_tcp(&d.h,
+                 &(struct tk_tcp_spec){.dst = dst_gw,
+                                       .sport = 40000,
+                                       .dport = 5201,
+                                       .seq = d.guest_nxt,
+                                       .ack = d.core_nxt,
+                                       .flags = g2h ? VW_TCP_ACK | VW_TCP_PSH : VW_TCP_ACK,
+                                       .window = 65535,
+                                       .len = g2h ? d.mss : 0},
+                 frame, cap);
     if (len == 0)
         die("cannot build a data frame");
     if (!o->callgrind)

@@ -32,6 +32,7 @@
 
 #include "benchout.h"
 #include "internal.h"
+#include "tk_frame.h"
 
 #define EVENT_NS 1000u
 #define E_AGAIN 11
@@ -195,14 +196,16 @@ static void uh_init(struct uh *h, uint32_t flows)
 static size_t frame_for(const struct uh *h, uint8_t *buf, size_t cap, uint16_t sport,
                         size_t payload)
 {
-    memset(buf + VW_UDP4_PAYLOAD_OFF, 0x5a, payload);
-    struct vw_l2l3 a = {.eth_dst = h->cfg.gateway_mac,
-                        .eth_src = h->cfg.guest_mac,
-                        .ip_src = h->cfg.guest_ip.addr,
-                        .ip_dst = far_dst,
-                        .ip_id = 1,
-                        .ttl = 64};
-    size_t n = vw_udp4_frame(buf, cap, &a, sport, 9, payload);
+    if (TK_UDP_PAYLOAD_OFF + payload > cap)
+        die("frame does not fit");
+    memset(buf + TK_UDP_PAYLOAD_OFF, 0x5a, payload); /* in place: .payload NULL */
+    size_t n = tk_udp(&(struct tk_udp_spec){.guest = &h->cfg,
+                                            .dst = far_dst,
+                                            .ip_id = 1,
+                                            .sport = sport,
+                                            .dport = 9,
+                                            .len = payload},
+                      buf, cap);
     if (n == 0)
         die("frame does not fit");
     return n;

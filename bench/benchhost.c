@@ -1,7 +1,7 @@
 /*
  * benchhost.c — the bench host (see benchhost.h): minimal host operations
  * (memcpy for send and peek, counters for everything else) and guest-frame
- * helpers built on the core's wire layer.
+ * helpers built with the test kit (testkit/).
  */
 #include "benchhost.h"
 
@@ -22,11 +22,8 @@ static int op_guest_send(void *ctx, const uint8_t *frame, size_t len)
     struct bh *h = ctx;
     h->frames++;
     h->frame_bytes += len;
-    if (h->capture) {
-        size_t n = len < BH_CAPTURE_MAX ? len : BH_CAPTURE_MAX;
-        memcpy(h->last_frame, frame, n);
-        h->last_len = n;
-    }
+    if (h->capture)
+        tk_capture_add(&h->out, frame, len);
     return 0;
 }
 
@@ -208,7 +205,8 @@ int bh_init(struct bh *h, const struct vnat_config *cfg)
     h->mem = aligned_alloc(64, (h->mem_size + 63) & ~(size_t)63);
     h->sink = malloc(BH_SINK);
     h->pattern = malloc(2 * BH_PATTERN);
-    if (h->mem == NULL || h->sink == NULL || h->pattern == NULL) {
+    if (h->mem == NULL || h->sink == NULL || h->pattern == NULL ||
+        tk_capture_init(&h->out, 1, true, BH_CAPTURE_MAX) != 0) {
         fprintf(stderr, "bench: out of memory\n");
         bh_free(h);
         return -1;
@@ -232,46 +230,22 @@ void bh_free(struct bh *h)
     free(h->mem);
     free(h->sink);
     free(h->pattern);
+    tk_capture_free(&h->out);
     h->mem = NULL;
     h->sink = NULL;
     h->pattern = NULL;
     h->nat = NULL;
 }
 
-size_t bh_build_tcp(const struct bh *h, uint8_t *buf, size_t cap, const uint8_t dst[4],
-                    uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags,
-                    uint16_t window, uint16_t mss, int wscale, size_t payload_len)
+size_t bh_tcp(const struct bh *h, const struct tk_tcp_spec *spec, uint8_t *buf, size_t cap)
 {
-    struct vw_tcp_out o;
-    memset(&o, 0, sizeof o);
-    o.sport = sport;
-    o.dport = dport;
-    o.seq = seq;
-    o.ack = ack;
-    o.flags = flags;
-    o.window = window;
-    if (mss != 0) {
-        o.opt_mss = true;
-        o.mss = mss;
-    }
-    if (wscale >= 0) {
-        o.opt_wscale = true;
-        o.wscale = (uint8_t)wscale;
-    }
-    size_t off = vw_tcp4_payload_off(&o);
-    if (off + payload_len > cap)
-        return 0;
-    for (size_t i = 0; i < payload_len; i++)
-        buf[off + i] = h->pattern[i % BH_PATTERN];
-    struct vw_l2l3 a = {
-        .eth_dst = h->cfg.gateway_mac,
-        .eth_src = h->cfg.guest_mac,
-        .ip_src = h->cfg.guest_ip.addr,
-        .ip_dst = dst,
-        .ip_id = 0,
-        .ttl = 64,
-    };
-    return vw_tcp4_frame(buf, cap, &a, &o, payload_len);
+    struct tk_tcp_spec s = *spec;
+    if (s.guest == NULL)
+        s.guest = &h->cfg;
+    /* The start of the pattern: a datagram is shorter than its period. */
+    if (s.payload == NULL)
+        s.payload = h->pattern;
+    return tk_tcp(&s, buf, cap);
 }
 
 #define BH_TCP_OFF (VW_ETH_HLEN + VW_IPV4_HLEN)
@@ -294,17 +268,12 @@ void bh_set_ack(uint8_t *frame, uint32_t ack)
 
 int bh_last_tcp(const struct bh *h, uint32_t *seq, uint32_t *ack, uint8_t *flags)
 {
-    struct vw_eth eth;
-    struct vw_ipv4 ip;
-    struct vw_tcp t;
-    if (h->last_len == 0 || vw_eth_parse(h->last_frame, h->last_len, &eth) != VW_OK ||
-        eth.ethertype != VW_ETH_P_IPV4 ||
-        vw_ipv4_parse(eth.payload, eth.payload_len, &ip) != VW_OK || ip.proto != VW_IPPROTO_TCP ||
-        vw_tcp_parse(ip.payload, ip.payload_len, &t) != VW_OK)
+    const struct tk_pkt *p = tk_capture_last_tcp(&h->out);
+    if (p == NULL)
         return -1;
-    *seq = t.seq;
-    *ack = t.ack;
-    *flags = t.flags;
+    *seq = p->tcp.seq;
+    *ack = p->tcp.ack;
+    *flags = p->tcp.flags;
     return 0;
 }
 
@@ -314,8 +283,18 @@ int bh_handshake(struct bh *h, uint64_t *now, const uint8_t dst[4], uint16_t spo
 {
     uint8_t f[128];
     uint64_t connects = h->connects;
-    size_t n = bh_build_tcp(h, f, sizeof f, dst, sport, dport, BH_GUEST_ISN, 0, VW_TCP_SYN, win,
-                            mss, 7, 0);
+    size_t n = bh_tcp(h,
+                      &(struct tk_tcp_spec){.dst = dst,
+                                            .sport = sport,
+                                            .dport = dport,
+                                            .seq = BH_GUEST_ISN,
+                                            .flags = VW_TCP_SYN,
+                                            .window = win,
+                                            .opt_mss = mss != 0,
+                                            .mss = mss,
+                                            .opt_wscale = true,
+                                            .wscale = 7},
+                      f, sizeof f);
     if (n == 0 || vnat_on_guest_frame(h->nat, ++*now, f, n) != VNAT_OK ||
         h->connects != connects + 1) {
         fprintf(stderr, "bench: the guest SYN did not start a connect\n");
@@ -323,7 +302,7 @@ int bh_handshake(struct bh *h, uint64_t *now, const uint8_t dst[4], uint16_t spo
     }
     *tok = h->last_token;
     h->capture = 1;
-    h->last_len = 0;
+    tk_capture_reset(&h->out);
     vnat_err e = vnat_on_writable(h->nat, ++*now, *tok, 0);
     h->capture = 0;
     uint32_t iss, ack;
@@ -333,8 +312,15 @@ int bh_handshake(struct bh *h, uint64_t *now, const uint8_t dst[4], uint16_t spo
         fprintf(stderr, "bench: no SYN-ACK after the connect completed\n");
         return -1;
     }
-    n = bh_build_tcp(h, f, sizeof f, dst, sport, dport, BH_GUEST_ISN + 1, iss + 1, VW_TCP_ACK, win,
-                     0, -1, 0);
+    n = bh_tcp(h,
+               &(struct tk_tcp_spec){.dst = dst,
+                                     .sport = sport,
+                                     .dport = dport,
+                                     .seq = BH_GUEST_ISN + 1,
+                                     .ack = iss + 1,
+                                     .flags = VW_TCP_ACK,
+                                     .window = win},
+               f, sizeof f);
     struct vnat_stats st;
     vnat_get_stats(h->nat, &st, sizeof st);
     uint64_t est = st.tcp_flows_by_state[VNAT_TCP_ESTABLISHED];

@@ -11,7 +11,7 @@
  * The host models ONE remote byte stream (host -> guest) shared by every
  * socket: benchmarks that move data drive one flow at a time.
  *
- * Also here: building guest frames (through the core's own wire builders,
+ * Also here: building guest frames (through the test kit's builders,
  * outside any timed region) and the RFC 1624 updates that let a timed loop
  * re-use one frame with a new sequence or acknowledgment number.
  */
@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <vnat/vnat.h>
+
+#include "testkit.h"
 
 #define BH_CAPTURE_MAX 256 /* bytes of the last guest frame kept while capturing */
 
@@ -35,10 +37,9 @@ struct bh {
     uint64_t peeks, peek_bytes, peek_again, discards, discard_bytes, interest_changes, other_ops;
     vnat_token last_token; /* of the last tcp_connect */
 
-    /* While capture is nonzero, the head of every guest frame is kept. */
+    /* While capture is nonzero, the head of the last guest frame is kept. */
     int capture;
-    uint8_t last_frame[BH_CAPTURE_MAX];
-    size_t last_len;
+    struct tk_capture out; /* a ring of one */
 
     /* guest -> host: where send() copies to (a ring, reused). */
     uint8_t *sink;
@@ -56,13 +57,12 @@ struct bh {
 int bh_init(struct bh *h, const struct vnat_config *cfg);
 void bh_free(struct bh *h);
 
-/* Guest frames. dst is 4 octets; payload_len bytes of pattern follow the
- * header. mss == 0 / wscale < 0 leave the option out. Returns the length. */
-size_t bh_build_tcp(const struct bh *h, uint8_t *buf, size_t cap, const uint8_t dst[4],
-                    uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags,
-                    uint16_t window, uint16_t mss, int wscale, size_t payload_len);
-/* Rewrite the sequence / acknowledgment number of a frame bh_build_tcp
- * built (20-byte IPv4 header), fixing the TCP checksum incrementally. */
+/* A guest TCP frame from a spec (testkit/tk_frame.h): from the guest
+ * (.guest defaults to h's config); a NULL .payload is .len bytes of the
+ * pattern. Returns the length, or 0 if it does not fit cap. */
+size_t bh_tcp(const struct bh *h, const struct tk_tcp_spec *spec, uint8_t *buf, size_t cap);
+/* Rewrite the sequence / acknowledgment number of a frame bh_tcp built
+ * (20-byte IPv4 header), fixing the TCP checksum incrementally. */
 void bh_set_seq(uint8_t *frame, uint32_t seq);
 void bh_set_ack(uint8_t *frame, uint32_t ack);
 

@@ -17,7 +17,7 @@ function(vnat_bench NAME)
   endif()
   add_executable(${NAME} ${B_SOURCES} ${VNAT_BENCH_DIR}/benchhost.c ${VNAT_BENCH_DIR}/benchout.c)
   target_include_directories(${NAME} PRIVATE ${VNAT_BENCH_DIR})
-  target_link_libraries(${NAME} PRIVATE vnat_core_internal m ${B_LIBS})
+  target_link_libraries(${NAME} PRIVATE vnat_core_internal vnat_testkit m ${B_LIBS})
   if(VNAT_BUILD_TESTS)
     set(out ${CMAKE_CURRENT_BINARY_DIR}/${NAME}.smoke.json)
     add_test(NAME bench.${NAME}.smoke

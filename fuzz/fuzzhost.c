@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "testkit.h"
 #include "wire.h"
 
 /* ---- input cursors ------------------------------------------------------ */
@@ -104,51 +105,47 @@ static bool fault(struct fz_host *h, struct fz_sock *s, uint8_t *sel)
 
 /* ---- sockets ------------------------------------------------------------- */
 
+static struct tk_table table(struct fz_host *h)
+{
+    return (struct tk_table){TK_TABLE(h->socks)};
+}
+
 struct fz_sock *fz_sock_by_tok(struct fz_host *h, vnat_token tok)
 {
-    if (tok == VNAT_TOKEN_NONE)
-        return NULL;
-    for (unsigned i = 0; i < FZ_MAX_SOCKS; i++)
-        if (h->socks[i].open && h->socks[i].tok == tok)
-            return &h->socks[i];
-    return NULL;
+    struct tk_table t = table(h);
+    long i = tk_find(&t, tok, true);
+    return i < 0 ? NULL : &h->socks[i];
 }
 
 struct fz_sock *fz_sock_pick(struct fz_host *h, uint8_t kind, unsigned n)
 {
     unsigned count = 0;
     for (unsigned i = 0; i < FZ_MAX_SOCKS; i++)
-        if (h->socks[i].open && (kind == FZK_FREE || h->socks[i].kind == kind))
+        if (fz_open(&h->socks[i]) && (kind == FZK_FREE || h->socks[i].kind == kind))
             count++;
     if (count == 0)
         return NULL;
     n %= count;
     for (unsigned i = 0; i < FZ_MAX_SOCKS; i++)
-        if (h->socks[i].open && (kind == FZK_FREE || h->socks[i].kind == kind) && n-- == 0)
+        if (fz_open(&h->socks[i]) && (kind == FZK_FREE || h->socks[i].kind == kind) && n-- == 0)
             return &h->socks[i];
     return NULL;
 }
 
 static struct fz_sock *sock_new(struct fz_host *h, vnat_token tok, uint8_t kind)
 {
-    /* The core never names a socket it already owns. */
-    FZ_TRAP(tok != VNAT_TOKEN_NONE);
-    FZ_TRAP(fz_sock_by_tok(h, tok) == NULL);
-    for (unsigned i = 0; i < FZ_MAX_SOCKS; i++) {
-        struct fz_sock *s = &h->socks[i];
-        if (!s->open) {
-            memset(s, 0, sizeof *s);
-            s->tok = tok;
-            s->kind = kind;
-            s->open = true;
-            s->space = 65536;
-            s->gp = s->gd = -1;
-            return s;
-        }
-    }
+    /* The core never names a socket it already owns (the kit traps). */
+    struct tk_table t = table(h);
+    long i = tk_claim(&t, tok);
     /* The targets size max_flows + max_forwards below FZ_MAX_SOCKS. */
-    FZ_TRAP(0);
-    return NULL;
+    FZ_TRAP(i >= 0);
+    struct fz_sock *s = &h->socks[i];
+    memset(s, 0, sizeof *s);
+    tk_sock_set(&s->sock, tok);
+    s->kind = kind;
+    s->space = 65536;
+    s->gp = s->gd = -1;
+    return s;
 }
 
 static struct fz_sock *sock_use(struct fz_host *h, vnat_token tok, uint8_t kind)
@@ -466,8 +463,8 @@ static void op_close(void *ctx, vnat_token tok, int reset)
     struct fz_host *h = ctx;
     h->ops++;
     struct fz_sock *s = sock_use(h, tok, FZK_FREE);
-    (void)reset;
-    s->open = false;
+    struct tk_table t = table(h);
+    tk_close(&t, &s->sock, reset);
     s->kind = FZK_FREE;
 }
 
@@ -480,38 +477,34 @@ static void op_set_interest(void *ctx, vnat_token tok, unsigned mask)
     s->interest = mask;
 }
 
-static int op_dgram_open(void *ctx, vnat_token tok, enum vnat_dgram_kind kind,
-                         const struct vnat_sockaddr *dst)
+/* dgram_open and dgram_bind alike: a datagram socket at addr (the
+ * destination, or the bound address). */
+static int dgram_new(struct fz_host *h, vnat_token tok, enum vnat_dgram_kind kind,
+                     const struct vnat_sockaddr *addr)
 {
-    struct fz_host *h = ctx;
     h->ops++;
     FZ_TRAP(kind == VNAT_DGRAM_UDP || kind == VNAT_DGRAM_ICMP);
-    FZ_TRAP(dst != NULL);
+    FZ_TRAP(addr != NULL);
     FZ_TRAP(fz_sock_by_tok(h, tok) == NULL);
     uint8_t sel;
     if (fault(h, NULL, &sel))
         return (int)some_errno(h->res);
     struct fz_sock *s = sock_new(h, tok, FZK_DGRAM);
     s->icmp = kind == VNAT_DGRAM_ICMP;
-    s->addr = *dst;
+    s->addr = *addr;
     return 0;
+}
+
+static int op_dgram_open(void *ctx, vnat_token tok, enum vnat_dgram_kind kind,
+                         const struct vnat_sockaddr *dst)
+{
+    return dgram_new(ctx, tok, kind, dst);
 }
 
 static int op_dgram_bind(void *ctx, vnat_token tok, enum vnat_dgram_kind kind,
                          const struct vnat_sockaddr *local)
 {
-    struct fz_host *h = ctx;
-    h->ops++;
-    FZ_TRAP(kind == VNAT_DGRAM_UDP || kind == VNAT_DGRAM_ICMP);
-    FZ_TRAP(local != NULL);
-    FZ_TRAP(fz_sock_by_tok(h, tok) == NULL);
-    uint8_t sel;
-    if (fault(h, NULL, &sel))
-        return (int)some_errno(h->res);
-    struct fz_sock *s = sock_new(h, tok, FZK_DGRAM);
-    s->icmp = kind == VNAT_DGRAM_ICMP;
-    s->addr = *local;
-    return 0;
+    return dgram_new(ctx, tok, kind, local);
 }
 
 static long op_dgram_send(void *ctx, vnat_token tok, const uint8_t *buf, size_t len,
@@ -631,9 +624,16 @@ const struct vnat_host_ops *fz_ops(void)
     return &ops;
 }
 
+static void kit_fail(const char *msg)
+{
+    fprintf(stderr, "fuzz host: %s\n", msg);
+    __builtin_trap();
+}
+
 void fz_host_init(struct fz_host *h, const struct vnat_config *cfg, void *mem, size_t mem_size)
 {
     memset(h, 0, sizeof *h);
+    tk_fail_hook = kit_fail;
     h->fault_below = 224;
     h->syn_mss = 1460;
     h->syn_wscale = 7;
@@ -662,7 +662,7 @@ void fz_check_windows(struct fz_host *h)
 {
     for (unsigned i = 0; i < FZ_MAX_SOCKS; i++) {
         const struct fz_sock *s = &h->socks[i];
-        if (!s->open || s->kind != FZK_TCP || s->gp < 0)
+        if (!fz_open(s) || s->kind != FZK_TCP || s->gp < 0)
             continue;
         const struct fz_peer *p = &h->peers[s->gp][s->gd];
         if (!p->seen || p->core_wnd != 0 ||
@@ -671,7 +671,7 @@ void fz_check_windows(struct fz_host *h)
         const struct flow *f = flow_by_token(h->nat, s->tok);
         if (f == NULL || f->key.proto != VNAT_PROTO_TCP)
             continue;
-        int st = f->u.tcp.state;
+        int st = tcp_flow_const(f)->state;
         if (st != VNAT_TCP_ESTABLISHED && st != VNAT_TCP_HOST_FIN)
             continue;
         if (!(s->interest & VNAT_WANT_WRITE)) {
@@ -689,7 +689,7 @@ void fz_host_finish(struct fz_host *h)
     vnat_shutdown(h->nat, h->now);
     /* "The instance holds no host resources afterwards" (vnat.h). */
     for (unsigned i = 0; i < FZ_MAX_SOCKS; i++)
-        FZ_TRAP(!h->socks[i].open);
+        FZ_TRAP(!fz_open(&h->socks[i]));
     FZ_TRAP(vnat_on_tick(h->nat, h->now) == VNAT_E_STATE);
 }
 
@@ -720,49 +720,31 @@ struct vnat_sockaddr fz_dst(unsigned d)
     return a;
 }
 
-size_t fz_build_tcp(const struct fz_host *h, uint8_t *frame, size_t cap, const uint8_t src_ip[4],
-                    const struct vnat_sockaddr *dst, uint16_t sport, uint32_t seq, uint32_t ack,
-                    uint8_t flags, uint16_t win, unsigned opts, uint16_t mss, uint8_t wscale,
-                    const uint8_t *payload, size_t len)
-{
-    struct vw_tcp_out o;
-    memset(&o, 0, sizeof o);
-    o.sport = sport;
-    o.dport = dst->port;
-    o.seq = seq;
-    o.ack = ack;
-    o.flags = flags;
-    o.window = win;
-    o.opt_mss = (opts & FZ_OPT_MSS) != 0;
-    o.mss = mss;
-    o.opt_wscale = (opts & FZ_OPT_WS) != 0;
-    o.wscale = wscale;
-    o.opt_sack_perm = (opts & FZ_OPT_SACK) != 0;
-    o.opt_ts = (opts & FZ_OPT_TS) != 0;
-    o.ts_val = seq ^ 0x5a5a;
-    o.ts_ecr = ack;
-    size_t off = vw_tcp4_payload_off(&o);
-    if (off + len > cap || off + len - VW_ETH_HLEN > 65535)
-        return 0;
-    if (len > 0)
-        memmove(frame + off, payload, len);
-    struct vw_l2l3 a = {.eth_dst = h->cfg.gateway_mac,
-                        .eth_src = h->cfg.guest_mac,
-                        .ip_src = src_ip,
-                        .ip_dst = dst->ip.addr,
-                        .ip_id = (uint16_t)seq,
-                        .ttl = 64};
-    return vw_tcp4_frame(frame, cap, &a, &o, len);
-}
-
 vnat_err fz_guest_tcp(struct fz_host *h, unsigned p, unsigned d, uint8_t flags, uint32_t seq,
                       uint32_t ack, uint16_t win, unsigned opts, const uint8_t *payload, size_t len)
 {
     static uint8_t frame[VW_ETH_HLEN + 65535];
     struct vnat_sockaddr dst = fz_dst(d);
-    size_t n = fz_build_tcp(h, frame, sizeof frame, h->cfg.guest_ip.addr, &dst,
-                            FZ_GUEST_PORT(p % FZ_PORTS), seq, ack, flags, win, opts, h->syn_mss,
-                            h->syn_wscale, payload, len);
+    size_t n = tk_tcp(&(struct tk_tcp_spec){.guest = &h->cfg,
+                                            .dst = dst.ip.addr,
+                                            .ip_id = (uint16_t)seq,
+                                            .sport = FZ_GUEST_PORT(p % FZ_PORTS),
+                                            .dport = dst.port,
+                                            .seq = seq,
+                                            .ack = ack,
+                                            .flags = flags,
+                                            .window = win,
+                                            .opt_mss = (opts & FZ_OPT_MSS) != 0,
+                                            .mss = h->syn_mss,
+                                            .opt_wscale = (opts & FZ_OPT_WS) != 0,
+                                            .wscale = h->syn_wscale,
+                                            .opt_sack_perm = (opts & FZ_OPT_SACK) != 0,
+                                            .opt_ts = (opts & FZ_OPT_TS) != 0,
+                                            .ts_val = seq ^ 0x5a5a,
+                                            .ts_ecr = ack,
+                                            .payload = payload,
+                                            .len = len},
+                      frame, sizeof frame);
     FZ_TRAP(n > 0);
     h->peers[p % FZ_PORTS][d % FZ_DSTS].guest_nxt =
         seq + (uint32_t)len + ((flags & VW_TCP_SYN) ? 1u : 0u) + ((flags & VW_TCP_FIN) ? 1u : 0u);
@@ -770,11 +752,11 @@ vnat_err fz_guest_tcp(struct fz_host *h, unsigned p, unsigned d, uint8_t flags, 
     bool before[FZ_MAX_SOCKS];
     if (syn)
         for (unsigned i = 0; i < FZ_MAX_SOCKS; i++)
-            before[i] = h->socks[i].open;
+            before[i] = fz_open(&h->socks[i]);
     vnat_err e = vnat_on_guest_frame(h->nat, h->now, frame, n);
     if (syn) /* the socket this SYN opened serves connection (p, d) */
         for (unsigned i = 0; i < FZ_MAX_SOCKS; i++)
-            if (h->socks[i].open && !before[i] && h->socks[i].kind == FZK_TCP) {
+            if (fz_open(&h->socks[i]) && !before[i] && h->socks[i].kind == FZK_TCP) {
                 h->socks[i].gp = (int8_t)(p % FZ_PORTS);
                 h->socks[i].gd = (int8_t)(d % FZ_DSTS);
                 memset(&h->peers[p % FZ_PORTS][d % FZ_DSTS], 0, sizeof(struct fz_peer));

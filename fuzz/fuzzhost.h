@@ -17,7 +17,8 @@
  * twice, hands the guest a frame that does not parse or carries a bad
  * checksum, or (fz_host_finish) still holds a socket after vnat_shutdown.
  *
- * Everything is fixed-size and pointer-free except the result stream, so a
+ * Everything is fixed-size and pointer-free except the result stream (the
+ * test kit's socket table included: it never stores a pointer), so a
  * target may copy a whole struct fz_host (and the core's memory block) to
  * snapshot and restore a prepared state.
  */
@@ -28,6 +29,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <vnat/vnat.h>
+
+#include "tk_socks.h"
 
 #define FZ_TRAP(cond)                                                                              \
     do {                                                                                           \
@@ -67,24 +70,29 @@ uint32_t fz_back_u32(struct fz_src *s);
 
 enum fz_kind { FZK_FREE = 0, FZK_TCP, FZK_LISTEN, FZK_DGRAM };
 
+/* A host socket: the kit's socket fields (tok, used, closed, close_reset,
+ * interest, addr: the connect/open destination or bound address) and the
+ * model's own. */
 struct fz_sock {
-    vnat_token tok;
+    TK_SOCK;
     uint8_t kind; /* enum fz_kind */
-    bool open;    /* the core owns it and has not closed it */
     bool rx_eof;  /* remote closed: peek past rx_avail gives 0 */
     bool shut_wr;
     bool icmp;
-    bool inexact; /* a fault fed the core bytes the model does not hold */
-    unsigned interest;
-    uint32_t faults;           /* faults drawn on this socket */
-    int8_t gp, gd;             /* the tracked guest connection it serves, or -1 */
-    uint32_t rx_avail;         /* bytes the core may peek (from the discard point) */
-    uint32_t space;            /* free send space */
-    uint32_t dgrams;           /* datagrams queued for dgram_recv */
-    uint32_t pending;          /* connections queued on a listener */
-    struct vnat_sockaddr addr; /* connect/open destination or bound address */
-    uint64_t tx_total;         /* guest bytes the host took */
+    bool inexact;      /* a fault fed the core bytes the model does not hold */
+    uint32_t faults;   /* faults drawn on this socket */
+    int8_t gp, gd;     /* the tracked guest connection it serves, or -1 */
+    uint32_t rx_avail; /* bytes the core may peek (from the discard point) */
+    uint32_t space;    /* free send space */
+    uint32_t dgrams;   /* datagrams queued for dgram_recv */
+    uint32_t pending;  /* connections queued on a listener */
+    uint64_t tx_total; /* guest bytes the host took */
 };
+/* The core owns it and has not closed it. */
+static inline bool fz_open(const struct fz_sock *s)
+{
+    return tk_sock_open(&s->sock);
+}
 
 /* What the guest learned of one TCP connection from the core's frames. */
 struct fz_peer {
@@ -134,18 +142,14 @@ struct fz_sock *fz_sock_pick(struct fz_host *h, uint8_t kind, unsigned n);
 struct vnat_sockaddr fz_dst(unsigned d);
 #define FZ_GUEST_PORT(i) ((uint16_t)(40000 + (i)))
 
-/* One guest TCP segment with valid lengths and checksums. opts: bit 0 MSS,
- * bit 1 window scale, bit 2 SACK-permitted, bit 3 timestamps. Returns the
- * frame length (0 if it does not fit). */
+/* The options of a guest TCP segment (fz_guest_tcp's opts): MSS and window
+ * scale as h->syn_mss / h->syn_wscale say, SACK-permitted, timestamps. */
 #define FZ_OPT_MSS 1u
 #define FZ_OPT_WS 2u
 #define FZ_OPT_SACK 4u
 #define FZ_OPT_TS 8u
-size_t fz_build_tcp(const struct fz_host *h, uint8_t *frame, size_t cap, const uint8_t src_ip[4],
-                    const struct vnat_sockaddr *dst, uint16_t sport, uint32_t seq, uint32_t ack,
-                    uint8_t flags, uint16_t win, unsigned opts, uint16_t mss, uint8_t wscale,
-                    const uint8_t *payload, size_t len);
-/* Send a TCP segment on tracked connection (port p, dst d) and update the
+/* Send a TCP segment on tracked connection (port p, dst d), built with the
+ * test kit's builder (valid lengths and checksums), and update the
  * guest's own sequence number; returns the event's result. */
 vnat_err fz_guest_tcp(struct fz_host *h, unsigned p, unsigned d, uint8_t flags, uint32_t seq,
                       uint32_t ack, uint16_t win, unsigned opts, const uint8_t *payload,

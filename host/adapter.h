@@ -18,7 +18,7 @@
 
 #include <vnat/vnat.h>
 
-/* epoll data values that are not core tokens. The core issues tokens as a
+/* Poller ids (epoll data) that are not core tokens. The core issues tokens as a
  * slot plus a generation and never issues 0; these values sit at the very
  * top of the 64-bit range, and an operation that would name a socket with
  * one of them is refused (-EINVAL, the core resets that flow), so the two
@@ -45,7 +45,7 @@ struct host_sock {
     uint8_t kind;       /* enum host_sock_kind */
     uint8_t connecting; /* connect under way: the next writable reads SO_ERROR */
     uint8_t pad_[2];
-    unsigned interest; /* current VNAT_WANT_* mask as registered in epoll */
+    unsigned interest; /* current VNAT_WANT_* mask as asked of the poller */
     int32_t peek_off;  /* the kernel's SO_PEEK_OFF for this socket, -1 if unused */
 };
 
@@ -98,20 +98,44 @@ struct pcap_writer *pcap_open(const char *path, unsigned snaplen);
 void pcap_frame(struct pcap_writer *p, const uint8_t *frame, size_t len);
 void pcap_close(struct pcap_writer *p);
 
-/* Boundary log recorder (the simulator's trace format, sim/trace.h). */
+/* Boundary log recorder (the trace format of vlog/trace.h). */
 struct recorder;
-bool recorder_available(void);
 struct recorder *recorder_open(const char *path);
 void recorder_write(struct recorder *r, const struct vnat_log_record *rec);
 int recorder_close(struct recorder *r);
 
 enum host_link_kind { HOST_LINK_NONE = 0, HOST_LINK_TAP, HOST_LINK_STREAM };
 
+/* Readiness, as the socket operations and the guest link ask for it and as a
+ * front end reports it back. The socket operations know no epoll (nor poll):
+ * the front end's poller maps these bits to and from its own (loop.c: epoll;
+ * a poll()-driven front end: POLLIN, POLLOUT, ...). */
+#define HOST_POLL_IN 0x01u    /* readable: data, a connection, end of stream */
+#define HOST_POLL_OUT 0x02u   /* writable */
+#define HOST_POLL_RDHUP 0x04u /* the peer shut down its sending side */
+#define HOST_POLL_HUP 0x08u   /* reported only: hung up */
+#define HOST_POLL_ERR 0x10u   /* reported only: an error is pending */
+#define HOST_POLL_EDGE 0x20u  /* asked only: report changes, not levels */
+
+/* How the socket operations and the guest link register descriptors with
+ * the front end that waits on them. `id` comes back with each readiness
+ * report: a core token for a host socket, a HOST_ID_* value otherwise. */
+struct host_poller {
+    void *ctx;
+    /* Start watching fd for mask (HOST_POLL_*). 0 or -errno. */
+    int (*add)(void *ctx, int fd, uint64_t id, unsigned mask);
+    /* Change the mask of a descriptor added before. 0 or -errno. */
+    int (*mod)(void *ctx, int fd, uint64_t id, unsigned mask);
+    /* fd is about to be closed; NULL when closing is enough (epoll: a
+     * descriptor that is never duplicated leaves the set on close). */
+    void (*del)(void *ctx, int fd);
+};
+
 /* Counters of the adapter itself (the core keeps its own). */
 struct host_stats {
-    uint64_t wakeups;          /* epoll_wait returns */
-    uint64_t events;           /* epoll events handled */
-    uint64_t ticks;            /* vnat_on_tick calls */
+    uint64_t wakeups;          /* loop: epoll_wait returns */
+    uint64_t events;           /* loop: epoll events handled */
+    uint64_t ticks;            /* loop: vnat_on_tick calls */
     uint64_t frames_rx;        /* frames read from the guest link */
     uint64_t frames_tx;        /* frames written to the guest link */
     uint64_t link_refused;     /* guest_send refusals (link full) */
@@ -124,14 +148,15 @@ struct host_stats {
     uint64_t send_refused;  /* sends the kernel took nothing of (EAGAIN) */
     uint64_t sockets_opened;
     uint64_t stale_events;   /* events for a token closed earlier in the batch */
-    uint64_t deadline_guard; /* a deadline not in the future after a tick */
+    uint64_t deadline_guard; /* loop: a deadline not in the future after a tick */
 };
 
-/* Everything the adapter owns. One instance, one thread. */
-struct host {
-    vnat *nat;
-    int epfd;
-    int sigfd;
+/* What the socket operations (sockops.c) and the guest link (link.c) act
+ * on: the part of the adapter a second front end reuses as it is. It is the
+ * ctx of host_ops_table. One instance, one thread. */
+struct host_io {
+    vnat *nat; /* readiness and guest frames go to it */
+    struct host_poller poller;
 
     struct host_sock *socks;
     uint32_t nsocks;
@@ -143,7 +168,7 @@ struct host {
     enum host_link_kind link_kind;
     int link_fd;         /* tap fd or stream connection, -1 when none */
     int link_listen_fd;  /* vnat serve: UNIX listener, -1 otherwise */
-    bool link_out_armed; /* EPOLLOUT registered on link_fd */
+    bool link_out_armed; /* HOST_POLL_OUT asked for on link_fd */
     bool link_refused;   /* a frame was refused: signal link-writable */
     uint8_t *tap_buf;    /* one frame */
     struct stream_rx srx;
@@ -151,6 +176,15 @@ struct host {
 
     struct pcap_writer *pcap;
     struct recorder *rec;
+
+    struct host_stats st;
+};
+
+/* Everything the vnat adapter owns: the reusable part and the loop's. */
+struct host {
+    struct host_io io;
+    int epfd;
+    int sigfd;
     struct host_api *api; /* --api-socket, NULL when not given */
 
     /* run mode */
@@ -159,25 +193,40 @@ struct host {
     bool child_exited;
     bool stop;
     int signals_seen;
-
-    struct host_stats st;
 };
 
-uint64_t host_now_ns(void);
+/* sockops.c: the core's host operations on real non-blocking sockets and
+ * the token -> descriptor table. No epoll: interest goes to io->poller. */
+extern const struct vnat_host_ops host_ops_table; /* ctx: struct host_io * */
+/* Set up the table (poller and nat are the caller's to fill). Descriptors
+ * are -1 afterwards; 0 or -ENOMEM. */
+int host_io_init(struct host_io *io, uint32_t socket_slots);
+/* Close every host socket, free the table (the link is host_link_close's). */
+void host_io_fini(struct host_io *io);
+struct host_sock *host_sock_find(struct host_io *io, vnat_token tok);
+/* A readiness report (HOST_POLL_*) for the host socket tok: the core's
+ * listener/writable/readable events, a finished connect's SO_ERROR. */
+void host_sock_event(struct host_io *io, uint64_t now, vnat_token tok, unsigned ready);
 
-/* ops.c */
-extern const struct vnat_host_ops host_ops_table;
+/* link.c: the guest link, a tap device or a QEMU stream socket. */
+int guest_link_send(struct host_io *io, const uint8_t *frame, size_t len);
+int host_link_attach_tap(struct host_io *io, int tap_fd);
+int host_link_listen_stream(struct host_io *io, const char *path);
+/* A readiness report (HOST_POLL_*) for HOST_ID_LINK. */
+void host_link_event(struct host_io *io, uint64_t now, unsigned ready);
+/* HOST_ID_LINK_LISTEN is readable: take the next guest connection. */
+void host_link_accept(struct host_io *io, uint64_t now);
+/* Flush queued stream output, close the link's descriptors, free its
+ * buffers. */
+void host_link_close(struct host_io *io);
+
+/* loop.c: the epoll set (io.poller), signals, timers, the loop. */
+uint64_t host_now_ns(void);
+/* host_io_init plus the epoll set; descriptors are -1 on failure too. */
 int host_init(struct host *h, uint32_t socket_slots);
 void host_fini(struct host *h);
-struct host_sock *host_sock_find(struct host *h, vnat_token tok);
-int host_epoll_set(struct host *h, int fd, uint64_t id, uint32_t events, int op);
-
-/* loop.c */
-int host_loop_run(struct host *h);
-int host_link_attach_tap(struct host *h, int tap_fd);
-int host_link_listen_stream(struct host *h, const char *path);
 int host_signals_setup(struct host *h);
-int guest_link_send(struct host *h, const uint8_t *frame, size_t len);
+int host_loop_run(struct host *h);
 
 /* hostaddrs.c: the host's own addresses, closed to the guest by default. */
 #define HOST_ADDRS_MAX 512
@@ -197,7 +246,7 @@ long host_addrs_rules(const struct vnat_ip *addrs, size_t n, const struct vnat_s
 /* api_proto.c: the --api-socket protocol, pure (no system calls). One
  * request per line, one reply per line, JSON; see docs/adapter.md. */
 #define HOST_API_MAX_LINE 1024 /* request bytes before the newline */
-#define HOST_API_MAX_CLIENTS 8 /* (at most 12: the reserved epoll ids) */
+#define HOST_API_MAX_CLIENTS 8 /* (at most 12: the reserved poller ids) */
 #define HOST_API_MAX_STRING 63 /* longest string value or key */
 #define HOST_API_MAX_WHY 160   /* room for an error message */
 
@@ -267,8 +316,8 @@ size_t host_api_max_reply(uint32_t cap);
 /* api.c: the socket (non-blocking, served by the loop). */
 int host_api_open(struct host *h, const char *path, const struct vnat_forward *initial,
                   uint32_t n_initial, uint32_t cap);
-void host_api_event(struct host *h, uint64_t now, uint64_t id, uint32_t ev);
-/* Whether an epoll id is the API listener or one of its clients. */
+void host_api_event(struct host *h, uint64_t now, uint64_t id, unsigned ready);
+/* Whether a poller id is the API listener or one of its clients. */
 bool host_api_owns(uint64_t id);
 void host_api_close(struct host *h);
 

@@ -1,23 +1,22 @@
 /*
  * api.c — `--api-socket PATH`: a UNIX stream socket, served by the same
- * epoll loop as the guest link, through which forwards are added, removed
- * and listed while vnat runs, and a few core counters read. The protocol
- * (api_proto.c) is one JSON request per line and one JSON reply per line.
- * Everything here is non-blocking and bounded: at most HOST_API_MAX_CLIENTS
- * connections, a request line of at most HOST_API_MAX_LINE bytes, a fixed
- * output queue per client (a client that does not read its replies is no
- * longer read from until it does), and a fixed number of reads per wakeup,
- * so a slow or hostile client costs the data path nothing but its share of
- * wakeups. The core has no call that lists its forwards, so this file keeps
- * the table of forwards the core accepted (at start and since) in the same
- * order the core got them; "list" answers from it and "remove" finds the
- * guest port in it.
+ * loop as the guest link (registered with the same poller), through which
+ * forwards are added, removed and listed while vnat runs, and a few core
+ * counters read. The protocol (api_proto.c) is one JSON request per line
+ * and one JSON reply per line. Everything here is non-blocking and bounded:
+ * at most HOST_API_MAX_CLIENTS connections, a request line of at most
+ * HOST_API_MAX_LINE bytes, a fixed output queue per client (a client that
+ * does not read its replies is no longer read from until it does), and a
+ * fixed number of reads per wakeup, so a slow or hostile client costs the
+ * data path nothing but its share of wakeups. The core has no call that
+ * lists its forwards, so this file keeps the table of forwards the core
+ * accepted (at start and since) in the same order the core got them; "list"
+ * answers from it and "remove" finds the guest port in it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -25,9 +24,9 @@
 
 #include "adapter.h"
 
-/* Every client needs an epoll id of its own in the reserved range. */
+/* Every client needs a poller id of its own in the reserved range. */
 _Static_assert(HOST_ID_API_CLIENT0 - (HOST_API_MAX_CLIENTS - 1) > HOST_ID_FIRST_RESERVED,
-               "too many API clients for the reserved epoll ids");
+               "too many API clients for the reserved poller ids");
 
 #define API_IN_CHUNK 4096
 #define API_READS_PER_WAKEUP 16
@@ -36,7 +35,7 @@ _Static_assert(HOST_ID_API_CLIENT0 - (HOST_API_MAX_CLIENTS - 1) > HOST_ID_FIRST_
 struct api_client {
     int fd; /* -1 when the slot is free */
     bool eof;
-    uint32_t interest; /* EPOLLIN / EPOLLOUT as registered */
+    unsigned interest; /* HOST_POLL_IN / HOST_POLL_OUT as registered */
     struct host_api_rx rx;
     char in[API_IN_CHUNK]; /* bytes read, not yet framed */
     size_t in_pos, in_end;
@@ -59,12 +58,19 @@ bool host_api_owns(uint64_t id)
     return id <= HOST_ID_API_LISTEN && id > HOST_ID_API_CLIENT0 - HOST_API_MAX_CLIENTS;
 }
 
+/* Close a descriptor the poller watches (it forgets it first if it must). */
+static void api_close_fd(struct host *h, int fd)
+{
+    if (h->io.poller.del)
+        h->io.poller.del(h->io.poller.ctx, fd);
+    close(fd);
+}
+
 static void client_close(struct host *h, struct api_client *c)
 {
-    (void)h;
     if (c->fd < 0)
         return;
-    close(c->fd); /* also leaves the epoll set */
+    api_close_fd(h, c->fd);
     free(c->out);
     memset(c, 0, sizeof(*c));
     c->fd = -1;
@@ -121,11 +127,11 @@ static void do_add(struct host *h, uint64_t now, const struct host_api_req *r,
                    struct host_api_out *o)
 {
     struct host_api *a = h->api;
-    vnat_err e = vnat_forward_add(h->nat, now, &r->fwd);
+    vnat_err e = vnat_forward_add(h->io.nat, now, &r->fwd);
     if (e == VNAT_OK && a->nfwds >= a->cap) {
         /* The core's table is as large as this one, so it said FULL first;
          * keep the two in step anyway. */
-        (void)vnat_forward_remove(h->nat, now, &r->fwd);
+        (void)vnat_forward_remove(h->io.nat, now, &r->fwd);
         e = VNAT_E_FULL;
     }
     if (e != VNAT_OK) {
@@ -149,7 +155,7 @@ static void do_remove(struct host *h, uint64_t now, const struct host_api_req *r
         host_api_reply_error(o, "notfound", "no such forward");
         return;
     }
-    vnat_err e = vnat_forward_remove(h->nat, now, &a->fwds[i]);
+    vnat_err e = vnat_forward_remove(h->io.nat, now, &a->fwds[i]);
     if (e != VNAT_OK) {
         reply_core_error(o, e);
         return;
@@ -184,7 +190,7 @@ static void do_stats(struct host *h, struct host_api_out *o)
 {
     struct vnat_stats s;
     memset(&s, 0, sizeof(s));
-    vnat_get_stats(h->nat, &s, sizeof(s));
+    vnat_get_stats(h->io.nat, &s, sizeof(s));
     host_api_put(o, "{\"ok\":true,\"stats\":{");
     put_counter(o, "frames_in", s.frames_in, true);
     put_counter(o, "frames_out", s.frames_out, false);
@@ -231,11 +237,11 @@ static void handle_line(struct host *h, uint64_t now, struct api_client *c, cons
     out_append(c, o.buf, o.len);
 }
 
-static void set_interest(struct host *h, struct api_client *c, uint64_t id, uint32_t want)
+static void set_interest(struct host *h, struct api_client *c, uint64_t id, unsigned want)
 {
     if (c->interest == want)
         return;
-    if (host_epoll_set(h, c->fd, id, want, EPOLL_CTL_MOD) == 0)
+    if (h->io.poller.mod(h->io.poller.ctx, c->fd, id, want) == 0)
         c->interest = want;
 }
 
@@ -244,7 +250,7 @@ static void client_pump(struct host *h, uint64_t now, struct api_client *c, uint
     struct host_api *a = h->api;
     for (int iter = 0; iter < API_READS_PER_WAKEUP; iter++) {
         /* Frame what was read while a whole reply still fits; the rest
-         * waits for the client to read (EPOLLOUT). Bounded: every call
+         * waits for the client to read (HOST_POLL_OUT). Bounded: every call
          * consumes at least one byte. */
         while (c->in_pos < c->in_end && out_room(c) >= a->max_reply) {
             enum host_api_rx_event ev;
@@ -261,7 +267,7 @@ static void client_pump(struct host *h, uint64_t now, struct api_client *c, uint
         if (c->in_pos < c->in_end) {
             if (out_room(c) >= a->max_reply)
                 continue; /* the flush made room: go on framing */
-            break;        /* wait for the client to read (EPOLLOUT) */
+            break;        /* wait for the client to read (HOST_POLL_OUT) */
         }
         if (c->eof)
             break;
@@ -293,15 +299,15 @@ static void client_pump(struct host *h, uint64_t now, struct api_client *c, uint
         client_close(h, c);
         return;
     }
-    uint32_t want = 0;
-    /* Unframed input left by the per-wakeup bound also waits on EPOLLOUT:
+    unsigned want = 0;
+    /* Unframed input left by the per-wakeup bound also waits on POLL_OUT:
      * with room in the queue the socket is writable, so the pump runs
      * again on the next wakeup; without room it runs when the client
      * reads. */
     if (pending || c->in_pos < c->in_end)
-        want |= EPOLLOUT;
+        want |= HOST_POLL_OUT;
     if (!c->eof && c->in_pos == c->in_end && out_room(c) >= a->max_reply)
-        want |= EPOLLIN;
+        want |= HOST_POLL_IN;
     set_interest(h, c, id, want);
 }
 
@@ -319,7 +325,7 @@ static void api_accept(struct host *h)
         struct api_client *c = slot >= 0 ? &a->clients[slot] : NULL;
         char *out = c ? malloc(2 * a->max_reply) : NULL;
         uint64_t id = HOST_ID_API_CLIENT0 - (uint64_t)(slot >= 0 ? slot : 0);
-        if (!out || host_epoll_set(h, fd, id, EPOLLIN, EPOLL_CTL_ADD) < 0) {
+        if (!out || h->io.poller.add(h->io.poller.ctx, fd, id, HOST_POLL_IN) < 0) {
             char buf[128];
             struct host_api_out o = {.buf = buf, .cap = sizeof(buf)};
             host_api_reply_error(&o, host_api_status_name(HOST_API_E_BUSY),
@@ -333,13 +339,13 @@ static void api_accept(struct host *h)
         c->fd = fd;
         c->out = out;
         c->out_cap = 2 * a->max_reply;
-        c->interest = EPOLLIN;
+        c->interest = HOST_POLL_IN;
     }
 }
 
-void host_api_event(struct host *h, uint64_t now, uint64_t id, uint32_t ev)
+void host_api_event(struct host *h, uint64_t now, uint64_t id, unsigned ready)
 {
-    (void)ev; /* level-triggered: the pump reads and writes what it can */
+    (void)ready; /* level-triggered: the pump reads and writes what it can */
     if (!h->api)
         return;
     if (id == HOST_ID_API_LISTEN) {
@@ -399,7 +405,7 @@ int host_api_open(struct host *h, const char *path, const struct vnat_forward *i
     }
     a->listen_fd = fd;
     memcpy(a->path, path, plen + 1);
-    return host_epoll_set(h, fd, HOST_ID_API_LISTEN, EPOLLIN, EPOLL_CTL_ADD);
+    return h->io.poller.add(h->io.poller.ctx, fd, HOST_ID_API_LISTEN, HOST_POLL_IN);
 }
 
 void host_api_close(struct host *h)
@@ -410,7 +416,7 @@ void host_api_close(struct host *h)
     for (int i = 0; i < HOST_API_MAX_CLIENTS; i++)
         client_close(h, &a->clients[i]);
     if (a->listen_fd >= 0) {
-        close(a->listen_fd);
+        api_close_fd(h, a->listen_fd);
         (void)unlink(a->path);
     }
     free(a->fwds);

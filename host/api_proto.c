@@ -172,6 +172,21 @@ static enum str_result parse_string(struct cur *c, char *out, size_t cap)
 
 enum num_result { NUM_INT = 0, NUM_SYNTAX, NUM_NOT_INT };
 
+static bool at_digit(const struct cur *c)
+{
+    return c->p < c->end && *c->p >= '0' && *c->p <= '9';
+}
+
+/* One or more digits (a fraction's or an exponent's); false if none. */
+static bool skip_digits(struct cur *c)
+{
+    if (!at_digit(c))
+        return false;
+    while (at_digit(c))
+        c->p++;
+    return true;
+}
+
 /* A JSON number (RFC 8259 grammar). Integers saturate at 999999, which is
  * out of every range the protocol has. */
 static enum num_result parse_number(struct cur *c, long *val)
@@ -199,20 +214,16 @@ static enum num_result parse_number(struct cur *c, long *val)
     bool frac = false;
     if (c->p < c->end && *c->p == '.') {
         c->p++;
-        if (c->p >= c->end || *c->p < '0' || *c->p > '9')
+        if (!skip_digits(c))
             return NUM_SYNTAX;
-        while (c->p < c->end && *c->p >= '0' && *c->p <= '9')
-            c->p++;
         frac = true;
     }
     if (c->p < c->end && (*c->p == 'e' || *c->p == 'E')) {
         c->p++;
         if (c->p < c->end && (*c->p == '+' || *c->p == '-'))
             c->p++;
-        if (c->p >= c->end || *c->p < '0' || *c->p > '9')
+        if (!skip_digits(c))
             return NUM_SYNTAX;
-        while (c->p < c->end && *c->p >= '0' && *c->p <= '9')
-            c->p++;
         frac = true;
     }
     *val = neg ? -v : v;

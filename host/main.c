@@ -2,9 +2,9 @@
  * main.c — the `vnat` command: `run` (COMMAND in a namespace whose tap vnat
  * serves), `serve` (a QEMU stream socket), `sim` (the simulator, when
  * built) and `version`. It parses options into a struct vnat_config, creates
- * the core with memory it allocates once, wires the adapter (ops.c, loop.c,
- * tap.c) to it, and at exit shuts the core down so every flow is reset or
- * closed. The seed comes from getrandom() unless --seed gives it; it is in
+ * the core with memory it allocates once, wires the adapter (sockops.c,
+ * link.c, loop.c, tap.c) to it, and at exit shuts the core down so every
+ * flow is reset or closed. The seed comes from getrandom() unless --seed gives it; it is in
  * the recorded log's CREATE record and printed by --stats. After the user's
  * --deny/--allow rules come DENY rules for the host's own addresses
  * (hostaddrs.c) unless --allow-host-addrs. --api-socket (api.c) changes
@@ -378,17 +378,17 @@ static void print_stats(struct host *h)
 {
     struct vnat_stats s;
     memset(&s, 0, sizeof(s));
-    vnat_get_stats(h->nat, &s, sizeof(s));
-    size_t need = vnat_dump_flows(h->nat, NULL, 0);
+    vnat_get_stats(h->io.nat, &s, sizeof(s));
+    size_t need = vnat_dump_flows(h->io.nat, NULL, 0);
     char *dump = malloc(need + 1);
     if (dump) {
-        vnat_dump_flows(h->nat, dump, need + 1);
+        vnat_dump_flows(h->io.nat, dump, need + 1);
         fprintf(stderr, "vnat: flows at exit (%" PRIu64 " live):\n%s%s", s.flows_live, dump,
                 need && dump[need - 1] != '\n' ? "\n" : "");
         free(dump);
     }
     FILE *f = stderr;
-    fprintf(f, "vnat: seed 0x%016" PRIx64 "\n", vnat_seed(h->nat));
+    fprintf(f, "vnat: seed 0x%016" PRIx64 "\n", vnat_seed(h->io.nat));
 #define P(field) print_counter(f, #field, (uint64_t)(field))
     P(s.frames_in);
     P(s.frames_out);
@@ -418,22 +418,22 @@ static void print_stats(struct host *h)
         if (s.rst_sent[i])
             fprintf(f, "vnat:   rst %-18s %" PRIu64 "\n", vnat_rst_reason_name(i), s.rst_sent[i]);
     fprintf(f, "vnat: adapter:\n");
-    P(h->st.wakeups);
-    P(h->st.events);
-    P(h->st.ticks);
-    P(h->st.frames_rx);
-    P(h->st.frames_tx);
-    P(h->st.link_refused);
-    P(h->st.link_resets);
-    P(h->st.link_bad_lengths);
-    P(h->st.peek_calls);
-    P(h->st.peek_off_sets);
-    P(h->st.peek_fallback);
-    P(h->st.send_short);
-    P(h->st.send_refused);
-    P(h->st.sockets_opened);
-    P(h->st.stale_events);
-    P(h->st.deadline_guard);
+    P(h->io.st.wakeups);
+    P(h->io.st.events);
+    P(h->io.st.ticks);
+    P(h->io.st.frames_rx);
+    P(h->io.st.frames_tx);
+    P(h->io.st.link_refused);
+    P(h->io.st.link_resets);
+    P(h->io.st.link_bad_lengths);
+    P(h->io.st.peek_calls);
+    P(h->io.st.peek_off_sets);
+    P(h->io.st.peek_fallback);
+    P(h->io.st.send_short);
+    P(h->io.st.send_refused);
+    P(h->io.st.sockets_opened);
+    P(h->io.st.stale_events);
+    P(h->io.st.deadline_guard);
 #undef P
 }
 
@@ -448,34 +448,29 @@ static void *alloc_core(void *actx, size_t size)
 static int setup_common(struct host *h, struct options *o, struct vnat_host_ops *ops)
 {
     memset(h, 0, sizeof(*h));
-    h->epfd = h->sigfd = h->link_fd = h->link_listen_fd = -1;
     uint32_t slots = o->cfg.max_flows + o->cfg.max_forwards + 16;
     if (host_init(h, slots) < 0 || host_signals_setup(h) < 0) {
         perror("vnat: adapter setup");
         return -1;
     }
     if (o->record) {
-        if (!recorder_available()) {
-            fprintf(stderr, "vnat: --record needs the simulator's trace library, not built\n");
-            return -1;
-        }
-        h->rec = recorder_open(o->record);
-        if (!h->rec) {
+        h->io.rec = recorder_open(o->record);
+        if (!h->io.rec) {
             fprintf(stderr, "vnat: cannot write %s: %s\n", o->record, strerror(errno));
             return -1;
         }
     }
     if (o->pcap) {
-        h->pcap = pcap_open(o->pcap, HOST_MAX_FRAME);
-        if (!h->pcap) {
+        h->io.pcap = pcap_open(o->pcap, HOST_MAX_FRAME);
+        if (!h->io.pcap) {
             fprintf(stderr, "vnat: cannot write %s: %s\n", o->pcap, strerror(errno));
             return -1;
         }
     }
     *ops = host_ops_table;
-    if (!h->rec)
+    if (!h->io.rec)
         ops->log = NULL; /* the core then builds no log records at all */
-    vnat_err e = vnat_create_alloc(&o->cfg, ops, h, alloc_core, NULL, &h->nat);
+    vnat_err e = vnat_create_alloc(&o->cfg, ops, &h->io, alloc_core, NULL, &h->io.nat);
     if (e != VNAT_OK) {
         fprintf(stderr, "vnat: cannot create the core: %s\n", vnat_strerror(e));
         return -1;
@@ -496,32 +491,24 @@ static int setup_common(struct host *h, struct options *o, struct vnat_host_ops 
 
 static int finish(struct host *h, bool stats)
 {
-    if (stats && h->nat)
+    if (stats && h->io.nat)
         print_stats(h);
     host_api_close(h);
     int rc = 0;
-    if (h->nat) {
-        void *mem = vnat_memory_base(h->nat);
-        vnat_shutdown(h->nat, host_now_ns());
-        h->nat = NULL;
+    if (h->io.nat) {
+        void *mem = vnat_memory_base(h->io.nat);
+        vnat_shutdown(h->io.nat, host_now_ns());
+        h->io.nat = NULL;
         free(mem);
     }
-    if (h->link_kind == HOST_LINK_STREAM && h->link_fd >= 0)
-        (void)stream_tx_flush(&h->stx, h->link_fd);
-    if (recorder_close(h->rec) < 0) {
+    host_link_close(&h->io); /* flushes what the shutdown sent */
+    if (recorder_close(h->io.rec) < 0) {
         fprintf(stderr, "vnat: the recorded log is incomplete\n");
         rc = -1;
     }
-    pcap_close(h->pcap);
-    if (h->link_fd >= 0)
-        close(h->link_fd);
-    if (h->link_listen_fd >= 0)
-        close(h->link_listen_fd);
+    pcap_close(h->io.pcap);
     if (h->sigfd >= 0)
         close(h->sigfd);
-    free(h->tap_buf);
-    stream_rx_free(&h->srx);
-    stream_tx_free(&h->stx);
     host_fini(h);
     return rc;
 }
@@ -552,7 +539,7 @@ static int cmd_run(int argc, char **argv)
         return unavailable ? 125 : 1;
     }
     h.child = pid;
-    if (host_link_attach_tap(&h, tap) < 0 || ns_release(gate) < 0) {
+    if (host_link_attach_tap(&h.io, tap) < 0 || ns_release(gate) < 0) {
         perror("vnat: tap");
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);
@@ -590,7 +577,7 @@ static int cmd_serve(int argc, char **argv)
         finish(&h, false);
         return 1;
     }
-    int rc = host_link_listen_stream(&h, o.socket_path);
+    int rc = host_link_listen_stream(&h.io, o.socket_path);
     if (rc < 0) {
         fprintf(stderr, "vnat: cannot listen on %s: %s\n", o.socket_path, strerror(-rc));
         finish(&h, false);

@@ -240,15 +240,15 @@ static void deny_dst(struct vnat_config *c)
 }
 static size_t icmp_echo(struct fh *h, uint8_t *f, const uint8_t dst[4])
 {
-    uint8_t rest[4] = {0x12, 0x34, 0, 1};
-    struct vw_l2l3 a = {.eth_dst = h->cfg.gateway_mac,
-                        .eth_src = h->cfg.guest_mac,
-                        .ip_src = h->cfg.guest_ip.addr,
-                        .ip_dst = dst,
-                        .ip_id = 3,
-                        .ttl = 64};
-    memcpy(f + VW_ICMP4_PAYLOAD_OFF, "ping", 4);
-    return vw_icmp4_frame(f, 200, &a, VW_ICMP_ECHO_REQUEST, 0, rest, 4);
+    return tk_icmp(&(struct tk_icmp_spec){.guest = &h->cfg,
+                                          .dst = dst,
+                                          .ip_id = 3,
+                                          .type = VW_ICMP_ECHO_REQUEST,
+                                          .id = 0x1234,
+                                          .seq = 1,
+                                          .payload = "ping",
+                                          .len = 4},
+                   f, 200);
 }
 PIN(defect10_icmp_obeys_deny_list_and_gateway_rewrite)
 {
@@ -280,16 +280,16 @@ PIN(defect11_dns_miss_never_blocks)
     fh_init(&h, with_resolver);
     uint8_t f[200];
     static const uint8_t dns[4] = {10, 0, 2, 3};
-    struct vw_l2l3 a = {.eth_dst = h.cfg.gateway_mac,
-                        .eth_src = h.cfg.guest_mac,
-                        .ip_src = h.cfg.guest_ip.addr,
-                        .ip_dst = dns,
-                        .ip_id = 4,
-                        .ttl = 64};
     static const uint8_t q[] = {0xab, 0xcd, 1,   0,   0,   1, 0,   0,   0,   0, 0, 0, 7, 'e', 'x',
                                 'a',  'm',  'p', 'l', 'e', 3, 'c', 'o', 'm', 0, 0, 1, 0, 1};
-    memcpy(f + VW_UDP4_PAYLOAD_OFF, q, sizeof q);
-    size_t n = vw_udp4_frame(f, sizeof f, &a, 5353, 53, sizeof q);
+    size_t n = tk_udp(&(struct tk_udp_spec){.guest = &h.cfg,
+                                            .dst = dns,
+                                            .ip_id = 4,
+                                            .sport = 5353,
+                                            .dport = 53,
+                                            .payload = q,
+                                            .len = sizeof q},
+                      f, sizeof f);
     fh_frame_in(&h, f, n);
     uint64_t queries = FH_STAT(&h, dns_queries);
     fh_free(&h);

@@ -2,7 +2,8 @@
  * fakehost.c — the scripted fake host used by core, tcp and defects pins
  * (see fakehost.h). Deliberately simple and strict: it records every
  * request, returns scripted results, and checks the core's invariants after
- * every event.
+ * every event. The socket table, streams, frame capture and builders are the
+ * test kit's (testkit/); what is here is this fake's model of each operation.
  */
 #include "fakehost.h"
 #include "pin.h"
@@ -13,15 +14,21 @@
 
 #define FH_EAGAIN 11
 
+static struct tk_table table(struct fh *h)
+{
+    return (struct tk_table){TK_TABLE(h->socks), .by_index = true};
+}
+
 static struct fh_sock *sock_of(struct fh *h, vnat_token tok)
 {
-    uint32_t slot = (uint32_t)tok;
-    if (slot >= FH_MAX_SOCKS)
-        return NULL;
-    struct fh_sock *s = &h->socks[slot];
-    if (!s->used || s->tok != tok)
-        return NULL;
-    return s;
+    struct tk_table t = table(h);
+    long i = tk_find(&t, tok, false);
+    return i < 0 ? NULL : &h->socks[i];
+}
+
+static void kit_fail(const char *msg)
+{
+    fail_msg("%s", msg);
 }
 
 static int op_guest_send(void *ctx, const uint8_t *frame, size_t len)
@@ -30,12 +37,19 @@ static int op_guest_send(void *ctx, const uint8_t *frame, size_t len)
     h->ops_count[VNAT_OP_GUEST_SEND]++;
     if (h->refuse)
         return 1;
-    assert_true(h->nframes < FH_MAX_FRAMES);
-    h->frames[h->nframes].data = malloc(len);
-    memcpy(h->frames[h->nframes].data, frame, len);
-    h->frames[h->nframes].len = len;
-    h->nframes++;
+    assert_non_null(tk_capture_add(&h->out, frame, len));
     return 0;
+}
+
+/* A fresh record for tok (its slot's old buffers freed). */
+static struct fh_sock *fresh(struct fh *h, long i, vnat_token tok, const struct vnat_sockaddr *a)
+{
+    struct fh_sock *s = &h->socks[i];
+    tk_stream_free(&s->stream);
+    memset(s, 0, sizeof *s);
+    tk_sock_set(&s->sock, tok);
+    s->addr = *a;
+    return s;
 }
 
 static int op_tcp_connect(void *ctx, vnat_token tok, const struct vnat_sockaddr *dst)
@@ -43,24 +57,22 @@ static int op_tcp_connect(void *ctx, vnat_token tok, const struct vnat_sockaddr 
     struct fh *h = ctx;
     h->ops_count[VNAT_OP_TCP_CONNECT]++;
     h->last_tok = tok;
-    uint32_t slot = (uint32_t)tok;
-    assert_true(slot < FH_MAX_SOCKS);
-    struct fh_sock *s = &h->socks[slot];
-    if (s->used && s->tok == tok) {
+    long rc = 0;
+    tk_script_take(&h->script, VNAT_OP_TCP_CONNECT, tok, &rc);
+    struct fh_sock *s = sock_of(h, tok);
+    if (s != NULL) {
         s->connects++;
-        return h->connect_rc;
+        return (int)rc;
     }
-    free(s->tx);
-    free(s->rx);
-    memset(s, 0, sizeof *s);
-    s->used = true;
-    s->tok = tok;
-    s->dst = *dst;
+    struct tk_table t = table(h);
+    long i = tk_claim(&t, tok);
+    assert_true(i >= 0);
+    s = fresh(h, i, tok, dst);
     s->connects = 1;
     s->space = 1 << 20;
-    if (h->connect_rc != 0)
+    if (rc != 0)
         s->closed = true; /* the socket never existed */
-    return h->connect_rc;
+    return (int)rc;
 }
 
 /* A record for a listener or a datagram socket (guest services, issue 5):
@@ -69,16 +81,11 @@ static int op_tcp_connect(void *ctx, vnat_token tok, const struct vnat_sockaddr 
 static int claim_sock(struct fh *h, vnat_token tok, const struct vnat_sockaddr *addr)
 {
     h->last_tok = tok;
-    uint32_t slot = (uint32_t)tok;
-    if (slot >= FH_MAX_SOCKS)
+    struct tk_table t = table(h);
+    long i = tk_claim(&t, tok);
+    if (i < 0)
         return -95;
-    struct fh_sock *s = &h->socks[slot];
-    free(s->tx);
-    free(s->rx);
-    memset(s, 0, sizeof *s);
-    s->used = true;
-    s->tok = tok;
-    s->dst = *addr;
+    fresh(h, i, tok, addr);
     return 0;
 }
 
@@ -94,68 +101,61 @@ static int op_tcp_accept(void *ctx, vnat_token l, vnat_token tok, struct vnat_so
     return -FH_EAGAIN;
 }
 
+/* The record of an operation's token: it must exist. */
+static struct fh_sock *known(struct fh *h, vnat_token tok)
+{
+    struct fh_sock *s = sock_of(h, tok);
+    assert_non_null(s);
+    return s;
+}
+
 static long op_send(void *ctx, vnat_token tok, const uint8_t *buf, size_t len)
 {
     struct fh *h = ctx;
     h->ops_count[VNAT_OP_SEND]++;
-    struct fh_sock *s = sock_of(h, tok);
-    assert_non_null(s);
+    struct fh_sock *s = known(h, tok);
     assert_false(s->closed);
     assert_false(s->shut_wr);
-    if (s->send_err)
-        return s->send_err;
-    size_t n = len < (size_t)s->space ? len : (size_t)s->space;
-    if (n == 0)
-        return -FH_EAGAIN;
-    assert_true(s->tx_len + n <= FH_BUF);
-    if (s->tx == NULL)
-        s->tx = malloc(FH_BUF);
-    memcpy(s->tx + s->tx_len, buf, n);
-    s->tx_len += n;
-    s->space -= (long)n;
-    return (long)n + s->send_extra;
+    long rc;
+    if (tk_script_take(&h->script, VNAT_OP_SEND, tok, &rc))
+        return rc;
+    rc = tk_stream_send(&s->stream, buf, len);
+    return rc < 0 ? -FH_EAGAIN : tk_script_adjust(&h->script, VNAT_OP_SEND, tok, rc);
 }
 
 static long op_send_space(void *ctx, vnat_token tok)
 {
     struct fh *h = ctx;
     h->ops_count[VNAT_OP_SEND_SPACE]++;
-    struct fh_sock *s = sock_of(h, tok);
-    assert_non_null(s);
-    if (s->space_err)
-        return s->space_err;
-    return s->space + s->space_over;
+    struct fh_sock *s = known(h, tok);
+    long rc;
+    if (tk_script_take(&h->script, VNAT_OP_SEND_SPACE, tok, &rc))
+        return rc;
+    return tk_script_adjust(&h->script, VNAT_OP_SEND_SPACE, tok, s->space);
 }
 
 static long op_peek(void *ctx, vnat_token tok, size_t off, uint8_t *buf, size_t len)
 {
     struct fh *h = ctx;
     h->ops_count[VNAT_OP_PEEK]++;
-    struct fh_sock *s = sock_of(h, tok);
-    assert_non_null(s);
+    struct fh_sock *s = known(h, tok);
     assert_false(s->closed);
     s->peeks++;
-    size_t avail = s->rx_len - s->rx_disc;
-    if (off < avail) {
-        size_t n = avail - off < len ? avail - off : len;
-        memcpy(buf, s->rx + s->rx_disc + off, n);
-        return (long)n + s->peek_extra;
-    }
-    if (s->peek_err)
-        return s->peek_err;
-    if (s->rx_eof)
-        return 0;
-    return -FH_EAGAIN;
+    bool none;
+    size_t n = tk_stream_peek(&s->stream, off, buf, len, &none);
+    if (!none)
+        return tk_script_adjust(&h->script, VNAT_OP_PEEK, tok, (long)n);
+    long rc;
+    if (tk_script_take(&h->script, VNAT_OP_PEEK, tok, &rc))
+        return rc;
+    return s->rx_eof ? 0 : -FH_EAGAIN;
 }
 
 static int op_discard(void *ctx, vnat_token tok, size_t len)
 {
     struct fh *h = ctx;
     h->ops_count[VNAT_OP_DISCARD]++;
-    struct fh_sock *s = sock_of(h, tok);
-    assert_non_null(s);
-    assert_true(s->rx_disc + len <= s->rx_len);
-    s->rx_disc += len;
+    tk_stream_discard(&known(h, tok)->stream, len);
     return 0;
 }
 
@@ -163,9 +163,7 @@ static int op_shutdown_write(void *ctx, vnat_token tok)
 {
     struct fh *h = ctx;
     h->ops_count[VNAT_OP_SHUTDOWN_WRITE]++;
-    struct fh_sock *s = sock_of(h, tok);
-    assert_non_null(s);
-    s->shut_wr = true;
+    known(h, tok)->shut_wr = true;
     return 0;
 }
 
@@ -173,20 +171,15 @@ static void op_close(void *ctx, vnat_token tok, int reset)
 {
     struct fh *h = ctx;
     h->ops_count[VNAT_OP_CLOSE]++;
-    struct fh_sock *s = sock_of(h, tok);
-    assert_non_null(s);
-    assert_false(s->closed);
-    s->closed = true;
-    s->close_reset = reset;
+    struct tk_table t = table(h);
+    tk_close(&t, &known(h, tok)->sock, reset);
 }
 
 static void op_set_interest(void *ctx, vnat_token tok, unsigned mask)
 {
     struct fh *h = ctx;
     h->ops_count[VNAT_OP_SET_INTEREST]++;
-    struct fh_sock *s = sock_of(h, tok);
-    assert_non_null(s);
-    s->interest = mask;
+    known(h, tok)->interest = mask;
 }
 
 static int op_dgram_open(void *ctx, vnat_token tok, enum vnat_dgram_kind k,
@@ -209,9 +202,10 @@ static long op_dgram_send(void *ctx, vnat_token tok, const uint8_t *b, size_t n,
     struct fh *h = ctx;
     (void)b, (void)to;
     h->ops_count[VNAT_OP_DGRAM_SEND]++;
-    assert_non_null(sock_of(h, tok));
+    known(h, tok);
     return (long)n;
 }
+
 static long op_dgram_recv(void *ctx, vnat_token tok, uint8_t *b, size_t cap,
                           struct vnat_sockaddr *from)
 {
@@ -267,6 +261,8 @@ void fh_init_log(struct fh *h, void (*tweak)(struct vnat_config *cfg),
                  void (*log_fn)(void *ctx, const struct vnat_log_record *rec), void *log_ctx)
 {
     memset(h, 0, sizeof *h);
+    tk_fail_hook = kit_fail;
+    assert_int_equal(tk_capture_init(&h->out, FH_MAX_FRAMES, false, 0), 0);
     h->log_fn = log_fn;
     h->log_ctx = log_ctx;
     vnat_config_init(&h->cfg);
@@ -285,12 +281,9 @@ void fh_init_log(struct fh *h, void (*tweak)(struct vnat_config *cfg),
 
 void fh_free(struct fh *h)
 {
-    for (size_t i = 0; i < h->nframes; i++)
-        free(h->frames[i].data);
-    for (int i = 0; i < FH_MAX_SOCKS; i++) {
-        free(h->socks[i].tx);
-        free(h->socks[i].rx);
-    }
+    tk_capture_free(&h->out);
+    for (int i = 0; i < FH_MAX_SOCKS; i++)
+        tk_stream_free(&h->socks[i].stream);
     free(h->mem);
     memset(h, 0, sizeof *h);
 }
@@ -321,20 +314,13 @@ vnat_token fh_last_token(struct fh *h)
 
 int fh_open_socks(struct fh *h)
 {
-    int n = 0;
-    for (int i = 0; i < FH_MAX_SOCKS; i++)
-        if (h->socks[i].used && !h->socks[i].closed)
-            n++;
-    return n;
+    struct tk_table t = table(h);
+    return (int)tk_count(&t, true);
 }
 
 void fh_host_data(struct fh_sock *s, const void *data, size_t len)
 {
-    assert_true(s->rx_len + len <= FH_BUF);
-    if (s->rx == NULL)
-        s->rx = malloc(FH_BUF);
-    memcpy(s->rx + s->rx_len, data, len);
-    s->rx_len += len;
+    tk_stream_feed(&s->stream, data, len);
 }
 
 vnat_err fh_frame_in(struct fh *h, const uint8_t *frame, size_t len)
@@ -367,38 +353,50 @@ void fh_advance(struct fh *h, uint64_t ns)
     fh_tick(h);
 }
 
+vnat_err fh_send(struct fh *h, const struct tk_tcp_spec *spec)
+{
+    static uint8_t buf[70000];
+    struct tk_tcp_spec s = *spec;
+    if (s.guest == NULL)
+        s.guest = &h->cfg;
+    size_t n = tk_tcp(&s, buf, sizeof buf);
+    assert_true(n > 0);
+    return fh_frame_in(h, buf, n);
+}
+
+/* The positional shorthand's spec: IP id 1, the fake's SYN MSS, window
+ * shift 7, timestamp value 12345. */
+static struct tk_tcp_spec short_spec(struct fh *h, const uint8_t dst[4], uint16_t sport,
+                                     uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags,
+                                     uint16_t win, unsigned opts, const void *payload, size_t len)
+{
+    return (struct tk_tcp_spec){.guest = &h->cfg,
+                                .dst = dst,
+                                .ip_id = 1,
+                                .sport = sport,
+                                .dport = dport,
+                                .seq = seq,
+                                .ack = ack,
+                                .flags = flags,
+                                .window = win,
+                                .opt_mss = opts & FH_OPT_MSS,
+                                .mss = h->syn_mss ? h->syn_mss : 1460,
+                                .opt_wscale = (opts & FH_OPT_WS) != 0,
+                                .wscale = 7,
+                                .opt_sack_perm = (opts & FH_OPT_SACK) != 0,
+                                .opt_ts = (opts & FH_OPT_TS) != 0,
+                                .ts_val = 12345,
+                                .payload = payload,
+                                .len = len};
+}
+
 size_t fh_build(struct fh *h, uint8_t *out, size_t cap, const uint8_t dst[4], uint16_t sport,
                 uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags, uint16_t win,
                 unsigned opts, const void *payload, size_t len)
 {
-    struct vw_tcp_out t;
-    memset(&t, 0, sizeof t);
-    t.sport = sport;
-    t.dport = dport;
-    t.seq = seq;
-    t.ack = ack;
-    t.flags = flags;
-    t.window = win;
-    t.opt_mss = opts & FH_OPT_MSS;
-    t.mss = h->syn_mss ? h->syn_mss : 1460;
-    t.opt_wscale = (opts & FH_OPT_WS) != 0;
-    t.wscale = 7;
-    t.opt_sack_perm = (opts & FH_OPT_SACK) != 0;
-    t.opt_ts = (opts & FH_OPT_TS) != 0;
-    t.ts_val = 12345;
-    size_t off = vw_tcp4_payload_off(&t);
-    assert_true(off + len <= cap);
-    if (len)
-        memcpy(out + off, payload, len);
-    struct vw_l2l3 a = {
-        .eth_dst = h->cfg.gateway_mac,
-        .eth_src = h->cfg.guest_mac,
-        .ip_src = h->cfg.guest_ip.addr,
-        .ip_dst = dst,
-        .ip_id = 1,
-        .ttl = 64,
-    };
-    size_t n = vw_tcp4_frame(out, cap, &a, &t, len);
+    struct tk_tcp_spec s =
+        short_spec(h, dst, sport, dport, seq, ack, flags, win, opts, payload, len);
+    size_t n = tk_tcp(&s, out, cap);
     assert_true(n > 0);
     return n;
 }
@@ -407,66 +405,62 @@ vnat_err fh_send_seg(struct fh *h, const uint8_t dst[4], uint16_t sport, uint16_
                      uint32_t seq, uint32_t ack, uint8_t flags, uint16_t win, unsigned opts,
                      const void *payload, size_t len)
 {
-    static uint8_t buf[70000];
-    size_t n =
-        fh_build(h, buf, sizeof buf, dst, sport, dport, seq, ack, flags, win, opts, payload, len);
-    return fh_frame_in(h, buf, n);
+    struct tk_tcp_spec s =
+        short_spec(h, dst, sport, dport, seq, ack, flags, win, opts, payload, len);
+    return fh_send(h, &s);
+}
+
+struct fh_seg fh_seg_of(const struct tk_pkt *p)
+{
+    struct fh_seg s;
+    memset(&s, 0, sizeof s);
+    if (!tk_is_tcp(p))
+        return s;
+    s.ok = true;
+    memcpy(s.src_ip, p->src, 4);
+    memcpy(s.dst_ip, p->dst, 4);
+    s.sport = p->tcp.sport;
+    s.dport = p->tcp.dport;
+    s.seq = p->tcp.seq;
+    s.ack = p->tcp.ack;
+    s.flags = p->tcp.flags;
+    s.window = p->tcp.window;
+    s.has_mss = p->tcp.has_mss;
+    s.mss = p->tcp.mss;
+    s.has_wscale = p->tcp.has_wscale;
+    s.wscale = p->tcp.wscale;
+    s.sack_perm = p->tcp.sack_permitted;
+    s.has_ts = p->tcp.has_ts;
+    s.payload = p->payload;
+    s.len = p->len;
+    return s;
 }
 
 struct fh_seg fh_parse(const uint8_t *frame, size_t len)
 {
-    struct fh_seg s;
-    memset(&s, 0, sizeof s);
-    struct vw_eth eth;
-    struct vw_ipv4 ip;
-    struct vw_tcp t;
-    if (vw_eth_parse(frame, len, &eth) != 0 || eth.ethertype != VW_ETH_P_IPV4)
-        return s;
-    if (vw_ipv4_parse(eth.payload, eth.payload_len, &ip) != 0 || ip.proto != VW_IPPROTO_TCP)
-        return s;
-    if (vw_tcp_parse(ip.payload, ip.payload_len, &t) != 0)
-        return s;
-    if (!vw_l4_csum_ok4(ip.src, ip.dst, VW_IPPROTO_TCP, ip.payload, ip.payload_len))
-        return s;
-    s.ok = true;
-    memcpy(s.src_ip, ip.src, 4);
-    memcpy(s.dst_ip, ip.dst, 4);
-    s.sport = t.sport;
-    s.dport = t.dport;
-    s.seq = t.seq;
-    s.ack = t.ack;
-    s.flags = t.flags;
-    s.window = t.window;
-    s.has_mss = t.has_mss;
-    s.mss = t.mss;
-    s.has_wscale = t.has_wscale;
-    s.wscale = t.wscale;
-    s.sack_perm = t.sack_permitted;
-    s.has_ts = t.has_ts;
-    s.payload = t.payload;
-    s.len = t.payload_len;
-    return s;
+    struct tk_pkt p = tk_parse(frame, len);
+    return fh_seg_of(&p);
 }
 
 size_t fh_pending(struct fh *h)
 {
-    return h->nframes - h->seen;
+    return tk_capture_pending(&h->out);
 }
 
 struct fh_seg fh_next(struct fh *h)
 {
-    if (h->seen >= h->nframes) {
+    const struct tk_frame *f = tk_capture_next(&h->out);
+    if (f == NULL) {
         struct fh_seg none;
         memset(&none, 0, sizeof none);
         return none;
     }
-    struct fh_frame *f = &h->frames[h->seen++];
-    return fh_parse(f->data, f->len);
+    return fh_seg_of(&f->pkt);
 }
 
 void fh_drain(struct fh *h)
 {
-    h->seen = h->nframes;
+    tk_capture_drain(&h->out);
 }
 
 void fh_connect(struct fh *h, struct fh_conn *c, const uint8_t dst[4], uint16_t sport,

@@ -4,7 +4,9 @@
  * Each socket the core opens gets a record: what it was asked to connect
  * to, the bytes the core sent it, a scripted receive stream (rx) that the
  * core peeks and discards, a scripted free send space, errors to return.
- * Frames the core gives the guest are captured and can be parsed.
+ * Frames the core gives the guest are captured and can be parsed. The
+ * socket table, streams, capture, frame builders and scripted results are
+ * the test kit's (testkit/); the model of each operation is this fake's.
  */
 #ifndef VNAT_PINS_FAKEHOST_H
 #define VNAT_PINS_FAKEHOST_H
@@ -15,45 +17,23 @@
 #include <vnat/vnat.h>
 
 #include "internal.h"
+#include "testkit.h"
 
 #define FH_MAX_SOCKS 1100
 #define FH_MAX_FRAMES 4096
-#define FH_BUF (2u << 20)
+#define FH_BUF TK_STREAM_BUF /* bytes a stream holds each way */
 
+/* A host socket: the kit's socket and stream fields (tok, used, closed,
+ * close_reset, interest, addr; tx, rx, tx_len, rx_len, rx_disc, rx_eof,
+ * shut_wr, space) and what is this fake's own. */
 struct fh_sock {
-    bool used;
-    vnat_token tok;
-    struct vnat_sockaddr dst;
+    TK_SOCK;
+    TK_STREAM;
     int connects; /* tcp_connect calls for this token */
-    bool closed;
-    int close_reset;
-    bool shut_wr;
-    unsigned interest;
-    /* core -> host (guest data the host took) */
-    uint8_t *tx;
-    size_t tx_len;
-    long space;      /* free send space (send takes at most this) */
-    long send_err;   /* if nonzero, send returns it */
-    long space_err;  /* if nonzero, send_space returns it */
-    long space_over; /* send_space reports this much more than send takes (an
-                        adapter estimate that overstates, docs/adapter.md) */
-    long send_extra; /* added to send's return (bad host result pins) */
-    /* host -> core (data from the remote peer) */
-    uint8_t *rx;
-    size_t rx_len;  /* total bytes ever received */
-    size_t rx_disc; /* bytes discarded */
-    bool rx_eof;
-    long peek_err;   /* if nonzero, peek returns it (once data is exhausted) */
-    long peek_extra; /* added to peek's return */
     int peeks;
 };
 
-struct fh_frame {
-    uint8_t *data;
-    size_t len;
-};
-
-/* A parsed TCP frame to the guest. */
+/* A parsed TCP frame to the guest (the TCP view of a struct tk_pkt). */
 struct fh_seg {
     bool ok;
     uint8_t src_ip[4], dst_ip[4];
@@ -68,16 +48,21 @@ struct fh_seg {
     size_t len;
 };
 
+/* Scripted results (h->script, testkit/tk_script.h) this fake honours:
+ *   VNAT_OP_TCP_CONNECT  take: connect's result (nonzero: the socket never existed)
+ *   VNAT_OP_SEND         take: send's result; add: added to what send took
+ *   VNAT_OP_SEND_SPACE   take: send_space's result; add: added to the free space
+ *                        (an adapter estimate that overstates, docs/adapter.md)
+ *   VNAT_OP_PEEK         take: peek's result once the data is exhausted;
+ *                        add: added to what peek copied */
 struct fh {
     vnat *nat;
     void *mem;
     struct vnat_config cfg;
     uint64_t now;
-    struct fh_sock socks[FH_MAX_SOCKS];
-    struct fh_frame frames[FH_MAX_FRAMES];
-    size_t nframes;
-    size_t seen;      /* frames already consumed by fh_next */
-    int connect_rc;   /* what tcp_connect returns */
+    struct fh_sock socks[FH_MAX_SOCKS]; /* socks[(uint32_t)token] */
+    struct tk_capture out;              /* frames to the guest */
+    struct tk_script script;
     int refuse;       /* guest_send refuses while nonzero */
     uint16_t syn_mss; /* the MSS option guest segments carry (0: 1460) */
     uint64_t ops_count[VNAT_OP__COUNT];
@@ -103,7 +88,7 @@ struct fh_sock *fh_last_sock(struct fh *h);
 vnat_token fh_last_token(struct fh *h);
 int fh_open_socks(struct fh *h); /* sockets not closed */
 
-/* Script the remote peer: append data to a socket's receive stream / EOF. */
+/* Script the remote peer: append data to a socket's receive stream. */
 void fh_host_data(struct fh_sock *s, const void *data, size_t len);
 
 /* Events (each checks invariants afterwards). */
@@ -113,8 +98,11 @@ vnat_err fh_readable(struct fh *h, vnat_token tok);
 vnat_err fh_tick(struct fh *h);
 void fh_advance(struct fh *h, uint64_t ns); /* move time and tick */
 
-/* Guest segments. opts: bit 0 MSS (h->syn_mss, 1460 by default), bit 1 wscale(7), bit 2 SACK-perm,
- * bit 3 timestamps. dst is 4 octets. */
+/* Guest segments from a spec (testkit/tk_frame.h; .guest defaults to h's
+ * config, so only .dst and the TCP fields need naming). */
+vnat_err fh_send(struct fh *h, const struct tk_tcp_spec *spec);
+/* The same in short: opts: bit 0 MSS (h->syn_mss, 1460 by default), bit 1 wscale(7), bit 2
+ * SACK-perm, bit 3 timestamps. dst is 4 octets. */
 #define FH_OPT_MSS 1
 #define FH_OPT_WS 2
 #define FH_OPT_SACK 4
@@ -130,6 +118,7 @@ vnat_err fh_send_seg(struct fh *h, const uint8_t dst[4], uint16_t sport, uint16_
 size_t fh_pending(struct fh *h);     /* frames not consumed yet */
 struct fh_seg fh_next(struct fh *h); /* consume the next frame, parsed */
 struct fh_seg fh_parse(const uint8_t *frame, size_t len);
+struct fh_seg fh_seg_of(const struct tk_pkt *p);
 void fh_drain(struct fh *h); /* consume everything */
 
 /* A connection through the handshake: guest ISN gisn, returns the core's

@@ -14,7 +14,7 @@ endif()
 # services' fake host.
 if(TARGET vnat_host)
   vnat_pin(host_addrs SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/host_addrs_pins.c
-           ${CMAKE_CURRENT_SOURCE_DIR}/svc_fakehost.c LIBS vnat_host vnat_core_internal
+           ${CMAKE_CURRENT_SOURCE_DIR}/svc_fakehost.c LIBS vnat_host vnat_core_internal vnat_testkit
            LABELS host)
 endif()
 # The --api-socket protocol (host/api_proto.c): requests, every malformed
@@ -22,5 +22,11 @@ endif()
 # no socket, no namespace.
 if(TARGET vnat_host)
   vnat_pin(host_api SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/host_api_pins.c LIBS vnat_host
+           LABELS host)
+endif()
+# The socket operations (host/sockops.c) reused by a front end that is not
+# the epoll loop: linked without loop.c, driven through a poll() poller.
+if(TARGET vnat_host_io)
+  vnat_pin(host_io SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/host_io_pins.c LIBS vnat_host_io
            LABELS host)
 endif()

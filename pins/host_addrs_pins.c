@@ -124,7 +124,7 @@ PIN(host_addrs_rules_refuse_the_host_but_keep_the_gateway_mapping)
     struct vnat_sockaddr at;
     /* The host's address: refused by TCP (reset), UDP and ICMP, counted. */
     assert_int_equal(connects_to(&h, HOST, 80, NULL), 0);
-    struct sfh_out o;
+    struct tk_pkt o;
     do
         o = sfh_next(&h);
     while (o.ok && o.proto != VW_IPPROTO_TCP);

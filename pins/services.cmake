@@ -4,6 +4,6 @@
 foreach(area arp dhcp dns udp icmp forward policy)
   if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/svc_${area}_pins.c)
     vnat_pin(svc_${area} SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/svc_${area}_pins.c
-             ${CMAKE_CURRENT_SOURCE_DIR}/svc_fakehost.c LIBS vnat_core_internal LABELS services)
+             ${CMAKE_CURRENT_SOURCE_DIR}/svc_fakehost.c LIBS vnat_core_internal vnat_testkit LABELS services)
   endif()
 endforeach()

@@ -3,7 +3,9 @@
  * the event queue's (time, sequence) order, the random source (seeded and
  * byte-fed), the stream pattern and its verifier, the guest TCP endpoint
  * talking to a second instance of itself over a lossy, reordering loopback,
- * and the trace format (encode, read back, hash).
+ * the trace format (encode, read back, hash), and the one text grammar of
+ * the scenario files (sim/parse.c: values by kind, addresses, errors with
+ * FILE:LINE) as scenario.c, gsvc.c and inbound.c use it.
  */
 #include "pin.h"
 
@@ -12,6 +14,7 @@
 #include <string.h>
 
 #include "gtcp.h"
+#include "parse.h"
 #include "pattern.h"
 #include "queue.h"
 #include "rng.h"
@@ -457,6 +460,225 @@ PIN(scenario_parser_names_the_bad_line)
     assert_false(ok);
 }
 
+PIN(parse_values_take_the_units_of_their_kind)
+{
+    uint64_t v = 0;
+    assert_true(sim_parse_value("1.5s", SIM_NUM_TIME, &v) && v == 1500000000ull);
+    assert_true(sim_parse_value("250us", SIM_NUM_TIME, &v) && v == 250000ull);
+    assert_true(sim_parse_value("2m", SIM_NUM_TIME, &v) && v == 120000000000ull);
+    assert_true(sim_parse_value("7", SIM_NUM_TIME, &v) && v == 7); /* nanoseconds */
+    assert_true(sim_parse_value("64K", SIM_NUM_NUMBER, &v) && v == 65536);
+    assert_true(sim_parse_value("2MiB", SIM_NUM_NUMBER, &v) && v == 2097152);
+    assert_true(sim_parse_value("1000", SIM_NUM_NUMBER, &v) && v == 1000);
+    assert_true(sim_parse_value("2.5%", SIM_NUM_RATE, &v) && v == 25000);
+    assert_true(sim_parse_value("40ppm", SIM_NUM_RATE, &v) && v == 40);
+    assert_true(sim_parse_value("1M", SIM_NUM_ANY, &v) && v == 1048576);
+    assert_true(sim_parse_value("3ms", SIM_NUM_ANY, &v) && v == 3000000);
+    /* a unit of another kind, no digits, junk, overflow */
+    v = 42;
+    assert_false(sim_parse_value("5K", SIM_NUM_TIME, &v));
+    assert_false(sim_parse_value("5ms", SIM_NUM_NUMBER, &v));
+    assert_false(sim_parse_value("5s", SIM_NUM_RATE, &v));
+    assert_false(sim_parse_value("3%", SIM_NUM_NUMBER, &v));
+    assert_false(sim_parse_value("", SIM_NUM_ANY, &v));
+    assert_false(sim_parse_value("s", SIM_NUM_TIME, &v));
+    assert_false(sim_parse_value("-1", SIM_NUM_NUMBER, &v));
+    assert_false(sim_parse_value("5 parsecs", SIM_NUM_ANY, &v));
+    assert_false(sim_parse_value("1.5.2s", SIM_NUM_TIME, &v));
+    assert_false(sim_parse_value("99999999999999999999", SIM_NUM_NUMBER, &v));
+    assert_false(sim_parse_value("99999999999G", SIM_NUM_NUMBER, &v));
+    assert_true(v == 42); /* nothing written on failure */
+    bool ok;
+    assert_true(sim_parse_duration("1.5s", &ok) == 1500000000ull && ok);
+    (void)sim_parse_duration("5 parsecs", &ok);
+    assert_false(ok);
+    (void)sim_parse_duration("5K", &ok);
+    assert_false(ok);
+}
+
+PIN(parse_addresses_have_one_grammar)
+{
+    struct vnat_sockaddr a;
+    assert_true(sim_parse_addr("10.0.2.3:53", SIM_PORT_REQUIRED, &a));
+    assert_memory_equal(a.ip.addr, "\x0a\x00\x02\x03", 4);
+    assert_int_equal(a.port, 53);
+    assert_true(sim_parse_addr("198.51.100.9", SIM_PORT_OPTIONAL, &a) && a.port == 0);
+    assert_true(sim_parse_addr("198.51.100.9:4000", SIM_PORT_OPTIONAL, &a) && a.port == 4000);
+    assert_true(sim_parse_addr("255.255.255.255:65535", SIM_PORT_REQUIRED, &a));
+    assert_true(sim_parse_addr("0.0.0.0", SIM_PORT_NONE, &a));
+    static const char *const bad_required[] = {
+        "10.0.2.300:53", "10.0.2.3", "10.0.2.3:70000", "10.0.2.3:1K", "1.2.3:80",   "1.2.3.4.5:80",
+        "10.0.2.3:",     ":53",      "a.b.c.d:1",      " 1.2.3.4:5",  "1.2.3.4:5 ", "1..2.3:4",
+    };
+    for (size_t i = 0; i < sizeof bad_required / sizeof bad_required[0]; i++)
+        assert_false(sim_parse_addr(bad_required[i], SIM_PORT_REQUIRED, &a));
+    assert_false(sim_parse_addr("10.0.2.3:53", SIM_PORT_NONE, &a));
+    assert_false(sim_parse_addr("10.0.2.256", SIM_PORT_OPTIONAL, &a));
+    uint8_t ip[4];
+    assert_true(sim_parse_ip4("192.0.2.7", ip) && ip[3] == 7);
+    assert_false(sim_parse_ip4("192.0.2", ip));
+    assert_false(sim_parse_ip4("192.0.2.7:1", ip));
+    char err[128];
+    struct sim_parser p = {.err = err, .err_len = sizeof err};
+    struct vnat_ip net;
+    uint8_t prefix = 0;
+    assert_true(sim_parse_cidr(&p, "10.0.0.0/8", &net, &prefix) && prefix == 8);
+    assert_true(sim_parse_cidr(&p, "10.1.2.3", &net, &prefix) && prefix == 32);
+    assert_memory_equal(net.addr, "\x0a\x01\x02\x03", 4);
+    assert_false(p.bad);
+    assert_false(sim_parse_cidr(&p, "10.0.0.0/33", &net, &prefix));
+    assert_string_equal(err, "bad CIDR (want a.b.c.d/N): 10.0.0.0/33"); /* no file: no prefix */
+    p.bad = false;
+    assert_false(sim_parse_cidr(&p, "10.0.0/8", &net, &prefix));
+    assert_false(sim_parse_cidr(&p, "10.0.0.0/", &net, &prefix));
+}
+
+/* Parse text as a scenario; on failure err holds the message. */
+static int parse_text(const char *text, struct sim_config *cfg, char *err, size_t len)
+{
+    sim_config_init(cfg);
+    int rc = sim_scenario_parse(text, "f.scn", cfg, err, len);
+    return rc;
+}
+
+PIN(parse_good_lines_of_every_directive_family)
+{
+    struct sim_config cfg;
+    char err[256] = "";
+    const char *text = "core dns_server=10.0.2.3:53 idle_timeout=30s mtu=1500 dns_cache=on\n"
+                       "link to_core delay=2ms loss=1.5%\n"
+                       "dest 198.51.100.1:80 accept echo latency=3ms sndbuf=64K\n"
+                       "flows g count=2 to=198.51.100.1:80 send=4K spacing=1ms\n"
+                       "udp u1 to=198.51.100.1:53 interval=5ms size=100\n"
+                       "ping p1 to=198.51.100.1\n"
+                       "dhcp retry=500ms tries=3 request=10.0.2.15\n"
+                       "rule deny tcp 10.0.0.0/8 ports=80-90\n"
+                       "forward tcp 127.0.0.1:8080 guest_port=80\n"
+                       "inbound i1 via=127.0.0.1:8080 from=198.51.100.9:4000 start=1s\n"
+                       "expect g.complete == 2\n";
+    assert_int_equal(parse_text(text, &cfg, err, sizeof err), 0);
+    assert_int_equal(cfg.core.n_dns_servers, 1);
+    assert_int_equal(cfg.core.dns_servers[0].port, 53);
+    assert_true(cfg.core.tcp_idle_timeout_ns == 30 * SIM_S);
+    assert_int_equal(cfg.core.mtu, 1500);
+    assert_true(cfg.to_core.delay == 2 * SIM_MS);
+    assert_int_equal(cfg.to_core.loss_ppm, 15000);
+    struct sim_config dflt;
+    sim_config_init(&dflt);
+    assert_true(cfg.to_guest.delay == dflt.to_guest.delay); /* to_core only */
+    assert_int_equal(cfg.to_guest.loss_ppm, dflt.to_guest.loss_ppm);
+    sim_config_free(&dflt);
+    assert_int_equal(cfg.n_flows, 2);
+    assert_true(cfg.flows[1].start == 1 * SIM_MS);
+    assert_int_equal(cfg.n_svcs, 2);
+    assert_true(cfg.svcs[0].interval == 5 * SIM_MS && cfg.svcs[0].size == 100);
+    assert_int_equal(cfg.svcs[1].dst.port, 0);
+    assert_true(cfg.dhcp.retry == 500 * SIM_MS && cfg.dhcp.tries == 3 && cfg.dhcp.has_request);
+    assert_int_equal(cfg.core.n_rules, 1);
+    assert_int_equal(cfg.rules[0].prefix, 8);
+    assert_int_equal(cfg.rules[0].port_lo, 80);
+    assert_int_equal(cfg.rules[0].port_hi, 90);
+    assert_int_equal(sim_inbound_forwards(&cfg), 1);
+    assert_int_equal(sim_inbound_clients(&cfg), 1);
+    assert_int_equal(cfg.n_expects, 1);
+    sim_config_free(&cfg);
+}
+
+/* Each bad line, on line 3 after two good ones, must fail with FILE:LINE
+ * and the expected message: a parser that took the bad value fails here. */
+PIN(parse_errors_name_the_file_the_line_and_the_word)
+{
+    static const struct {
+        const char *line, *want;
+    } cases[] = {
+        /* a bad address, through each of the three directive parsers */
+        {"core dns_server=10.0.2.300:53",
+         "f.scn:3: bad address (want a.b.c.d:port): 10.0.2.300:53"},
+        {"udp u1 to=198.51.100.1", "f.scn:3: bad address (want a.b.c.d:port): 198.51.100.1"},
+        {"ping p1 to=198.51.100.3:1K",
+         "f.scn:3: bad address (want a.b.c.d or a.b.c.d:port): 198.51.100.3:1K"},
+        {"inbound i1 via=1.2.3:80", "f.scn:3: bad address (want a.b.c.d:port): 1.2.3:80"},
+        {"forward tcp 127.0.0.1 guest_port=80",
+         "f.scn:3: bad address (want a.b.c.d:port): 127.0.0.1"},
+        {"rule allow 10.0.0.0/33", "f.scn:3: bad CIDR (want a.b.c.d/N): 10.0.0.0/33"},
+        /* a bad duration (a size unit where a time goes) */
+        {"link delay=5K", "f.scn:3: bad duration (a number with ns, us, ms, s, m or h): 5K"},
+        {"udp u1 to=198.51.100.1:53 interval=5K",
+         "f.scn:3: bad duration (a number with ns, us, ms, s, m or h): 5K"},
+        {"inbound i1 via=127.0.0.1:8080 start=1K",
+         "f.scn:3: bad duration (a number with ns, us, ms, s, m or h): 1K"},
+        {"flows h to=198.51.100.1:80 send=5ms",
+         "f.scn:3: bad number (a number, or with K, M or G): 5ms"},
+        {"link loss=101%", "f.scn:3: a rate above 100%: 101%"},
+        {"udp u1 to=198.51.100.1:53 size=3", "f.scn:3: out of range 8..65507: 3"},
+        /* an unknown key */
+        {"core bogus=1", "f.scn:3: unknown core setting: bogus"},
+        {"dhcp frob=1", "f.scn:3: unknown dhcp setting: frob"},
+        {"inbound i1 via=127.0.0.1:8080 zzz=junk", "f.scn:3: unknown inbound setting: zzz"},
+        /* a missing '=' */
+        {"core mtu", "f.scn:3: expected key=value: mtu"},
+        {"dns d1 name", "f.scn:3: expected key=value: name"},
+        {"forward tcp 127.0.0.1:8080 guest_port", "f.scn:3: expected key=value: guest_port"},
+        {"link loss=3 percent", "f.scn:3: expected key=value: percent"},
+        /* and the rest of the grammar */
+        {"guest ts=maybe", "f.scn:3: expected on or off: maybe"},
+        {"flows h to=198.51.100.1:80 close=later",
+         "f.scn:3: close must be sent, eof, never or abort: later"},
+        {"spoof s1 to=198.51.100.1 proto=sctp", "f.scn:3: proto must be udp, tcp or icmp: sctp"},
+        {"frobnicate now", "f.scn:3: unknown directive: frobnicate"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct sim_config cfg;
+        char text[256], err[256] = "";
+        snprintf(text, sizeof text,
+                 "dest 198.51.100.1:80 accept # a comment\n"
+                 "flows g count=1 to=198.51.100.1:80\n%s\nthis line is never read\n",
+                 cases[i].line);
+        int rc = parse_text(text, &cfg, err, sizeof err);
+        if (rc != -1 || strcmp(err, cases[i].want) != 0)
+            fail_msg("line \"%s\": rc %d, error \"%s\", want \"%s\"", cases[i].line, rc, err,
+                     cases[i].want);
+        sim_config_free(&cfg);
+    }
+    /* the first error is kept */
+    char err[64];
+    struct sim_parser p = {.name = "x.scn", .line = 7, .err = err, .err_len = sizeof err};
+    assert_false(sim_parse_fail(&p, "first", "a"));
+    assert_false(sim_parse_fail(&p, "second", "b"));
+    assert_string_equal(err, "x.scn:7: first: a");
+}
+
+struct key_target {
+    uint32_t n32;
+    uint64_t t64;
+    uint32_t rate;
+};
+
+PIN(parse_key_tables_write_the_named_field_only)
+{
+    static const struct sim_key keys[] = {
+        SIM_KEY("n", SIM_NUM_NUMBER, struct key_target, n32),
+        SIM_KEY("t", SIM_NUM_TIME, struct key_target, t64),
+        SIM_KEY("r", SIM_NUM_RATE, struct key_target, rate),
+    };
+    char err[128] = "";
+    struct sim_parser p = {.name = "k.scn", .line = 4, .err = err, .err_len = sizeof err};
+    struct key_target t = {1, 2, 3};
+    assert_int_equal(sim_parse_key(&p, keys, 3, &t, "n", "64K"), 1);
+    assert_int_equal(sim_parse_key(&p, keys, 3, &t, "t", "2ms"), 1);
+    assert_int_equal(sim_parse_key(&p, keys, 3, &t, "r", "50%"), 1);
+    assert_true(t.n32 == 65536 && t.t64 == 2000000 && t.rate == 500000);
+    assert_int_equal(sim_parse_key(&p, keys, 3, &t, "x", "1"), 0); /* not one of them */
+    assert_false(p.bad);
+    assert_int_equal(sim_parse_key(&p, keys, 3, &t, "n", "5000000000"), -1);
+    assert_string_equal(err, "k.scn:4: out of range 0..4294967295: 5000000000");
+    p.bad = false;
+    assert_int_equal(sim_parse_key(&p, keys, 3, &t, "t", "5K"), -1);
+    p.bad = false;
+    assert_int_equal(sim_parse_key(&p, keys, 3, &t, "r", "120%"), -1);
+    assert_true(t.n32 == 65536 && t.t64 == 2000000 && t.rate == 500000); /* untouched */
+}
+
 PIN_MAIN(cmocka_unit_test(queue_pops_by_time_then_push_order),
          cmocka_unit_test(queue_never_runs_back_and_is_bounded),
          cmocka_unit_test(rng_seed_and_bytes_replay_exactly),
@@ -467,4 +689,9 @@ PIN_MAIN(cmocka_unit_test(queue_pops_by_time_then_push_order),
          cmocka_unit_test(trace_roundtrip_and_hash_match),
          cmocka_unit_test(trace_reader_rejects_truncation),
          cmocka_unit_test(replay_file_matches_and_finds_a_changed_output),
-         cmocka_unit_test(scenario_parser_names_the_bad_line))
+         cmocka_unit_test(scenario_parser_names_the_bad_line),
+         cmocka_unit_test(parse_values_take_the_units_of_their_kind),
+         cmocka_unit_test(parse_addresses_have_one_grammar),
+         cmocka_unit_test(parse_good_lines_of_every_directive_family),
+         cmocka_unit_test(parse_errors_name_the_file_the_line_and_the_word),
+         cmocka_unit_test(parse_key_tables_write_the_named_field_only))

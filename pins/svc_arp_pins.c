@@ -18,7 +18,7 @@ static const uint8_t ZERO[4] = {0, 0, 0, 0};
 static void expect_reply(struct sfh *h, const uint8_t target[4], const uint8_t asker[4])
 {
     assert_int_equal(sfh_pending(h), 1);
-    struct sfh_out o = sfh_next(h);
+    struct tk_pkt o = sfh_next(h);
     assert_true(o.ok);
     assert_int_equal(o.ethertype, VW_ETH_P_ARP);
     assert_int_equal(o.arp.op, VW_ARP_REPLY);
@@ -128,11 +128,9 @@ PIN(arp_malformed_is_dropped_and_counted)
     sfh_frame(&h, f, sizeof f); /* htype 0 */
     sfh_frame(&h, f, 20);       /* truncated */
     /* A well-formed body with an unknown opcode. */
-    static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-    static const uint8_t zero6[6] = {0};
-    size_t n = vw_arp_frame(f, sizeof f, bcast, 9, h.cfg.guest_mac, GUEST, zero6, GW);
+    size_t n = tk_arp(&(struct tk_arp_spec){.guest = &h.cfg, .op = 9, .spa = GUEST, .tpa = GW}, f,
+                      sizeof f);
     assert_int_equal(n, 42);
-    memcpy(f + 6, h.cfg.guest_mac, 6);
     sfh_frame(&h, f, n);
     assert_int_equal(SFH_STAT(&h, drops[VNAT_DROP_ARP_MALFORMED]), 3);
     assert_int_equal(sfh_pending(&h), 0);
@@ -144,12 +142,12 @@ PIN(arp_spoofed_sender_is_dropped_and_counted)
     struct sfh h;
     sfh_init(&h, NULL);
     sfh_send_arp(&h, VW_ARP_REQUEST, OTHER, GW); /* not the guest's address */
-    static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-    static const uint8_t zero6[6] = {0};
     static const uint8_t evil[6] = {0x02, 0, 0, 0, 0, 1};
     uint8_t f[60];
     memset(f, 0, sizeof f);
-    size_t n = vw_arp_frame(f, sizeof f, bcast, VW_ARP_REQUEST, evil, GUEST, zero6, GW);
+    size_t n =
+        tk_arp(&(struct tk_arp_spec){.op = VW_ARP_REQUEST, .sha = evil, .spa = GUEST, .tpa = GW}, f,
+               sizeof f);
     memcpy(f + 6, h.cfg.guest_mac, 6); /* right Ethernet source, wrong ARP sender */
     sfh_frame(&h, f, n);
     memcpy(f + 6, evil, 6); /* wrong Ethernet source */

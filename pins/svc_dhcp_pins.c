@@ -51,7 +51,7 @@ static vnat_err msg_send(struct sfh *h, struct msg *m, const uint8_t *src, const
 }
 
 struct reply {
-    struct sfh_out o;
+    struct tk_pkt o;
     struct vw_dhcp d;
     int type;
 };

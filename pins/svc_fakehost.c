@@ -14,46 +14,44 @@
 #define E_AGAIN 11
 #define E_OPNOTSUPP 95
 
-static struct sfh_sock *lookup(struct sfh *h, vnat_token tok)
+static struct tk_table table(struct sfh *h)
 {
-    for (int i = 0; i < SFH_MAX_SOCKS; i++)
-        if (h->socks[i].used && h->socks[i].tok == tok && !h->socks[i].closed)
-            return &h->socks[i];
-    return NULL;
+    return (struct tk_table){TK_TABLE(h->socks), .closed = &h->closed};
+}
+
+static void kit_fail(const char *msg)
+{
+    fail_msg("%s", msg);
 }
 
 static struct sfh_sock *claim(struct sfh *h, vnat_token tok, enum sfh_kind kind)
 {
-    assert_null(lookup(h, tok)); /* a live token is never reused */
-    for (size_t i = 0; i < h->nclosed; i++)
-        if (h->closed_toks[i] == tok)
-            fail_msg("fake host: closed token %llx names a new socket", (unsigned long long)tok);
-    for (int i = 0; i < SFH_MAX_SOCKS; i++) {
-        struct sfh_sock *s = &h->socks[i];
-        if (s->used && !s->closed)
-            continue;
-        free(s->sent);
-        free(s->rxq);
-        free(s->tx);
-        free(s->rx);
-        memset(s, 0, sizeof *s);
-        s->used = true;
-        s->tok = tok;
-        s->kind = kind;
-        s->space = 1 << 20;
-        h->last_tok = tok;
-        return s;
-    }
-    fail_msg("fake host: out of sockets");
-    return NULL;
+    struct tk_table t = table(h);
+    long i = tk_claim(&t, tok);
+    if (i < 0)
+        fail_msg("fake host: out of sockets");
+    struct sfh_sock *s = &h->socks[i];
+    free(s->sent);
+    free(s->rxq);
+    tk_stream_free(&s->stream);
+    memset(s, 0, sizeof *s);
+    tk_sock_set(&s->sock, tok);
+    s->kind = kind;
+    s->space = 1 << 20;
+    h->last_tok = tok;
+    return s;
 }
 
-static struct sfh_sock *live(struct sfh *h, vnat_token tok)
+static struct sfh_sock *live(struct sfh *h, vnat_token tok, const char *what)
 {
-    struct sfh_sock *s = lookup(h, tok);
-    if (s == NULL)
-        fail_msg("fake host: operation on unknown or closed token %llx", (unsigned long long)tok);
-    return s;
+    struct tk_table t = table(h);
+    return &h->socks[tk_live(&t, tok, what)];
+}
+
+/* A scripted result for this call of op, if any. */
+static bool scripted(struct sfh *h, enum vnat_op op, vnat_token tok, long *rc)
+{
+    return tk_script_take(&h->script, op, tok, rc);
 }
 
 static int op_guest_send(void *ctx, const uint8_t *frame, size_t len)
@@ -62,51 +60,52 @@ static int op_guest_send(void *ctx, const uint8_t *frame, size_t len)
     h->ops[VNAT_OP_GUEST_SEND]++;
     if (h->refuse)
         return 1;
-    assert_true(h->nframes < SFH_MAX_FRAMES);
-    h->frames[h->nframes].data = malloc(len);
-    memcpy(h->frames[h->nframes].data, frame, len);
-    h->frames[h->nframes].len = len;
-    h->nframes++;
+    assert_non_null(tk_capture_add(&h->out, frame, len));
+    return 0;
+}
+
+/* Every operation that opens a socket: counted, then a scripted result, or
+ * a new socket of this kind at addr (destination, or local address). A
+ * datagram socket (dgram_kind >= 0) gets its queues. */
+static int open_sock(struct sfh *h, enum vnat_op op, vnat_token tok, enum sfh_kind kind,
+                     int dgram_kind, const struct vnat_sockaddr *addr)
+{
+    h->ops[op]++;
+    long rc;
+    if (scripted(h, op, tok, &rc))
+        return (int)rc;
+    struct sfh_sock *s = claim(h, tok, kind);
+    s->addr = *addr;
+    if (dgram_kind >= 0) {
+        s->dgram_kind = dgram_kind;
+        s->sent = calloc(SFH_MAX_DGRAMS, sizeof *s->sent);
+        s->rxq = calloc(SFH_MAX_DGRAMS, sizeof *s->rxq);
+    }
     return 0;
 }
 
 static int op_tcp_connect(void *ctx, vnat_token tok, const struct vnat_sockaddr *dst)
 {
-    struct sfh *h = ctx;
-    h->ops[VNAT_OP_TCP_CONNECT]++;
-    if (h->connect_rc != 0)
-        return h->connect_rc;
-    struct sfh_sock *s = claim(h, tok, SFH_STREAM);
-    s->addr = *dst;
-    return 0;
+    return open_sock(ctx, VNAT_OP_TCP_CONNECT, tok, SFH_STREAM, -1, dst);
 }
 
 static int op_tcp_listen(void *ctx, vnat_token tok, const struct vnat_sockaddr *local)
 {
-    struct sfh *h = ctx;
-    h->ops[VNAT_OP_TCP_LISTEN]++;
-    if (h->listen_rc != 0)
-        return h->listen_rc;
-    struct sfh_sock *s = claim(h, tok, SFH_LISTENER);
-    s->addr = *local;
-    return 0;
+    return open_sock(ctx, VNAT_OP_TCP_LISTEN, tok, SFH_LISTENER, -1, local);
 }
 
 static int op_tcp_accept(void *ctx, vnat_token l, vnat_token tok, struct vnat_sockaddr *peer)
 {
     struct sfh *h = ctx;
     h->ops[VNAT_OP_TCP_ACCEPT]++;
-    struct sfh_sock *ls = live(h, l);
+    struct sfh_sock *ls = live(h, l, "accept");
     assert_int_equal(ls->kind, SFH_LISTENER);
     if (ls->npending == 0)
         return -E_AGAIN;
     *peer = ls->pending[0];
     memmove(ls->pending, ls->pending + 1, (ls->npending - 1) * sizeof ls->pending[0]);
     ls->npending--;
-    struct sfh_sock *s = claim(h, tok, SFH_STREAM);
-    s->addr = *peer;
-    s->tx = malloc(SFH_STREAM_BUF);
-    s->rx = malloc(SFH_STREAM_BUF);
+    claim(h, tok, SFH_STREAM)->addr = *peer;
     return 0;
 }
 
@@ -114,38 +113,27 @@ static long op_send(void *ctx, vnat_token tok, const uint8_t *buf, size_t len)
 {
     struct sfh *h = ctx;
     h->ops[VNAT_OP_SEND]++;
-    struct sfh_sock *s = live(h, tok);
+    struct sfh_sock *s = live(h, tok, "send");
     assert_int_equal(s->kind, SFH_STREAM);
-    size_t n = len < (size_t)s->space ? len : (size_t)s->space;
-    if (n == 0)
-        return -E_AGAIN;
-    if (s->tx == NULL)
-        s->tx = malloc(SFH_STREAM_BUF);
-    assert_true(s->tx_len + n <= SFH_STREAM_BUF);
-    memcpy(s->tx + s->tx_len, buf, n);
-    s->tx_len += n;
-    s->space -= (long)n;
-    return (long)n;
+    return tk_stream_send(&s->stream, buf, len);
 }
 
 static long op_send_space(void *ctx, vnat_token tok)
 {
     struct sfh *h = ctx;
     h->ops[VNAT_OP_SEND_SPACE]++;
-    return live(h, tok)->space;
+    return live(h, tok, "send_space")->space;
 }
 
 static long op_peek(void *ctx, vnat_token tok, size_t off, uint8_t *buf, size_t len)
 {
     struct sfh *h = ctx;
     h->ops[VNAT_OP_PEEK]++;
-    struct sfh_sock *s = live(h, tok);
-    size_t avail = s->rx_len - s->rx_disc;
-    if (off < avail) {
-        size_t n = avail - off < len ? avail - off : len;
-        memcpy(buf, s->rx + s->rx_disc + off, n);
+    struct sfh_sock *s = live(h, tok, "peek");
+    bool none;
+    size_t n = tk_stream_peek(&s->stream, off, buf, len, &none);
+    if (!none)
         return (long)n;
-    }
     return s->rx_eof ? 0 : -E_AGAIN;
 }
 
@@ -153,9 +141,7 @@ static int op_discard(void *ctx, vnat_token tok, size_t len)
 {
     struct sfh *h = ctx;
     h->ops[VNAT_OP_DISCARD]++;
-    struct sfh_sock *s = live(h, tok);
-    assert_true(s->rx_disc + len <= s->rx_len);
-    s->rx_disc += len;
+    tk_stream_discard(&live(h, tok, "discard")->stream, len);
     return 0;
 }
 
@@ -163,7 +149,7 @@ static int op_shutdown_write(void *ctx, vnat_token tok)
 {
     struct sfh *h = ctx;
     h->ops[VNAT_OP_SHUTDOWN_WRITE]++;
-    live(h, tok)->shut_wr = true;
+    live(h, tok, "shutdown_write")->shut_wr = true;
     return 0;
 }
 
@@ -171,56 +157,29 @@ static void op_close(void *ctx, vnat_token tok, int reset)
 {
     struct sfh *h = ctx;
     h->ops[VNAT_OP_CLOSE]++;
-    struct sfh_sock *s = lookup(h, tok);
-    if (s == NULL) {
-        /* A connection refused at once is accepted and closed in one go:
-         * accept recorded it; anything else closed twice is a bug. */
-        fail_msg("fake host: close of unknown token %llx", (unsigned long long)tok);
-        return;
-    }
-    s->closed = true;
-    s->close_reset = reset;
-    if (h->nclosed < SFH_MAX_CLOSED)
-        h->closed_toks[h->nclosed++] = tok;
+    /* A connection refused at once is accepted and closed in one go:
+     * accept recorded it; anything else closed twice is a bug. */
+    struct tk_table t = table(h);
+    tk_close(&t, &live(h, tok, "close")->sock, reset);
 }
 
 static void op_set_interest(void *ctx, vnat_token tok, unsigned mask)
 {
     struct sfh *h = ctx;
     h->ops[VNAT_OP_SET_INTEREST]++;
-    live(h, tok)->interest = mask;
+    live(h, tok, "set_interest")->interest = mask;
 }
 
 static int op_dgram_open(void *ctx, vnat_token tok, enum vnat_dgram_kind k,
                          const struct vnat_sockaddr *dst)
 {
-    struct sfh *h = ctx;
-    h->ops[VNAT_OP_DGRAM_OPEN]++;
-    if (h->open_rc != 0)
-        return h->open_rc;
-    struct sfh_sock *s = claim(h, tok, SFH_DGRAM);
-    s->dgram_kind = k;
-    s->addr = *dst;
-    s->sent = calloc(SFH_MAX_DGRAMS, sizeof *s->sent);
-    s->rxq = calloc(SFH_MAX_DGRAMS, sizeof *s->rxq);
-    return 0;
+    return open_sock(ctx, VNAT_OP_DGRAM_OPEN, tok, SFH_DGRAM, (int)k, dst);
 }
 
 static int op_dgram_bind(void *ctx, vnat_token tok, enum vnat_dgram_kind k,
                          const struct vnat_sockaddr *local)
 {
-    struct sfh *h = ctx;
-    h->ops[VNAT_OP_DGRAM_BIND]++;
-    if (h->listen_rc != 0)
-        return h->listen_rc;
-    if (h->bind_rc != 0)
-        return h->bind_rc;
-    struct sfh_sock *s = claim(h, tok, SFH_DGRAM_BOUND);
-    s->dgram_kind = k;
-    s->addr = *local;
-    s->sent = calloc(SFH_MAX_DGRAMS, sizeof *s->sent);
-    s->rxq = calloc(SFH_MAX_DGRAMS, sizeof *s->rxq);
-    return 0;
+    return open_sock(ctx, VNAT_OP_DGRAM_BIND, tok, SFH_DGRAM_BOUND, (int)k, local);
 }
 
 static long op_dgram_send(void *ctx, vnat_token tok, const uint8_t *b, size_t n,
@@ -228,14 +187,15 @@ static long op_dgram_send(void *ctx, vnat_token tok, const uint8_t *b, size_t n,
 {
     struct sfh *h = ctx;
     h->ops[VNAT_OP_DGRAM_SEND]++;
-    struct sfh_sock *s = live(h, tok);
+    struct sfh_sock *s = live(h, tok, "dgram_send");
     assert_true(s->kind == SFH_DGRAM || s->kind == SFH_DGRAM_BOUND);
     if (s->kind == SFH_DGRAM)
         assert_null(to);
     else
         assert_non_null(to);
-    if (s->send_rc != 0)
-        return s->send_rc;
+    long rc;
+    if (scripted(h, VNAT_OP_DGRAM_SEND, tok, &rc))
+        return rc;
     assert_true(n <= SFH_DGRAM_MAX);
     struct sfh_dgram *d = &s->sent[s->nsent % SFH_MAX_DGRAMS];
     memcpy(d->data, b, n);
@@ -252,12 +212,10 @@ static long op_dgram_recv(void *ctx, vnat_token tok, uint8_t *b, size_t cap,
 {
     struct sfh *h = ctx;
     h->ops[VNAT_OP_DGRAM_RECV]++;
-    struct sfh_sock *s = live(h, tok);
-    if (s->recv_err != 0) {
-        long e = s->recv_err;
-        s->recv_err = 0;
-        return e;
-    }
+    struct sfh_sock *s = live(h, tok, "dgram_recv");
+    long rc;
+    if (scripted(h, VNAT_OP_DGRAM_RECV, tok, &rc))
+        return rc;
     if (s->rx_head == s->rx_tail)
         return -E_AGAIN;
     struct sfh_dgram *d = &s->rxq[s->rx_head++ % SFH_MAX_DGRAMS];
@@ -304,8 +262,14 @@ int sfh_create_listen_rc, sfh_create_bind_rc;
 vnat_err sfh_try_init(struct sfh *h, void (*tweak)(struct vnat_config *cfg))
 {
     memset(h, 0, sizeof *h);
-    h->listen_rc = sfh_create_listen_rc;
-    h->bind_rc = sfh_create_bind_rc;
+    tk_fail_hook = kit_fail;
+    assert_int_equal(tk_capture_init(&h->out, SFH_MAX_FRAMES, false, 0), 0);
+    if (sfh_create_listen_rc != 0) {
+        tk_script_always(&h->script, VNAT_OP_TCP_LISTEN, VNAT_TOKEN_NONE, sfh_create_listen_rc);
+        tk_script_always(&h->script, VNAT_OP_DGRAM_BIND, VNAT_TOKEN_NONE, sfh_create_listen_rc);
+    }
+    if (sfh_create_bind_rc != 0)
+        tk_script_always(&h->script, VNAT_OP_DGRAM_BIND, VNAT_TOKEN_NONE, sfh_create_bind_rc);
     vnat_config_init(&h->cfg);
     h->cfg.max_flows = 64;
     h->cfg.seed = 1;
@@ -320,7 +284,8 @@ vnat_err sfh_try_init(struct sfh *h, void (*tweak)(struct vnat_config *cfg))
     assert_non_null(h->mem);
     h->now = 1000 * 1000000000ull;
     vnat_err e = vnat_create(&h->cfg, &sfh_ops, h, h->mem, h->mem_size, &h->nat);
-    h->listen_rc = h->bind_rc = 0;
+    tk_script_clear(&h->script, VNAT_OP_TCP_LISTEN, VNAT_TOKEN_NONE);
+    tk_script_clear(&h->script, VNAT_OP_DGRAM_BIND, VNAT_TOKEN_NONE);
     return e;
 }
 
@@ -332,13 +297,11 @@ void sfh_init(struct sfh *h, void (*tweak)(struct vnat_config *cfg))
 
 void sfh_free(struct sfh *h)
 {
-    for (size_t i = 0; i < h->nframes; i++)
-        free(h->frames[i].data);
+    tk_capture_free(&h->out);
     for (int i = 0; i < SFH_MAX_SOCKS; i++) {
         free(h->socks[i].sent);
         free(h->socks[i].rxq);
-        free(h->socks[i].tx);
-        free(h->socks[i].rx);
+        tk_stream_free(&h->socks[i].stream);
     }
     free(h->mem);
     memset(h, 0, sizeof *h);
@@ -353,10 +316,9 @@ void sfh_check(struct sfh *h)
 
 struct sfh_sock *sfh_sock(struct sfh *h, vnat_token tok)
 {
-    for (int i = 0; i < SFH_MAX_SOCKS; i++)
-        if (h->socks[i].used && h->socks[i].tok == tok)
-            return &h->socks[i];
-    return NULL;
+    struct tk_table t = table(h);
+    long i = tk_find(&t, tok, false);
+    return i < 0 ? NULL : &h->socks[i];
 }
 
 struct sfh_sock *sfh_last(struct sfh *h)
@@ -399,11 +361,7 @@ void sfh_pending_conn(struct sfh_sock *l, const struct vnat_sockaddr *peer)
 
 void sfh_stream_data(struct sfh_sock *s, const void *data, size_t len)
 {
-    if (s->rx == NULL)
-        s->rx = malloc(SFH_STREAM_BUF);
-    assert_true(s->rx_len + len <= SFH_STREAM_BUF);
-    memcpy(s->rx + s->rx_len, data, len);
-    s->rx_len += len;
+    tk_stream_feed(&s->stream, data, len);
 }
 
 vnat_err sfh_frame(struct sfh *h, const uint8_t *frame, size_t len)
@@ -445,155 +403,98 @@ size_t sfh_udp_frame(struct sfh *h, uint8_t *out, size_t cap, const uint8_t *src
                      const uint8_t dst[4], uint16_t sport, uint16_t dport, const void *payload,
                      size_t len)
 {
-    assert_true(VW_UDP4_PAYLOAD_OFF + len <= cap);
-    if (len > 0)
-        memcpy(out + VW_UDP4_PAYLOAD_OFF, payload, len);
-    struct vw_l2l3 a = {
-        .eth_dst = h->cfg.gateway_mac,
-        .eth_src = h->cfg.guest_mac,
-        .ip_src = src ? src : h->cfg.guest_ip.addr,
-        .ip_dst = dst,
-        .ip_id = 7,
-        .ttl = 64,
-    };
-    size_t n = vw_udp4_frame(out, cap, &a, sport, dport, len);
+    size_t n = tk_udp(&(struct tk_udp_spec){.guest = &h->cfg,
+                                            .src = src,
+                                            .dst = dst,
+                                            .ip_id = 7,
+                                            .sport = sport,
+                                            .dport = dport,
+                                            .payload = payload,
+                                            .len = len},
+                      out, cap);
     assert_true(n > 0);
     return n;
 }
 
+static uint8_t frame_buf[70000];
+
 vnat_err sfh_send_udp(struct sfh *h, const uint8_t dst[4], uint16_t sport, uint16_t dport,
                       const void *payload, size_t len)
 {
-    static uint8_t buf[70000];
-    size_t n = sfh_udp_frame(h, buf, sizeof buf, NULL, dst, sport, dport, payload, len);
-    return sfh_frame(h, buf, n);
+    size_t n = sfh_udp_frame(h, frame_buf, sizeof frame_buf, NULL, dst, sport, dport, payload, len);
+    return sfh_frame(h, frame_buf, n);
 }
 
 vnat_err sfh_send_ping(struct sfh *h, const uint8_t dst[4], uint16_t id, uint16_t seq,
                        const void *payload, size_t len)
 {
-    static uint8_t buf[70000];
-    if (len > 0)
-        memcpy(buf + VW_ICMP4_PAYLOAD_OFF, payload, len);
-    uint8_t rest[4];
-    vw_put16(rest, id);
-    vw_put16(rest + 2, seq);
-    struct vw_l2l3 a = {
-        .eth_dst = h->cfg.gateway_mac,
-        .eth_src = h->cfg.guest_mac,
-        .ip_src = h->cfg.guest_ip.addr,
-        .ip_dst = dst,
-        .ip_id = 9,
-        .ttl = 64,
-    };
-    size_t n = vw_icmp4_frame(buf, sizeof buf, &a, VW_ICMP_ECHO_REQUEST, 0, rest, len);
+    size_t n = tk_icmp(&(struct tk_icmp_spec){.guest = &h->cfg,
+                                              .dst = dst,
+                                              .ip_id = 9,
+                                              .type = VW_ICMP_ECHO_REQUEST,
+                                              .id = id,
+                                              .seq = seq,
+                                              .payload = payload,
+                                              .len = len},
+                       frame_buf, sizeof frame_buf);
     assert_true(n > 0);
-    return sfh_frame(h, buf, n);
+    return sfh_frame(h, frame_buf, n);
 }
 
 vnat_err sfh_send_tcp(struct sfh *h, const uint8_t dst[4], uint16_t sport, uint16_t dport,
                       uint32_t seq, uint32_t ack, uint8_t flags, uint16_t win, bool opts,
                       const void *payload, size_t len)
 {
-    static uint8_t buf[70000];
-    struct vw_tcp_out t;
-    memset(&t, 0, sizeof t);
-    t.sport = sport;
-    t.dport = dport;
-    t.seq = seq;
-    t.ack = ack;
-    t.flags = flags;
-    t.window = win;
-    t.opt_mss = opts;
-    t.mss = 1460;
-    t.opt_wscale = opts;
-    t.wscale = 7;
-    size_t off = vw_tcp4_payload_off(&t);
-    if (len > 0)
-        memcpy(buf + off, payload, len);
-    struct vw_l2l3 a = {
-        .eth_dst = h->cfg.gateway_mac,
-        .eth_src = h->cfg.guest_mac,
-        .ip_src = h->cfg.guest_ip.addr,
-        .ip_dst = dst,
-        .ip_id = 3,
-        .ttl = 64,
-    };
-    size_t n = vw_tcp4_frame(buf, sizeof buf, &a, &t, len);
+    size_t n = tk_tcp(&(struct tk_tcp_spec){.guest = &h->cfg,
+                                            .dst = dst,
+                                            .ip_id = 3,
+                                            .sport = sport,
+                                            .dport = dport,
+                                            .seq = seq,
+                                            .ack = ack,
+                                            .flags = flags,
+                                            .window = win,
+                                            .opt_mss = opts,
+                                            .mss = 1460,
+                                            .opt_wscale = opts,
+                                            .wscale = 7,
+                                            .payload = payload,
+                                            .len = len},
+                      frame_buf, sizeof frame_buf);
     assert_true(n > 0);
-    return sfh_frame(h, buf, n);
+    return sfh_frame(h, frame_buf, n);
 }
 
 vnat_err sfh_send_arp(struct sfh *h, uint16_t op, const uint8_t spa[4], const uint8_t tpa[4])
 {
-    static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-    static const uint8_t zero[6] = {0};
     uint8_t buf[64];
-    memset(buf, 0, sizeof buf);
-    size_t n = vw_arp_frame(buf, sizeof buf, bcast, op, h->cfg.guest_mac, spa, zero, tpa);
-    assert_int_equal(n, 42);
-    memcpy(buf + 6, h->cfg.guest_mac, 6);
-    return sfh_frame(h, buf, 60); /* padded to the Ethernet minimum */
+    size_t n = tk_arp(
+        &(struct tk_arp_spec){.guest = &h->cfg, .op = op, .spa = spa, .tpa = tpa, .pad = true}, buf,
+        sizeof buf);
+    assert_int_equal(n, 60); /* padded to the Ethernet minimum */
+    return sfh_frame(h, buf, n);
 }
 
 size_t sfh_pending(struct sfh *h)
 {
-    return h->nframes - h->seen;
+    return tk_capture_pending(&h->out);
 }
 
 void sfh_drain(struct sfh *h)
 {
-    h->seen = h->nframes;
+    tk_capture_drain(&h->out);
 }
 
-struct sfh_out sfh_next(struct sfh *h)
+struct tk_pkt sfh_next(struct sfh *h)
 {
-    struct sfh_out o;
-    memset(&o, 0, sizeof o);
-    if (h->seen >= h->nframes)
-        return o;
-    const struct sfh_frame *f = &h->frames[h->seen++];
-    struct vw_eth eth;
-    if (vw_eth_parse(f->data, f->len, &eth) != VW_OK)
-        return o;
-    o.ethertype = eth.ethertype;
-    memcpy(o.eth_dst, eth.dst, 6);
-    memcpy(o.eth_src, eth.src, 6);
-    if (eth.ethertype == VW_ETH_P_ARP) {
-        o.ok = vw_arp_parse(eth.payload, eth.payload_len, &o.arp) == VW_OK;
+    const struct tk_frame *f = tk_capture_next(&h->out);
+    struct tk_pkt o;
+    if (f == NULL) {
+        memset(&o, 0, sizeof o);
         return o;
     }
-    struct vw_ipv4 ip;
-    if (eth.ethertype != VW_ETH_P_IPV4 || vw_ipv4_parse(eth.payload, eth.payload_len, &ip) != VW_OK)
-        return o;
-    o.proto = ip.proto;
-    memcpy(o.src, ip.src, 4);
-    memcpy(o.dst, ip.dst, 4);
-    switch (ip.proto) {
-    case VW_IPPROTO_UDP:
-        if (vw_udp_parse(ip.payload, ip.payload_len, &o.udp) != VW_OK ||
-            !vw_l4_csum_ok4(ip.src, ip.dst, VW_IPPROTO_UDP, ip.payload, ip.payload_len))
-            return o;
-        o.payload = o.udp.payload;
-        o.len = o.udp.payload_len;
-        break;
-    case VW_IPPROTO_ICMP:
-        if (vw_icmp4_parse(ip.payload, ip.payload_len, &o.icmp) != VW_OK)
-            return o;
-        o.payload = o.icmp.payload;
-        o.len = o.icmp.payload_len;
-        break;
-    case VW_IPPROTO_TCP:
-        if (vw_tcp_parse(ip.payload, ip.payload_len, &o.tcp) != VW_OK ||
-            !vw_l4_csum_ok4(ip.src, ip.dst, VW_IPPROTO_TCP, ip.payload, ip.payload_len))
-            return o;
-        o.payload = o.tcp.payload;
-        o.len = o.tcp.payload_len;
-        break;
-    default:
-        return o;
-    }
-    o.ok = true;
+    o = f->pkt;
+    o.ok = o.ok && (o.ethertype == VW_ETH_P_ARP || o.l4);
     return o;
 }
 

@@ -4,7 +4,8 @@
  * TCP pins' pins/fakehost.h covers stream sockets only). Each socket the
  * core opens gets a record of what was asked and sent; incoming datagrams,
  * pending connections and errors are scripted. Frames for the guest are
- * captured and parsed with the wire layer. Drives the core through its
+ * captured and parsed with the test kit (testkit/), which also holds the
+ * socket table, streams and scripted results. Drives the core through its
  * public API only (plus the wire layer to build and read frames).
  */
 #ifndef VNAT_PINS_SVC_FAKEHOST_H
@@ -15,14 +16,13 @@
 #include <stdint.h>
 #include <vnat/vnat.h>
 
+#include "testkit.h"
 #include "wire.h"
 
 #define SFH_MAX_SOCKS 256
 #define SFH_MAX_FRAMES 4096
 #define SFH_MAX_DGRAMS 64
 #define SFH_DGRAM_MAX 2048
-#define SFH_STREAM_BUF (1u << 20)
-#define SFH_MAX_CLOSED 1024
 
 enum sfh_kind { SFH_NONE = 0, SFH_STREAM, SFH_LISTENER, SFH_DGRAM, SFH_DGRAM_BOUND };
 
@@ -32,36 +32,28 @@ struct sfh_dgram {
     uint8_t data[SFH_DGRAM_MAX];
 };
 
+/* A host socket: the kit's socket and stream fields (tok, used, closed,
+ * close_reset, interest, addr; tx, rx, tx_len, rx_len, rx_disc, rx_eof,
+ * shut_wr, space) and what is this fake's own. */
 struct sfh_sock {
-    bool used, closed;
-    int close_reset;
-    vnat_token tok;
+    TK_SOCK;
+    TK_STREAM;
     enum sfh_kind kind;
-    int dgram_kind;            /* enum vnat_dgram_kind */
-    struct vnat_sockaddr addr; /* connect/open destination, or bound/listening address */
-    unsigned interest;
+    int dgram_kind; /* enum vnat_dgram_kind */
     /* datagrams */
     struct sfh_dgram *sent; /* SFH_MAX_DGRAMS, ring of what the core sent */
     size_t nsent;
     struct sfh_dgram *rxq; /* SFH_MAX_DGRAMS scripted incoming datagrams */
     size_t rx_head, rx_tail;
-    long recv_err; /* returned once by dgram_recv before the queue */
-    long send_rc;  /* if nonzero, dgram_send returns it */
     /* listeners: scripted pending connections */
     struct vnat_sockaddr pending[16];
     size_t npending;
-    /* streams */
-    uint8_t *tx, *rx;
-    size_t tx_len, rx_len, rx_disc;
-    bool rx_eof, shut_wr;
-    long space;
 };
 
-struct sfh_frame {
-    uint8_t *data;
-    size_t len;
-};
-
+/* Scripted results (h->script, testkit/tk_script.h) this fake honours, each
+ * taken before its model answers: VNAT_OP_TCP_CONNECT, VNAT_OP_TCP_LISTEN,
+ * VNAT_OP_DGRAM_OPEN, VNAT_OP_DGRAM_BIND, VNAT_OP_DGRAM_SEND and
+ * VNAT_OP_DGRAM_RECV (an error the socket reports: script it once). */
 struct sfh {
     vnat *nat;
     void *mem;
@@ -69,28 +61,23 @@ struct sfh {
     struct vnat_config cfg;
     uint64_t now;
     struct sfh_sock socks[SFH_MAX_SOCKS];
-    struct sfh_frame frames[SFH_MAX_FRAMES];
-    size_t nframes, seen;
-    int refuse;    /* guest_send refuses while nonzero */
-    int open_rc;   /* what dgram_open returns */
-    int listen_rc; /* what tcp_listen returns */
-    int bind_rc;   /* what dgram_bind returns */
-    int connect_rc;
+    struct tk_capture out; /* frames to the guest */
+    struct tk_script script;
+    int refuse; /* guest_send refuses while nonzero */
     uint64_t ops[VNAT_OP__COUNT];
     vnat_token last_tok;
-    /* Every token closed so far (the first SFH_MAX_CLOSED): claim() fails
-     * the pin if the core names a new socket with one of them, since an
-     * embedder's event still queued for the closed socket would then reach
-     * the new one. */
-    vnat_token closed_toks[SFH_MAX_CLOSED];
-    size_t nclosed;
+    /* Every token closed so far: a new socket named by one of them fails
+     * the pin, since an embedder's event still queued for the closed socket
+     * would then reach the new one. */
+    struct tk_closed closed;
 };
 
 /* Create with defaults changed by tweak (may be NULL): max_flows 64, seed 1,
  * one DNS server 127.0.0.53:53. Asserts creation succeeds. */
 void sfh_init(struct sfh *h, void (*tweak)(struct vnat_config *cfg));
 /* Same, returning vnat_create's result instead of asserting it. The
- * listen/bind results in force during creation come from these. */
+ * listen/bind results in force during creation come from these (nonzero:
+ * tcp_listen and dgram_bind, or dgram_bind alone, return it). */
 extern int sfh_create_listen_rc, sfh_create_bind_rc;
 vnat_err sfh_try_init(struct sfh *h, void (*tweak)(struct vnat_config *cfg));
 void sfh_free(struct sfh *h);
@@ -127,22 +114,10 @@ vnat_err sfh_send_tcp(struct sfh *h, const uint8_t dst[4], uint16_t sport, uint1
                       const void *payload, size_t len);
 vnat_err sfh_send_arp(struct sfh *h, uint16_t op, const uint8_t spa[4], const uint8_t tpa[4]);
 
-/* Output frames, parsed. */
-struct sfh_out {
-    bool ok;
-    uint16_t ethertype;
-    uint8_t eth_dst[6], eth_src[6];
-    struct vw_arp arp;
-    uint8_t proto;
-    uint8_t src[4], dst[4];
-    struct vw_udp udp;
-    struct vw_icmp icmp;
-    struct vw_tcp tcp;
-    const uint8_t *payload;
-    size_t len;
-};
+/* Output frames, parsed (ok false if none, or not ARP or a TCP, UDP or ICMP
+ * datagram that parsed with valid checksums). */
 size_t sfh_pending(struct sfh *h);
-struct sfh_out sfh_next(struct sfh *h); /* consume the next frame (ok false if none/bad) */
+struct tk_pkt sfh_next(struct sfh *h); /* consume the next frame */
 void sfh_drain(struct sfh *h);
 
 uint64_t sfh_stat(struct sfh *h, size_t offset);

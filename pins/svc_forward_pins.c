@@ -52,7 +52,7 @@ static struct inbound accept_one(struct sfh *h, const struct vnat_sockaddr *peer
     c.sock = sfh_last(h);
     assert_int_equal(c.sock->kind, SFH_STREAM);
     c.peer_port = peer->port;
-    struct sfh_out o = sfh_next(h);
+    struct tk_pkt o = sfh_next(h);
     assert_true(o.ok);
     assert_int_equal(o.proto, VW_IPPROTO_TCP);
     /* Reference defect 7: its synthesized SYN carried ACK. */
@@ -74,7 +74,7 @@ static void handshake(struct sfh *h, struct inbound *c, const uint8_t src[4])
     sfh_send_tcp(h, src, 80, c->peer_port, c->gseq, c->iss + 1, VW_TCP_SYN | VW_TCP_ACK, 65535,
                  true, NULL, 0);
     c->gseq++;
-    struct sfh_out o = sfh_next(h);
+    struct tk_pkt o = sfh_next(h);
     assert_true(o.ok);
     assert_int_equal(o.tcp.flags, VW_TCP_ACK);
     assert_int_equal(o.tcp.seq, c->iss + 1);
@@ -90,7 +90,7 @@ PIN(tcp_port_forward_inbound_connect_succeeds)
     assert_memory_equal(&l->addr, &fwd_tcp.host, sizeof fwd_tcp.host);
     struct vnat_sockaddr peer = sfh_addr4(127, 0, 0, 1, 45678);
     struct inbound c = accept_one(&h, &peer);
-    struct sfh_out o;
+    struct tk_pkt o;
     assert_int_equal(SFH_STAT(&h, forwards_accepted), 1);
     assert_int_equal(SFH_STAT(&h, tcp_flows_by_state[VNAT_TCP_SYN_SENT]), 1);
     handshake(&h, &c, GW); /* host loopback appears as the gateway */
@@ -145,7 +145,7 @@ PIN(forward_syn_is_retransmitted_then_times_out)
     struct vnat_sockaddr peer = sfh_addr4(127, 0, 0, 1, 45678);
     struct inbound c = accept_one(&h, &peer);
     sfh_advance(&h, 1 * S);
-    struct sfh_out o = sfh_next(&h);
+    struct tk_pkt o = sfh_next(&h);
     assert_true(o.ok);
     assert_int_equal(o.tcp.flags, VW_TCP_SYN);
     assert_int_equal(o.tcp.seq, c.iss);
@@ -172,7 +172,7 @@ PIN(forward_shows_a_real_client_address_and_maps_loopback_to_the_gateway)
     struct sfh_sock *l = sfh_find(&h, SFH_LISTENER, 0);
     sfh_pending_conn(l, &peer);
     sfh_listener(&h, l->tok);
-    struct sfh_out o = sfh_next(&h);
+    struct tk_pkt o = sfh_next(&h);
     static const uint8_t real[4] = {192, 0, 2, 55};
     assert_memory_equal(o.src, real, 4);
     peer = sfh_addr4(127, 0, 0, 1, 40001);
@@ -245,7 +245,7 @@ PIN(forward_closed_at_once_never_reissues_its_token)
     assert_int_equal(SFH_STAT(&h, bad_host_results), 2);
     assert_int_equal(SFH_STAT(&h, drops[VNAT_DROP_OTHER]), 1);
     assert_int_equal(SFH_STAT(&h, drops[VNAT_DROP_FLOW_LIMIT]), 2);
-    assert_int_equal(h.nclosed, 5);
+    assert_int_equal(h.closed.n, 5);
     assert_int_equal(sfh_count(&h, SFH_STREAM, true), 2);
     /* The flows' own tokens are none of the closed ones, and stale events
      * for those are ignored: no frame, the live sockets untouched. */
@@ -257,11 +257,11 @@ PIN(forward_closed_at_once_never_reissues_its_token)
     sfh_drain(&h);
     uint64_t reads = h.ops[VNAT_OP_PEEK], closes = h.ops[VNAT_OP_CLOSE];
     uint64_t stale = SFH_STAT(&h, stale_tokens);
-    for (size_t i = 0; i < h.nclosed; i++) {
-        assert_true(h.closed_toks[i] != live[0]->tok && h.closed_toks[i] != live[1]->tok);
-        assert_int_equal(sfh_readable(&h, h.closed_toks[i]), VNAT_E_STALE);
+    for (size_t i = 0; i < h.closed.n; i++) {
+        assert_true(h.closed.tok[i] != live[0]->tok && h.closed.tok[i] != live[1]->tok);
+        assert_int_equal(sfh_readable(&h, h.closed.tok[i]), VNAT_E_STALE);
     }
-    assert_int_equal(SFH_STAT(&h, stale_tokens), stale + h.nclosed);
+    assert_int_equal(SFH_STAT(&h, stale_tokens), stale + h.closed.n);
     assert_int_equal(h.ops[VNAT_OP_PEEK], reads);
     assert_int_equal(h.ops[VNAT_OP_CLOSE], closes);
     assert_int_equal(sfh_pending(&h), 0);
@@ -279,7 +279,7 @@ PIN(udp_port_forward_round_trips)
     struct vnat_sockaddr peer = sfh_addr4(127, 0, 0, 1, 40000);
     sfh_incoming(b, &peer, "query", 5);
     assert_int_equal(sfh_readable(&h, b->tok), VNAT_OK);
-    struct sfh_out o = sfh_next(&h);
+    struct tk_pkt o = sfh_next(&h);
     assert_true(o.ok);
     assert_int_equal(o.proto, VW_IPPROTO_UDP);
     assert_memory_equal(o.src, GW, 4);
@@ -338,7 +338,7 @@ PIN(forwards_are_added_and_removed_at_run_time)
     /* The slot is free again, under a new token. */
     assert_int_equal(vnat_forward_add(h.nat, h.now, &fwd_udp), VNAT_OK);
     assert_true(sfh_last(&h)->tok != old);
-    h.bind_rc = -98; /* EADDRINUSE */
+    tk_script_always(&h.script, VNAT_OP_DGRAM_BIND, VNAT_TOKEN_NONE, -98); /* EADDRINUSE */
     assert_int_equal(vnat_forward_remove(h.nat, h.now, &fwd_udp), VNAT_OK);
     assert_int_equal(vnat_forward_add(h.nat, h.now, &fwd_udp), VNAT_E_HOST);
     sfh_free(&h);

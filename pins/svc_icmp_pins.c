@@ -26,11 +26,11 @@ static size_t host_reply(uint8_t *out, uint16_t host_id, uint16_t seq, const voi
     return 8 + len;
 }
 
-static struct sfh_out expect_echo_reply(struct sfh *h, const uint8_t src[4], uint16_t id,
-                                        uint16_t seq)
+static struct tk_pkt expect_echo_reply(struct sfh *h, const uint8_t src[4], uint16_t id,
+                                       uint16_t seq)
 {
     assert_true(sfh_pending(h) >= 1);
-    struct sfh_out o = sfh_next(h);
+    struct tk_pkt o = sfh_next(h);
     assert_true(o.ok); /* sfh_next checked the ICMP checksum */
     assert_int_equal(o.proto, VW_IPPROTO_ICMP);
     assert_int_equal(o.icmp.type, VW_ICMP_ECHO_REPLY);
@@ -58,7 +58,7 @@ PIN(icmp_echo_returns_reply)
     size_t n = host_reply(r, 0x9999, 1, "hello", 5); /* the host chose its own identifier */
     sfh_incoming(s, &lo, r, n);
     sfh_readable(&h, s->tok);
-    struct sfh_out o = expect_echo_reply(&h, GW, 0x4242, 1);
+    struct tk_pkt o = expect_echo_reply(&h, GW, 0x4242, 1);
     assert_int_equal(o.len, 5);
     assert_memory_equal(o.payload, "hello", 5);
     assert_int_equal(SFH_STAT(&h, icmp_flows), 1);
@@ -92,7 +92,7 @@ PIN(icmp_echo_obeys_the_deny_list)
     assert_int_equal(sfh_count(&h, SFH_DGRAM, false), 0);
     assert_int_equal(h.ops[VNAT_OP_DGRAM_SEND], 0);
     assert_int_equal(SFH_STAT(&h, drops[VNAT_DROP_POLICY]), 1);
-    struct sfh_out o = sfh_next(&h);
+    struct tk_pkt o = sfh_next(&h);
     assert_true(o.ok);
     assert_int_equal(o.icmp.type, VW_ICMP_DEST_UNREACH);
     assert_int_equal(o.icmp.code, 13);
@@ -104,7 +104,7 @@ PIN(icmp_echo_to_vnat_addresses_is_answered_by_vnat)
     struct sfh h;
     sfh_init(&h, NULL);
     sfh_send_ping(&h, DNS, 7, 3, "abc", 3);
-    struct sfh_out o = expect_echo_reply(&h, DNS, 7, 3);
+    struct tk_pkt o = expect_echo_reply(&h, DNS, 7, 3);
     assert_memory_equal(o.payload, "abc", 3);
     assert_int_equal(sfh_count(&h, SFH_DGRAM, false), 0);
     sfh_free(&h);
@@ -128,18 +128,15 @@ PIN(icmp_other_than_echo_is_dropped_and_counted)
     struct sfh h;
     sfh_init(&h, NULL);
     uint8_t f[100];
-    uint8_t rest[4] = {0, 1, 0, 1};
-    struct vw_l2l3 a = {.eth_dst = h.cfg.gateway_mac,
-                        .eth_src = h.cfg.guest_mac,
-                        .ip_src = h.cfg.guest_ip.addr,
-                        .ip_dst = FAR,
-                        .ip_id = 1,
-                        .ttl = 64};
-    size_t n = vw_icmp4_frame(f, sizeof f, &a, VW_ICMP_ECHO_REPLY, 0, rest, 0);
+    struct tk_icmp_spec m = {.guest = &h.cfg, .dst = FAR, .ip_id = 1, .id = 1, .seq = 1};
+    m.type = VW_ICMP_ECHO_REPLY;
+    size_t n = tk_icmp(&m, f, sizeof f);
     sfh_frame(&h, f, n);
-    n = vw_icmp4_frame(f, sizeof f, &a, 13 /* timestamp */, 0, rest, 0);
+    m.type = 13; /* timestamp */
+    n = tk_icmp(&m, f, sizeof f);
     sfh_frame(&h, f, n);
-    n = vw_icmp4_frame(f, sizeof f, &a, VW_ICMP_ECHO_REQUEST, 0, rest, 0);
+    m.type = VW_ICMP_ECHO_REQUEST;
+    n = tk_icmp(&m, f, sizeof f);
     f[n - 1] ^= 1; /* bad checksum */
     sfh_frame(&h, f, n);
     assert_int_equal(SFH_STAT(&h, drops[VNAT_DROP_ICMP_UNSUPPORTED]), 2);
@@ -152,11 +149,12 @@ PIN(icmp_host_errors_are_counted_and_impossible_replies_close_the_flow)
 {
     struct sfh h;
     sfh_init(&h, NULL);
-    h.open_rc = -13; /* ping sockets forbidden on the host */
+    tk_script_always(&h.script, VNAT_OP_DGRAM_OPEN, VNAT_TOKEN_NONE,
+                     -13); /* ping sockets forbidden on the host */
     sfh_send_ping(&h, FAR, 1, 1, "x", 1);
     assert_int_equal(SFH_STAT(&h, drops[VNAT_DROP_HOST_ERROR]), 1);
     assert_int_equal(SFH_STAT(&h, icmp_flows), 0);
-    h.open_rc = 0;
+    tk_script_clear(&h.script, VNAT_OP_DGRAM_OPEN, VNAT_TOKEN_NONE);
     sfh_send_ping(&h, FAR, 1, 1, "x", 1);
     struct sfh_sock *s = sfh_last(&h);
     struct vnat_sockaddr far = sfh_addr4(198, 51, 100, 7, 0);

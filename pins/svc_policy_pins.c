@@ -221,22 +221,24 @@ PIN(antispoof_frames_not_from_the_guest_are_dropped_and_counted)
     static const uint8_t other[4] = {10, 0, 2, 99};
     n = sfh_udp_frame(&h, f, sizeof f, other, FAR, 40000, 9, "x", 1);
     sfh_frame(&h, f, n);
-    uint8_t rest[4] = {0, 1, 0, 1};
-    struct vw_l2l3 a = {.eth_dst = h.cfg.gateway_mac,
-                        .eth_src = h.cfg.guest_mac,
-                        .ip_src = other,
-                        .ip_dst = FAR,
-                        .ip_id = 1,
-                        .ttl = 64};
-    n = vw_icmp4_frame(f, sizeof f, &a, VW_ICMP_ECHO_REQUEST, 0, rest, 0);
+    n = tk_icmp(&(struct tk_icmp_spec){.guest = &h.cfg,
+                                       .src = other,
+                                       .dst = FAR,
+                                       .ip_id = 1,
+                                       .type = VW_ICMP_ECHO_REQUEST,
+                                       .id = 1,
+                                       .seq = 1},
+                f, sizeof f);
     sfh_frame(&h, f, n);
-    struct vw_tcp_out t;
-    memset(&t, 0, sizeof t);
-    t.sport = 40000;
-    t.dport = 80;
-    t.flags = VW_TCP_SYN;
-    t.window = 1000;
-    n = vw_tcp4_frame(f, sizeof f, &a, &t, 0);
+    n = tk_tcp(&(struct tk_tcp_spec){.guest = &h.cfg,
+                                     .src = other,
+                                     .dst = FAR,
+                                     .ip_id = 1,
+                                     .sport = 40000,
+                                     .dport = 80,
+                                     .flags = VW_TCP_SYN,
+                                     .window = 1000},
+               f, sizeof f);
     sfh_frame(&h, f, n);
     assert_int_equal(SFH_STAT(&h, drops[VNAT_DROP_SPOOFED]), 4);
     assert_int_equal(h.ops[VNAT_OP_TCP_CONNECT] + h.ops[VNAT_OP_DGRAM_OPEN], 0);

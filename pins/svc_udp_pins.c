@@ -16,11 +16,10 @@
 static const uint8_t GW[4] = {10, 0, 2, 2};
 static const uint8_t FAR[4] = {198, 51, 100, 7};
 
-static struct sfh_out expect_udp(struct sfh *h, const uint8_t src[4], uint16_t sport,
-                                 uint16_t dport)
+static struct tk_pkt expect_udp(struct sfh *h, const uint8_t src[4], uint16_t sport, uint16_t dport)
 {
     assert_true(sfh_pending(h) >= 1);
-    struct sfh_out o = sfh_next(h);
+    struct tk_pkt o = sfh_next(h);
     assert_true(o.ok);
     assert_int_equal(o.proto, VW_IPPROTO_UDP);
     assert_memory_equal(o.src, src, 4);
@@ -30,10 +29,10 @@ static struct sfh_out expect_udp(struct sfh *h, const uint8_t src[4], uint16_t s
     return o;
 }
 
-static struct sfh_out expect_icmp_unreach(struct sfh *h, uint8_t code)
+static struct tk_pkt expect_icmp_unreach(struct sfh *h, uint8_t code)
 {
     assert_true(sfh_pending(h) >= 1);
-    struct sfh_out o = sfh_next(h);
+    struct tk_pkt o = sfh_next(h);
     assert_true(o.ok);
     assert_int_equal(o.proto, VW_IPPROTO_ICMP);
     assert_int_equal(o.icmp.type, VW_ICMP_DEST_UNREACH);
@@ -61,7 +60,7 @@ PIN(udp_non_dns_round_trips)
     assert_int_equal(s->interest, VNAT_WANT_READ);
     sfh_incoming(s, &lo, "pong!", 5);
     assert_int_equal(sfh_readable(&h, s->tok), VNAT_OK);
-    struct sfh_out o = expect_udp(&h, GW, 7777, 5000);
+    struct tk_pkt o = expect_udp(&h, GW, 7777, 5000);
     assert_int_equal(o.len, 5);
     assert_memory_equal(o.payload, "pong!", 5);
     assert_int_equal(SFH_STAT(&h, udp_flows), 1);
@@ -173,14 +172,14 @@ PIN(udp_refused_by_the_host_gives_the_guest_port_unreachable)
     sfh_send_udp(&h, FAR, 5000, 9, "a", 1);
     struct sfh_sock *s = sfh_last(&h);
     /* The error arrives on the socket (an earlier ICMP on the host). */
-    s->recv_err = -111;
+    tk_script_once(&h.script, VNAT_OP_DGRAM_RECV, s->tok, -111);
     sfh_readable(&h, s->tok);
-    struct sfh_out o = expect_icmp_unreach(&h, 3);
+    struct tk_pkt o = expect_icmp_unreach(&h, 3);
     assert_memory_equal(o.src, FAR, 4);
     assert_int_equal(vw_get16(o.payload + 20), 5000);
     assert_int_equal(vw_get16(o.payload + 22), 9);
     /* Or is reported by the next send. */
-    s->send_rc = -111;
+    tk_script_always(&h.script, VNAT_OP_DGRAM_SEND, s->tok, -111);
     sfh_send_udp(&h, FAR, 5000, 9, "b", 1);
     expect_icmp_unreach(&h, 3);
     assert_false(s->closed); /* the flow stays; the host may listen later */
@@ -224,7 +223,7 @@ PIN(udp_full_guest_link_pauses_reading_until_it_drains)
     h.refuse = 0;
     sfh_link(&h);
     assert_int_equal(s->interest, VNAT_WANT_READ);
-    struct sfh_out o = expect_udp(&h, FAR, 9, 5000);
+    struct tk_pkt o = expect_udp(&h, FAR, 9, 5000);
     assert_memory_equal(o.payload, "2", 1);
     sfh_free(&h);
 }
@@ -235,14 +234,14 @@ PIN(udp_impossible_host_results_close_the_flow_and_are_counted)
     sfh_init(&h, NULL);
     sfh_send_udp(&h, FAR, 5000, 9, "abc", 3);
     struct sfh_sock *s = sfh_last(&h);
-    s->send_rc = 2; /* a partial datagram */
+    tk_script_always(&h.script, VNAT_OP_DGRAM_SEND, s->tok, 2); /* a partial datagram */
     sfh_send_udp(&h, FAR, 5000, 9, "abc", 3);
     assert_true(s->closed);
     assert_int_equal(SFH_STAT(&h, bad_host_results), 1);
     assert_int_equal(SFH_STAT(&h, udp_flows), 0);
     sfh_send_udp(&h, FAR, 5000, 9, "abc", 3);
     s = sfh_last(&h);
-    s->recv_err = -9999; /* an errno nobody expects */
+    tk_script_once(&h.script, VNAT_OP_DGRAM_RECV, s->tok, -9999); /* an errno nobody expects */
     sfh_readable(&h, s->tok);
     assert_true(s->closed);
     assert_int_equal(SFH_STAT(&h, bad_host_results), 2);
@@ -263,7 +262,7 @@ PIN(udp_datagram_larger_than_the_guest_mtu_is_dropped_and_counted)
     sfh_incoming(s, &far, big, 1472);
     sfh_readable(&h, s->tok);
     assert_int_equal(SFH_STAT(&h, drops[VNAT_DROP_OTHER]), 1);
-    struct sfh_out o = expect_udp(&h, FAR, 9, 5000);
+    struct tk_pkt o = expect_udp(&h, FAR, 9, 5000);
     assert_int_equal(o.len, 1472);
     sfh_free(&h);
 }

@@ -57,8 +57,8 @@ PIN(tcp_handshake_emits_synack)
     struct fh_sock *s = fh_last_sock(&h);
     assert_non_null(s);
     assert_int_equal(s->connects, 1);
-    assert_memory_equal(s->dst.ip.addr, DST, 4);
-    assert_int_equal(s->dst.port, 80);
+    assert_memory_equal(s->addr.ip.addr, DST, 4);
+    assert_int_equal(s->addr.port, 80);
     assert_int_equal(s->interest, VNAT_WANT_WRITE);
     assert_int_equal(fh_pending(&h), 0); /* nothing before the host connects */
     assert_int_equal(fh_writable(&h, s->tok, 0), VNAT_OK);
@@ -223,7 +223,7 @@ PIN(tcp_deny_list_emits_rst)
     fh_send_seg(&h, GW, 43003, 8080, 9, 0, VW_TCP_SYN, 1000, 0, NULL, 0);
     assert_int_equal(h.ops_count[VNAT_OP_TCP_CONNECT], 2);
     struct fh_sock *s = fh_last_sock(&h);
-    assert_memory_equal(s->dst.ip.addr, ((uint8_t[]){127, 0, 0, 1}), 4);
+    assert_memory_equal(s->addr.ip.addr, ((uint8_t[]){127, 0, 0, 1}), 4);
     fh_free(&h);
 }
 
@@ -500,7 +500,7 @@ PIN(tcp_connect_async_eventual_rst_on_failure)
     assert_int_equal(FH_STAT(&h, rst_sent[VNAT_RST_CONNECT_FAILED]), 1);
     assert_int_equal(FH_STAT(&h, flows_live), 0);
     /* A failure reported at once by tcp_connect is a RST too. */
-    h.connect_rc = -ECONNREFUSED_;
+    tk_script_always(&h.script, VNAT_OP_TCP_CONNECT, VNAT_TOKEN_NONE, -ECONNREFUSED_);
     fh_send_seg(&h, DST, 46001, 81, 500, 0, VW_TCP_SYN, 1000, 0, NULL, 0);
     r = fh_next(&h);
     assert_int_equal(r.flags, VW_TCP_RST | VW_TCP_ACK);
@@ -791,7 +791,7 @@ PIN(tcp_hole_holds_the_window_edge_until_repaired)
      * 1460: the tail is a hole. The estimate still has room for 150 kB, but
      * the right edge stays where it was. */
     c.sock->space = 500;
-    c.sock->space_over = 200000;
+    tk_script_add(&h.script, VNAT_OP_SEND_SPACE, c.tok, 200000);
     assert_int_equal(fh_guest_data(&h, &c, buf + 1460, 1460), VNAT_OK);
     struct fh_seg b = fh_next(&h);
     assert_int_equal(b.ack, s0 + 1960);
@@ -806,7 +806,7 @@ PIN(tcp_hole_holds_the_window_edge_until_repaired)
      * would repeat the last ACK, one more duplicate than the guest has
      * segments out, which Linux reads as reordering. */
     c.sock->space = 4l << 20;
-    c.sock->space_over = 0;
+    tk_script_clear(&h.script, VNAT_OP_SEND_SPACE, c.tok);
     assert_true(c.sock->interest & VNAT_WANT_WRITE);
     assert_int_equal(fh_writable(&h, c.tok, 0), VNAT_OK);
     assert_int_equal(fh_pending(&h), 0);
@@ -1144,7 +1144,7 @@ PIN(tcp_host_reset_sends_rst_to_guest)
     struct fh_conn c;
     fh_connect(&h, &c, DST, 52300, 80, 1, 65535, 0);
     fh_drain(&h);
-    c.sock->peek_err = -ECONNRESET_;
+    tk_script_always(&h.script, VNAT_OP_PEEK, c.tok, -ECONNRESET_);
     fh_readable(&h, c.tok);
     struct fh_seg r = fh_next(&h);
     assert_true(r.flags & VW_TCP_RST);
@@ -1167,7 +1167,7 @@ BROKEN_ON_PURPOSE(tcp_rst_refused_by_the_link_is_resent,
     struct fh_conn c;
     fh_connect(&h, &c, DST, 52310, 80, 1, 65535, 0);
     fh_drain(&h);
-    c.sock->peek_err = -ECONNRESET_;
+    tk_script_always(&h.script, VNAT_OP_PEEK, c.tok, -ECONNRESET_);
     h.refuse = 1; /* the guest link is full when the host resets */
     fh_readable(&h, c.tok);
     h.refuse = 0;
@@ -1319,7 +1319,7 @@ PIN(tcp_impossible_host_results_reset_the_flow)
     fh_init(&h, NULL);
     struct fh_conn c;
     fh_connect(&h, &c, DST, 55000, 80, 1, 65535, 0);
-    c.sock->send_extra = 5; /* send claims more than it was given */
+    tk_script_add(&h.script, VNAT_OP_SEND, c.tok, 5); /* send claims more than it was given */
     fh_guest_data(&h, &c, "abc", 3);
     assert_true(c.sock->closed);
     assert_int_equal(c.sock->close_reset, 1);
@@ -1327,13 +1327,13 @@ PIN(tcp_impossible_host_results_reset_the_flow)
     assert_int_equal(FH_STAT(&h, rst_sent[VNAT_RST_BAD_HOST_RESULT]), 1);
     struct fh_conn d;
     fh_connect(&h, &d, DST, 55001, 80, 1, 65535, 0);
-    d.sock->peek_extra = 100000; /* peek returns more than asked */
+    tk_script_add(&h.script, VNAT_OP_PEEK, d.tok, 100000); /* peek returns more than asked */
     fh_host_data(d.sock, "z", 1);
     fh_readable(&h, d.tok);
     assert_true(d.sock->closed);
     struct fh_conn e;
     fh_connect(&h, &e, DST, 55002, 80, 1, 65535, 0);
-    e.sock->peek_err = -9999; /* an errno the core does not expect */
+    tk_script_always(&h.script, VNAT_OP_PEEK, e.tok, -9999); /* an errno the core does not expect */
     fh_readable(&h, e.tok);
     assert_true(e.sock->closed);
     assert_int_equal(FH_STAT(&h, bad_host_results), 3);

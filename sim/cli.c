@@ -159,7 +159,8 @@ static int cmd_hashes(int argc, char **argv)
             cfg.skip_invariants = fast;
             struct sim_result res;
             int rc = sim_run(&cfg, NULL, NULL, &res, NULL);
-            printf("scenario %s %016" PRIx64 " %s\n", cfg.name, res.hash, rc == 0 ? "PASS" : "FAIL");
+            printf("scenario %s %016" PRIx64 " %s\n", cfg.name, res.hash,
+                   rc == 0 ? "PASS" : "FAIL");
             sim_config_free(&cfg);
         }
     }
@@ -479,29 +480,24 @@ static int cmd_bytes(int argc, char **argv)
 
 int vnat_sim_main(int argc, char **argv)
 {
+    static const struct {
+        const char *name;
+        int (*run)(int argc, char **argv);
+    } commands[] = {
+        {"run", cmd_run},       {"swarm", cmd_swarm},
+        {"replay", cmd_replay}, {"replay-file", cmd_replay_file},
+        {"record", cmd_record}, {"determinism", cmd_determinism},
+        {"bytes", cmd_bytes},   {"bench", sim_bench_main},
+        {"hashes", cmd_hashes},
+    };
     if (argc < 2) {
         usage(stderr);
         return 2;
     }
     const char *cmd = argv[1];
-    if (strcmp(cmd, "run") == 0)
-        return cmd_run(argc, argv);
-    if (strcmp(cmd, "swarm") == 0)
-        return cmd_swarm(argc, argv);
-    if (strcmp(cmd, "replay") == 0)
-        return cmd_replay(argc, argv);
-    if (strcmp(cmd, "replay-file") == 0)
-        return cmd_replay_file(argc, argv);
-    if (strcmp(cmd, "record") == 0)
-        return cmd_record(argc, argv);
-    if (strcmp(cmd, "determinism") == 0)
-        return cmd_determinism(argc, argv);
-    if (strcmp(cmd, "bytes") == 0)
-        return cmd_bytes(argc, argv);
-    if (strcmp(cmd, "bench") == 0)
-        return sim_bench_main(argc, argv);
-    if (strcmp(cmd, "hashes") == 0)
-        return cmd_hashes(argc, argv);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(cmd, commands[i].name) == 0)
+            return commands[i].run(argc, argv);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0) {
         usage(stdout);
         return 0;

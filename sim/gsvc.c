@@ -37,84 +37,20 @@
 
 /* ---- directives ----------------------------------------------------------------- */
 
-static bool kv(char *word, char **key, char **val)
+static int fail(struct sim_parser *p, const char *what, const char *word)
 {
-    char *eq = strchr(word, '=');
-    if (eq == NULL)
-        return false;
-    *eq = 0;
-    *key = word;
-    *val = eq + 1;
-    return true;
-}
-
-/* a.b.c.d, stopping at `stop` (0: the end); *s advances past it. */
-static bool parse_ip4(const char **s, char stop, uint8_t out[4])
-{
-    const char *p = *s;
-    for (int i = 0; i < 4; i++) {
-        unsigned v = 0, digits = 0;
-        while (*p >= '0' && *p <= '9' && digits < 4) {
-            v = v * 10 + (unsigned)(*p - '0');
-            p++;
-            digits++;
-        }
-        char want = stop;
-        if (i < 3)
-            want = '.';
-        if (digits == 0 || v > 255 || *p != want)
-            return false;
-        out[i] = (uint8_t)v;
-        if (*p)
-            p++;
-    }
-    *s = p;
-    return true;
-}
-
-static bool parse_uint(const char *s, uint64_t max, uint64_t *out)
-{
-    bool ok;
-    uint64_t v = sim_parse_duration(s, &ok); /* any value: sizes and plain numbers too */
-    if (!ok || v > max)
-        return false;
-    *out = v;
-    return true;
-}
-
-static bool parse_addr(const char *s, bool port_required, struct vnat_sockaddr *a)
-{
-    uint8_t ip[4];
-    memset(a, 0, sizeof *a);
-    const char *colon = strchr(s, ':');
-    if (!parse_ip4(&s, colon ? ':' : 0, ip))
-        return false;
-    uint64_t port = 0;
-    if (colon) {
-        if (!parse_uint(s, 65535, &port))
-            return false;
-    } else if (port_required) {
-        return false;
-    }
-    a->ip = vnat_ip4(ip[0], ip[1], ip[2], ip[3]);
-    a->port = (uint16_t)port;
-    return true;
-}
-
-static int bad(char *why, size_t len, const char *what, const char *word)
-{
-    snprintf(why, len, "%s%s%s", what, word ? ": " : "", word ? word : "");
+    sim_parse_fail(p, what, word);
     return -1;
 }
 
-static int group_of(struct sim_config *cfg, const char *name, char *why, size_t len)
+static int group_of(struct sim_parser *p, struct sim_config *cfg, const char *name)
 {
     static const char *const reserved[] = {"all", "core", "host", "guest", "link", "run", "dhcp"};
     for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
         if (strcmp(name, reserved[i]) == 0)
-            return bad(why, len, "reserved group name", name);
+            return fail(p, "reserved group name", name);
     int g = sim_config_add_group(cfg, name);
-    return g < 0 ? bad(why, len, "out of memory", NULL) : g;
+    return g < 0 ? fail(p, "out of memory", NULL) : g;
 }
 
 static struct gsvc_spec *add_spec(struct sim_config *cfg)
@@ -148,12 +84,32 @@ static bool name_ok(const char *s)
     return label > 0;
 }
 
-/* udp / dns / ping / spoof GROUP KEY=VALUE... */
-static int dir_app(struct sim_config *cfg, uint8_t kind, char **w, int n, char *why, size_t len)
+/* proto=udp|tcp|icmp and field=ip|mac of a spoof line. */
+static bool spoof_word(struct sim_parser *p, struct gsvc_spec *sp, const char *k, const char *v)
 {
-    if (n < 2 || strchr(w[1], '=') != NULL)
-        return bad(why, len, "needs a group name first", w[0]);
-    int g = group_of(cfg, w[1], why, len);
+    static const char *const protos[] = {"udp", "tcp", "icmp"};
+    static const uint8_t proto_of[] = {VNAT_PROTO_UDP, VNAT_PROTO_TCP, VNAT_PROTO_ICMP};
+    static const char *const fields[] = {"ip", "mac"};
+    int c = 0;
+    if (strcmp(k, "proto") == 0) {
+        if (!sim_parse_choice(p, v, protos, 3, "proto must be udp, tcp or icmp", &c))
+            return false;
+        sp->proto = proto_of[c];
+    } else {
+        if (!sim_parse_choice(p, v, fields, 2, "field must be ip or mac", &c))
+            return false;
+        if (c == 1)
+            sp->spoof_mac = true;
+    }
+    return true;
+}
+
+/* udp / dns / ping / spoof GROUP KEY=VALUE... */
+static int dir_app(struct sim_parser *p, struct sim_config *cfg, uint8_t kind, char **w, int n)
+{
+    if (n < 2 || sim_parse_is_kv(w[1]))
+        return fail(p, "needs a group name first", w[0]);
+    int g = group_of(p, cfg, w[1]);
     if (g < 0)
         return -1;
     struct gsvc_spec sp;
@@ -168,86 +124,64 @@ static int dir_app(struct sim_config *cfg, uint8_t kind, char **w, int n, char *
     bool have_to = false;
     for (int i = 2; i < n; i++) {
         char *k, *val;
-        if (!kv(w[i], &k, &val))
-            return bad(why, len, "expected key=value", w[i]);
-        bool ok = true;
+        if (!sim_parse_kv(p, w[i], &k, &val))
+            return -1;
+        bool ok;
         if (strcmp(k, "to") == 0 && kind != GS_DNS) {
-            ok = have_to = parse_addr(val, kind == GS_UDP, &sp.dst);
+            enum sim_port_rule port = kind == GS_UDP ? SIM_PORT_REQUIRED : SIM_PORT_OPTIONAL;
+            ok = have_to = sim_parse_sockaddr(p, val, port, &sp.dst);
         } else if (strcmp(k, "count") == 0) {
             /* udp: flows (each its own port); others: queries / echoes / frames */
-            ok = parse_uint(val, GSVC_MAX_COUNT, &v) && v > 0;
+            ok = sim_parse_num(p, val, SIM_NUM_NUMBER, 1, GSVC_MAX_COUNT, &v);
             if (kind == GS_UDP)
                 flows = v;
             else
                 sp.count = (uint32_t)v;
         } else if (strcmp(k, "datagrams") == 0 && kind == GS_UDP) {
-            ok = parse_uint(val, GSVC_MAX_COUNT, &v) && v > 0;
+            ok = sim_parse_num(p, val, SIM_NUM_NUMBER, 1, GSVC_MAX_COUNT, &v);
             sp.count = (uint32_t)v;
         } else if (strcmp(k, "size") == 0 && (kind == GS_UDP || kind == GS_PING)) {
-            ok = parse_uint(val, 65507, &v) && v >= 8;
+            ok = sim_parse_num(p, val, SIM_NUM_NUMBER, 8, 65507, &v);
             sp.size = (uint32_t)v;
         } else if (strcmp(k, "interval") == 0) {
-            ok = parse_uint(val, UINT64_MAX, &sp.interval);
+            ok = sim_parse_time(p, val, &sp.interval);
         } else if (strcmp(k, "start") == 0) {
-            ok = parse_uint(val, UINT64_MAX, &sp.start);
+            ok = sim_parse_time(p, val, &sp.start);
         } else if (strcmp(k, "spacing") == 0 && kind == GS_UDP) {
-            ok = parse_uint(val, UINT64_MAX, &spacing);
+            ok = sim_parse_time(p, val, &spacing);
         } else if (strcmp(k, "name") == 0 && kind == GS_DNS) {
             size_t vlen = strlen(val);
-            ok = name_ok(val) && vlen < sizeof sp.name;
+            ok = (name_ok(val) && vlen < sizeof sp.name) || sim_parse_fail(p, "bad DNS name", val);
             if (ok)
                 memcpy(sp.name, val, vlen + 1);
         } else if (strcmp(k, "answer") == 0 && kind == GS_DNS) {
-            const char *s = val;
-            ok = sp.has_answer = parse_ip4(&s, 0, sp.answer);
-        } else if (strcmp(k, "proto") == 0 && kind == GS_SPOOF) {
-            if (strcmp(val, "udp") == 0)
-                sp.proto = VNAT_PROTO_UDP;
-            else if (strcmp(val, "tcp") == 0)
-                sp.proto = VNAT_PROTO_TCP;
-            else if (strcmp(val, "icmp") == 0)
-                sp.proto = VNAT_PROTO_ICMP;
-            else
-                ok = false;
-        } else if (strcmp(k, "field") == 0 && kind == GS_SPOOF) {
-            if (strcmp(val, "mac") == 0)
-                sp.spoof_mac = true;
-            else if (strcmp(val, "ip") != 0)
-                ok = false;
+            ok = sp.has_answer = sim_parse_ip4(val, sp.answer) ||
+                                 sim_parse_fail(p, "bad address (want a.b.c.d)", val);
+        } else if ((strcmp(k, "proto") == 0 || strcmp(k, "field") == 0) && kind == GS_SPOOF) {
+            ok = spoof_word(p, &sp, k, val);
         } else {
-            return bad(why, len, "unknown setting", k);
+            return fail(p, "unknown setting", k);
         }
         if (!ok)
-            return bad(why, len, "bad value", val);
+            return -1;
     }
     if (kind == GS_DNS && sp.name[0] == 0)
-        return bad(why, len, "dns needs name=NAME", NULL);
+        return fail(p, "dns needs name=NAME", NULL);
     if (kind != GS_DNS && !have_to)
-        return bad(why, len, kind == GS_UDP ? "needs to=ADDR:PORT" : "needs to=ADDR", NULL);
+        return fail(p, kind == GS_UDP ? "needs to=ADDR:PORT" : "needs to=ADDR", NULL);
     if (kind == GS_DNS && sp.count > GSVC_PORT_LIMIT - GSVC_PORT_BASE)
-        return bad(why, len, "too many queries", NULL);
+        return fail(p, "too many queries", NULL);
     for (uint64_t i = 0; i < flows; i++) {
         struct gsvc_spec *s = add_spec(cfg);
         if (s == NULL)
-            return bad(why, len, "out of memory", NULL);
+            return fail(p, "out of memory", NULL);
         *s = sp;
         s->start = sp.start + i * spacing;
     }
     return 1;
 }
 
-static int on_off(const char *v, bool *out)
-{
-    if (strcmp(v, "on") == 0)
-        *out = true;
-    else if (strcmp(v, "off") == 0)
-        *out = false;
-    else
-        return -1;
-    return 0;
-}
-
-static int dir_dhcp(struct sim_config *cfg, char **w, int n, char *why, size_t len)
+static int dir_dhcp(struct sim_parser *p, struct sim_config *cfg, char **w, int n)
 {
     struct gsvc_dhcp_spec *d = &cfg->dhcp;
     memset(d, 0, sizeof *d);
@@ -256,50 +190,68 @@ static int dir_dhcp(struct sim_config *cfg, char **w, int n, char *why, size_t l
     d->retry = 1 * SIM_S;
     for (int i = 1; i < n; i++) {
         char *k, *v;
-        if (!kv(w[i], &k, &v))
-            return bad(why, len, "expected key=value", w[i]);
-        bool ok = true;
+        if (!sim_parse_kv(p, w[i], &k, &v))
+            return -1;
+        bool ok;
         uint64_t x = 0;
         if (strcmp(k, "start") == 0) {
-            ok = parse_uint(v, UINT64_MAX, &d->start);
+            ok = sim_parse_time(p, v, &d->start);
         } else if (strcmp(k, "retry") == 0) {
-            ok = parse_uint(v, DHCP_MAX_WAIT, &d->retry) && d->retry > 0;
+            ok = sim_parse_num(p, v, SIM_NUM_TIME, 1, DHCP_MAX_WAIT, &d->retry);
         } else if (strcmp(k, "tries") == 0) {
-            ok = parse_uint(v, DHCP_MAX_TRIES, &x) && x > 0;
+            ok = sim_parse_num(p, v, SIM_NUM_NUMBER, 1, DHCP_MAX_TRIES, &x);
             d->tries = (uint8_t)x;
         } else if (strcmp(k, "release_at") == 0) {
-            ok = parse_uint(v, UINT64_MAX, &d->release_at) && d->release_at > 0;
+            ok = sim_parse_num(p, v, SIM_NUM_TIME, 1, UINT64_MAX, &d->release_at);
         } else if (strcmp(k, "inform") == 0) {
-            ok = on_off(v, &d->inform) == 0;
+            ok = sim_parse_on_off(p, v, &d->inform);
         } else if (strcmp(k, "broadcast") == 0) {
-            ok = on_off(v, &d->broadcast) == 0;
+            ok = sim_parse_on_off(p, v, &d->broadcast);
         } else if (strcmp(k, "request") == 0) {
-            const char *s = v;
-            ok = d->has_request = parse_ip4(&s, 0, d->request);
+            ok = d->has_request =
+                sim_parse_ip4(v, d->request) || sim_parse_fail(p, "bad address (want a.b.c.d)", v);
         } else {
-            return bad(why, len, "unknown dhcp setting", k);
+            return fail(p, "unknown dhcp setting", k);
         }
         if (!ok)
-            return bad(why, len, "bad value", v);
+            return -1;
     }
     return 1;
 }
 
+/* ports=LO-HI, both 0..65535, LO <= HI. */
+static bool port_range(char *v, uint16_t *lo, uint16_t *hi)
+{
+    char *dash = strchr(v, '-');
+    uint64_t a, b;
+    if (dash == NULL)
+        return false;
+    *dash = 0;
+    bool ok = sim_parse_value(v, SIM_NUM_NUMBER, &a) &&
+              sim_parse_value(dash + 1, SIM_NUM_NUMBER, &b) && a <= b && b <= 65535;
+    *dash = '-';
+    if (ok) {
+        *lo = (uint16_t)a;
+        *hi = (uint16_t)b;
+    }
+    return ok;
+}
+
 /* rule allow|deny [tcp|udp|icmp|any] CIDR [ports=LO-HI] */
-static int dir_rule(struct sim_config *cfg, char **w, int n, char *why, size_t len)
+static int dir_rule(struct sim_parser *p, struct sim_config *cfg, char **w, int n)
 {
     struct vnat_rule r;
     memset(&r, 0, sizeof r);
     r.proto = VNAT_PROTO_ANY;
     r.port_hi = 65535;
     if (n < 3 || n > 5)
-        return bad(why, len, "rule allow|deny [tcp|udp|icmp|any] CIDR [ports=LO-HI]", NULL);
+        return fail(p, "rule allow|deny [tcp|udp|icmp|any] CIDR [ports=LO-HI]", NULL);
     if (strcmp(w[1], "allow") == 0)
         r.action = VNAT_RULE_ALLOW;
     else if (strcmp(w[1], "deny") == 0)
         r.action = VNAT_RULE_DENY;
     else
-        return bad(why, len, "expected allow or deny", w[1]);
+        return fail(p, "expected allow or deny", w[1]);
     int i = 2;
     static const struct {
         const char *name;
@@ -308,42 +260,29 @@ static int dir_rule(struct sim_config *cfg, char **w, int n, char *why, size_t l
                   {"udp", VNAT_PROTO_UDP},
                   {"icmp", VNAT_PROTO_ICMP},
                   {"any", VNAT_PROTO_ANY}};
-    for (size_t p = 0; p < sizeof protos / sizeof protos[0]; p++)
-        if (strcmp(w[i], protos[p].name) == 0) {
-            r.proto = protos[p].proto;
+    for (size_t k = 0; k < sizeof protos / sizeof protos[0]; k++)
+        if (strcmp(w[i], protos[k].name) == 0) {
+            r.proto = protos[k].proto;
             i++;
             break;
         }
     if (i >= n)
-        return bad(why, len, "rule needs a CIDR", NULL);
-    const char *s = w[i];
-    uint8_t ip[4];
-    uint64_t prefix = 32;
-    bool slash = strchr(s, '/') != NULL;
-    if (!parse_ip4(&s, slash ? '/' : 0, ip) || (slash && !parse_uint(s, 32, &prefix)))
-        return bad(why, len, "bad CIDR (want a.b.c.d/N)", w[i]);
-    r.net = vnat_ip4(ip[0], ip[1], ip[2], ip[3]);
-    r.prefix = (uint8_t)prefix;
+        return fail(p, "rule needs a CIDR", NULL);
+    if (!sim_parse_cidr(p, w[i], &r.net, &r.prefix))
+        return -1;
     for (i++; i < n; i++) {
-        char *k, *v, *dash;
-        uint64_t lo, hi;
-        if (!kv(w[i], &k, &v) || strcmp(k, "ports") != 0)
-            return bad(why, len, "expected ports=LO-HI", w[i]);
-        dash = strchr(v, '-');
-        if (dash == NULL)
-            return bad(why, len, "expected ports=LO-HI", v);
-        *dash = 0;
-        if (!parse_uint(v, 65535, &lo) || !parse_uint(dash + 1, 65535, &hi) || lo > hi)
-            return bad(why, len, "bad port range", v);
-        r.port_lo = (uint16_t)lo;
-        r.port_hi = (uint16_t)hi;
+        char *k, *v;
+        if (!sim_parse_split(w[i], &k, &v) || strcmp(k, "ports") != 0)
+            return fail(p, "expected ports=LO-HI", w[i]);
+        if (!port_range(v, &r.port_lo, &r.port_hi))
+            return fail(p, "bad port range (want LO-HI, 0..65535)", v);
     }
     if (cfg->core.n_rules == cfg->cap_rules) {
         uint32_t ncap = cfg->cap_rules ? cfg->cap_rules * 2 : 8;
-        struct vnat_rule *p = realloc(cfg->rules, (size_t)ncap * sizeof *p);
-        if (p == NULL)
-            return bad(why, len, "out of memory", NULL);
-        cfg->rules = p;
+        struct vnat_rule *q = realloc(cfg->rules, (size_t)ncap * sizeof *q);
+        if (q == NULL)
+            return fail(p, "out of memory", NULL);
+        cfg->rules = q;
         cfg->cap_rules = ncap;
     }
     cfg->rules[cfg->core.n_rules++] = r;
@@ -351,20 +290,20 @@ static int dir_rule(struct sim_config *cfg, char **w, int n, char *why, size_t l
     return 1;
 }
 
-int gsvc_directive(struct sim_config *cfg, char **w, int n, char *why, size_t why_len)
+int gsvc_directive(struct sim_parser *p, struct sim_config *cfg, char **w, int n)
 {
     if (strcmp(w[0], "udp") == 0)
-        return dir_app(cfg, GS_UDP, w, n, why, why_len);
+        return dir_app(p, cfg, GS_UDP, w, n);
     if (strcmp(w[0], "dns") == 0)
-        return dir_app(cfg, GS_DNS, w, n, why, why_len);
+        return dir_app(p, cfg, GS_DNS, w, n);
     if (strcmp(w[0], "ping") == 0)
-        return dir_app(cfg, GS_PING, w, n, why, why_len);
+        return dir_app(p, cfg, GS_PING, w, n);
     if (strcmp(w[0], "spoof") == 0)
-        return dir_app(cfg, GS_SPOOF, w, n, why, why_len);
+        return dir_app(p, cfg, GS_SPOOF, w, n);
     if (strcmp(w[0], "dhcp") == 0)
-        return dir_dhcp(cfg, w, n, why, why_len);
+        return dir_dhcp(p, cfg, w, n);
     if (strcmp(w[0], "rule") == 0)
-        return dir_rule(cfg, w, n, why, why_len);
+        return dir_rule(p, cfg, w, n);
     return 0;
 }
 

@@ -29,6 +29,7 @@
 struct sim_world;
 struct sim_config;
 struct sim_event;
+struct sim_parser;
 
 enum gsvc_kind { GS_UDP = 1, GS_DNS, GS_PING, GS_SPOOF };
 
@@ -63,8 +64,8 @@ struct gsvc_dhcp_spec {
 };
 
 /* Scenario directives `udp dns ping dhcp rule spoof` (docs/scenarios.md):
- * 1 handled, 0 not one of them, -1 bad (why says so). */
-int gsvc_directive(struct sim_config *cfg, char **w, int n, char *why, size_t why_len);
+ * 1 handled, 0 not one of them, -1 bad (the error is in p). */
+int gsvc_directive(struct sim_parser *p, struct sim_config *cfg, char **w, int n);
 /* Host sockets the applications may need (sizes the simulated host). */
 uint32_t gsvc_sockets_needed(const struct sim_config *cfg);
 /* True if the configuration has any application (a scenario needs one of

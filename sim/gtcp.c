@@ -6,6 +6,7 @@
 #include "gtcp.h"
 
 #include "rng.h"
+#include "tk_frame.h"
 #include "wire.h"
 
 #include <stdlib.h>
@@ -144,10 +145,19 @@ static uint16_t adv_window(struct gtcp_conn *c, bool syn)
     return (uint16_t)raw;
 }
 
-static void tx_frame(struct gtcp_stack *s, const uint8_t rip[4], struct vw_tcp_out *t,
+/* A frame of the TCP fields in t to rip, with len payload bytes of the
+ * pattern (salt) from stream offset off. */
+static void tx_frame(struct gtcp_stack *s, const uint8_t rip[4], struct tk_tcp_spec *t,
                      uint64_t salt, uint64_t off, size_t len)
 {
-    size_t hdr = vw_tcp4_payload_off(t);
+    t->eth_dst = s->cfg.peer_mac;
+    t->eth_src = s->cfg.mac;
+    t->src = s->cfg.ip;
+    t->dst = rip;
+    t->ttl = 64;
+    t->payload = NULL; /* filled in place below */
+    t->len = len;
+    size_t hdr = tk_tcp_payload_off(t);
     uint8_t *buf = s->ops.frame_alloc(s->ctx, hdr + len);
     if (buf == NULL) {
         s->st.frames_no_buffer++;
@@ -155,13 +165,8 @@ static void tx_frame(struct gtcp_stack *s, const uint8_t rip[4], struct vw_tcp_o
     }
     if (len)
         sim_pattern_fill(salt, off, buf + hdr, len);
-    struct vw_l2l3 a = {.eth_dst = s->cfg.peer_mac,
-                        .eth_src = s->cfg.mac,
-                        .ip_src = s->cfg.ip,
-                        .ip_dst = rip,
-                        .ip_id = s->ip_id++,
-                        .ttl = 64};
-    size_t n = vw_tcp4_frame(buf, hdr + len, &a, t, len);
+    t->ip_id = s->ip_id++;
+    size_t n = tk_tcp(t, buf, hdr + len);
     if (n == 0) {
         s->st.frames_no_buffer++;
         return;
@@ -176,14 +181,12 @@ static void tx_segment(struct gtcp_stack *s, struct gtcp_conn *c, uint32_t seq, 
                        uint64_t off, size_t len)
 {
     bool syn = (flags & VW_TCP_SYN) != 0;
-    struct vw_tcp_out t;
-    memset(&t, 0, sizeof t);
-    t.sport = c->lport;
-    t.dport = c->rport;
-    t.seq = seq;
-    t.ack = (flags & VW_TCP_ACK) ? c->rcv_nxt : 0;
-    t.flags = flags;
-    t.window = adv_window(c, syn);
+    struct tk_tcp_spec t = {.sport = c->lport,
+                            .dport = c->rport,
+                            .seq = seq,
+                            .ack = (flags & VW_TCP_ACK) ? c->rcv_nxt : 0,
+                            .flags = flags,
+                            .window = adv_window(c, syn)};
     if (syn) {
         t.opt_mss = true;
         t.mss = (uint16_t)(s->cfg.mtu - 40);
@@ -213,13 +216,11 @@ static void tx_segment(struct gtcp_stack *s, struct gtcp_conn *c, uint32_t seq, 
 static void tx_rst(struct gtcp_stack *s, const uint8_t rip[4], uint16_t rport, uint16_t lport,
                    uint32_t seq, uint32_t ack, bool with_ack)
 {
-    struct vw_tcp_out t;
-    memset(&t, 0, sizeof t);
-    t.sport = lport;
-    t.dport = rport;
-    t.seq = seq;
-    t.ack = with_ack ? ack : 0;
-    t.flags = VW_TCP_RST | (with_ack ? VW_TCP_ACK : 0);
+    struct tk_tcp_spec t = {.sport = lport,
+                            .dport = rport,
+                            .seq = seq,
+                            .ack = with_ack ? ack : 0,
+                            .flags = VW_TCP_RST | (with_ack ? VW_TCP_ACK : 0)};
     s->st.rst_out++;
     tx_frame(s, rip, &t, 0, 0, 0);
 }
@@ -903,7 +904,13 @@ static void arp_input(struct gtcp_stack *s, const struct vw_eth *eth)
     uint8_t sha[6], spa[4];
     memcpy(sha, a.sha, 6);
     memcpy(spa, a.spa, 4);
-    size_t n = vw_arp_frame(buf, 64, sha, VW_ARP_REPLY, s->cfg.mac, s->cfg.ip, sha, spa);
+    size_t n = tk_arp(&(struct tk_arp_spec){.eth_dst = sha,
+                                            .op = VW_ARP_REPLY,
+                                            .sha = s->cfg.mac,
+                                            .spa = s->cfg.ip,
+                                            .tha = sha,
+                                            .tpa = spa},
+                      buf, 64);
     if (n) {
         s->st.frames_out++;
         s->ops.frame_send(s->ctx, buf, n);
@@ -1050,14 +1057,17 @@ int gtcp_udp_send(struct gtcp_stack *s, uint64_t now, const uint8_t dip[4], uint
         s->st.frames_no_buffer++;
         return -1;
     }
-    memcpy(buf + VW_UDP4_PAYLOAD_OFF, payload, len);
-    struct vw_l2l3 a = {.eth_dst = s->cfg.peer_mac,
-                        .eth_src = s->cfg.mac,
-                        .ip_src = s->cfg.ip,
-                        .ip_dst = dip,
-                        .ip_id = s->ip_id++,
-                        .ttl = 64};
-    size_t n = vw_udp4_frame(buf, VW_UDP4_PAYLOAD_OFF + len, &a, sport, dport, len);
+    size_t n = tk_udp(&(struct tk_udp_spec){.eth_dst = s->cfg.peer_mac,
+                                            .eth_src = s->cfg.mac,
+                                            .src = s->cfg.ip,
+                                            .dst = dip,
+                                            .ip_id = s->ip_id++,
+                                            .ttl = 64,
+                                            .sport = sport,
+                                            .dport = dport,
+                                            .payload = payload,
+                                            .len = len},
+                      buf, VW_UDP4_PAYLOAD_OFF + len);
     if (n == 0)
         return -1;
     s->st.frames_out++;
@@ -1071,8 +1081,9 @@ void gtcp_arp_request(struct gtcp_stack *s, uint64_t now, const uint8_t ip[4])
     uint8_t *buf = s->ops.frame_alloc(s->ctx, 64);
     if (buf == NULL)
         return;
-    static const uint8_t zero[6] = {0};
-    size_t n = vw_arp_frame(buf, 64, bcast_mac, VW_ARP_REQUEST, s->cfg.mac, s->cfg.ip, zero, ip);
+    size_t n = tk_arp(
+        &(struct tk_arp_spec){.op = VW_ARP_REQUEST, .sha = s->cfg.mac, .spa = s->cfg.ip, .tpa = ip},
+        buf, 64);
     if (n) {
         s->st.frames_out++;
         s->ops.frame_send(s->ctx, buf, n);

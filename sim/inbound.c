@@ -125,60 +125,6 @@ uint32_t sim_inbound_forwards(const struct sim_config *cfg)
     return cfg->inbound ? cfg->inbound->n_fwds : 0;
 }
 
-static bool perr(char *err, size_t len, const char *what, const char *word)
-{
-    snprintf(err, len, "%s%s%s", what, word ? ": " : "", word ? word : "");
-    return false;
-}
-
-/* a.b.c.d or a.b.c.d:port (port_ok), each field in range and nothing after. */
-static bool parse_addr(const char *s, bool port_ok, struct vnat_sockaddr *a)
-{
-    unsigned v[5] = {0};
-    int fields = 0;
-    memset(a, 0, sizeof *a);
-    for (int f = 0; f < 5; f++) {
-        int digits = 0;
-        while (*s >= '0' && *s <= '9' && digits < 6) {
-            v[f] = v[f] * 10 + (unsigned)(*s - '0');
-            s++;
-            digits++;
-        }
-        if (digits == 0 || v[f] > (f < 4 ? 255u : 65535u))
-            return false;
-        fields++;
-        char want = f < 3 ? '.' : ':';
-        if (f == 3 && *s == 0)
-            break;
-        if (f == 4 || *s != want)
-            break;
-        s++;
-    }
-    if (*s != 0 || fields < 4 || (fields == 5 && !port_ok))
-        return false;
-    a->ip = vnat_ip4((uint8_t)v[0], (uint8_t)v[1], (uint8_t)v[2], (uint8_t)v[3]);
-    a->port = (uint16_t)v[4];
-    return true;
-}
-
-static bool value(const char *s, uint64_t *out, char *err, size_t len)
-{
-    bool ok;
-    *out = sim_parse_duration(s, &ok);
-    return ok ? true : perr(err, len, "bad value", s);
-}
-
-static bool split(char *word, char **k, char **v)
-{
-    char *eq = strchr(word, '=');
-    if (eq == NULL)
-        return false;
-    *eq = 0;
-    *k = word;
-    *v = eq + 1;
-    return true;
-}
-
 static struct sim_inbound_cfg *icfg(struct sim_config *cfg)
 {
     if (cfg->inbound == NULL)
@@ -198,53 +144,55 @@ static bool proto_word(const char *w, uint8_t *proto)
 }
 
 /* forward tcp|udp HOSTADDR:PORT guest_port=P [add_at=TIME] [remove_at=TIME] */
-static bool dir_forward(struct sim_config *cfg, char **w, int n, char *err, size_t len)
+static bool dir_forward(struct sim_parser *p, struct sim_config *cfg, char **w, int n)
 {
     struct inb_fwd f;
     memset(&f, 0, sizeof f);
     if (n < 4 || !proto_word(w[1], &f.fwd.proto))
-        return perr(err, len, "forward tcp|udp HOSTADDR:PORT guest_port=P [add_at=] [remove_at=]",
-                    NULL);
-    if (!parse_addr(w[2], true, &f.fwd.host) || f.fwd.host.port == 0)
-        return perr(err, len, "bad forward address (want a.b.c.d:port)", w[2]);
+        return sim_parse_fail(
+            p, "forward tcp|udp HOSTADDR:PORT guest_port=P [add_at=] [remove_at=]", NULL);
+    if (!sim_parse_sockaddr(p, w[2], SIM_PORT_REQUIRED, &f.fwd.host))
+        return false;
+    if (f.fwd.host.port == 0)
+        return sim_parse_fail(p, "the forward's host port must be 1..65535", w[2]);
     for (int i = 3; i < n; i++) {
         char *k, *v;
         uint64_t x;
-        if (!split(w[i], &k, &v))
-            return perr(err, len, "expected key=value", w[i]);
-        if (!value(v, &x, err, len))
+        if (!sim_parse_kv(p, w[i], &k, &v))
             return false;
         if (strcmp(k, "guest_port") == 0) {
-            if (x == 0 || x > 65535)
-                return perr(err, len, "guest_port must be 1..65535", v);
+            if (!sim_parse_num(p, v, SIM_NUM_NUMBER, 1, 65535, &x))
+                return false;
             f.fwd.guest_port = (uint16_t)x;
         } else if (strcmp(k, "add_at") == 0) {
-            f.add_at = x;
+            if (!sim_parse_time(p, v, &f.add_at))
+                return false;
             f.at_add = true;
         } else if (strcmp(k, "remove_at") == 0) {
-            f.remove_at = x;
+            if (!sim_parse_time(p, v, &f.remove_at))
+                return false;
             f.at_remove = true;
         } else {
-            return perr(err, len, "unknown forward setting", k);
+            return sim_parse_fail(p, "unknown forward setting", k);
         }
     }
     if (f.fwd.guest_port == 0)
-        return perr(err, len, "forward needs guest_port=P", NULL);
+        return sim_parse_fail(p, "forward needs guest_port=P", NULL);
     if (f.at_add && f.at_remove && f.remove_at <= f.add_at)
-        return perr(err, len, "remove_at must come after add_at", NULL);
+        return sim_parse_fail(p, "remove_at must come after add_at", NULL);
     struct sim_inbound_cfg *ic = icfg(cfg);
     if (ic == NULL)
-        return perr(err, len, "out of memory", NULL);
-    struct inb_fwd *p = grow(ic->fwds, ic->n_fwds, &ic->cap_fwds, sizeof *p);
-    if (p == NULL)
-        return perr(err, len, "out of memory", NULL);
-    ic->fwds = p;
-    p[ic->n_fwds++] = f;
+        return sim_parse_fail(p, "out of memory", NULL);
+    struct inb_fwd *q = grow(ic->fwds, ic->n_fwds, &ic->cap_fwds, sizeof *q);
+    if (q == NULL)
+        return sim_parse_fail(p, "out of memory", NULL);
+    ic->fwds = q;
+    q[ic->n_fwds++] = f;
     if (!f.at_add) {
         /* Opened by vnat_create: part of the core's configuration. */
         struct vnat_forward *c = grow(ic->core_fwds, ic->n_core, &ic->cap_core, sizeof *c);
         if (c == NULL)
-            return perr(err, len, "out of memory", NULL);
+            return sim_parse_fail(p, "out of memory", NULL);
         ic->core_fwds = c;
         c[ic->n_core++] = f.fwd;
         cfg->core.forwards = ic->core_fwds;
@@ -254,14 +202,16 @@ static bool dir_forward(struct sim_config *cfg, char **w, int n, char *err, size
 }
 
 /* guest_serve PORT [tcp|udp] echo|sink|source=SIZE|reset_after=SIZE [close=fin|sent] [hold=T] */
-static bool dir_serve(struct sim_config *cfg, char **w, int n, char *err, size_t len)
+static bool dir_serve(struct sim_parser *p, struct sim_config *cfg, char **w, int n)
 {
     struct inb_serve s;
     memset(&s, 0, sizeof s);
     s.proto = VNAT_PROTO_TCP;
     uint64_t x;
-    if (n < 3 || !value(w[1], &x, err, len) || x == 0 || x > 65535)
-        return perr(err, len, "guest_serve PORT [tcp|udp] MODE [close=fin|sent] [hold=T]", NULL);
+    if (n < 3)
+        return sim_parse_fail(p, "guest_serve PORT [tcp|udp] MODE [close=fin|sent] [hold=T]", NULL);
+    if (!sim_parse_num(p, w[1], SIM_NUM_NUMBER, 1, 65535, &x))
+        return false;
     s.port = (uint16_t)x;
     int i = 2;
     if (proto_word(w[i], &s.proto))
@@ -274,48 +224,43 @@ static bool dir_serve(struct sim_config *cfg, char **w, int n, char *err, size_t
             have_mode = true;
             continue;
         }
-        if (!split(w[i], &k, &v))
-            return perr(err, len, "unknown guest_serve word", w[i]);
+        if (!sim_parse_split(w[i], &k, &v))
+            return sim_parse_fail(p, "unknown guest_serve word", w[i]);
         if (strcmp(k, "close") == 0) {
-            if (strcmp(v, "fin") == 0)
-                s.close = GV_FIN;
-            else if (strcmp(v, "sent") == 0)
-                s.close = GV_SENT;
-            else
-                return perr(err, len, "close must be fin or sent", v);
+            static const char *const gclose[] = {"fin", "sent"}; /* enum inb_gclose */
+            int c = 0;
+            if (!sim_parse_choice(p, v, gclose, 2, "close must be fin or sent", &c))
+                return false;
+            s.close = (uint8_t)c;
             continue;
         }
-        if (!value(v, &x, err, len))
-            return false;
-        if (strcmp(k, "source") == 0) {
-            s.mode = SV_SOURCE;
-            s.size = x;
-            have_mode = true;
-        } else if (strcmp(k, "reset_after") == 0) {
-            s.mode = SV_RESET;
-            s.size = x;
+        if (strcmp(k, "source") == 0 || strcmp(k, "reset_after") == 0) {
+            if (!sim_parse_u64(p, v, &s.size))
+                return false;
+            s.mode = k[0] == 's' ? SV_SOURCE : SV_RESET;
             have_mode = true;
         } else if (strcmp(k, "hold") == 0) {
-            s.hold = x;
+            if (!sim_parse_time(p, v, &s.hold))
+                return false;
         } else {
-            return perr(err, len, "unknown guest_serve setting", k);
+            return sim_parse_fail(p, "unknown guest_serve setting", k);
         }
     }
     if (!have_mode)
-        return perr(err, len, "guest_serve needs echo, sink, source=SIZE or reset_after=SIZE",
-                    NULL);
+        return sim_parse_fail(p, "guest_serve needs echo, sink, source=SIZE or reset_after=SIZE",
+                              NULL);
     if (s.proto == VNAT_PROTO_UDP && s.mode != SV_ECHO)
-        return perr(err, len, "a UDP guest server only echoes", NULL);
+        return sim_parse_fail(p, "a UDP guest server only echoes", NULL);
     if (s.mode == SV_SOURCE && s.size < SIM_PATTERN_HDR)
-        return perr(err, len, "source must be at least 8 bytes (the stream header)", NULL);
+        return sim_parse_fail(p, "source must be at least 8 bytes (the stream header)", NULL);
     struct sim_inbound_cfg *ic = icfg(cfg);
     if (ic == NULL)
-        return perr(err, len, "out of memory", NULL);
+        return sim_parse_fail(p, "out of memory", NULL);
     for (uint32_t k = 0; k < ic->n_serves; k++)
         if (ic->serves[k].port == s.port && ic->serves[k].proto == s.proto)
-            return perr(err, len, "port already served", w[1]);
+            return sim_parse_fail(p, "port already served", w[1]);
     if (ic->n_serves == INB_MAX_SERVES)
-        return perr(err, len, "at most 8 guest_serve lines", NULL);
+        return sim_parse_fail(p, "at most 8 guest_serve lines", NULL);
     ic->serves[ic->n_serves++] = s;
     return true;
 }
@@ -336,24 +281,24 @@ static int group_index(struct sim_config *cfg, struct sim_inbound_cfg *ic, const
 
 /* inbound GROUP [tcp|udp] via=ADDR:PORT [from=ADDR[:PORT]] count= start= spacing= send=
  *         [expect=] [close=sent|eof|never] [reset_after=] [owd=] [datagrams=] [interval=] */
-static bool dir_inbound(struct sim_config *cfg, char **w, int n, char *err, size_t len)
+static bool dir_inbound(struct sim_parser *p, struct sim_config *cfg, char **w, int n)
 {
     static const char *const reserved[] = {"all", "core", "host",     "guest",  "link",
                                            "run", "dhcp", "forwards", "inbound"};
-    if (n < 2 || strchr(w[1], '=') != NULL)
-        return perr(err, len, "inbound needs a group name first", NULL);
+    if (n < 2 || sim_parse_is_kv(w[1]))
+        return sim_parse_fail(p, "inbound needs a group name first", NULL);
     for (size_t r = 0; r < sizeof reserved / sizeof reserved[0]; r++)
         if (strcmp(w[1], reserved[r]) == 0)
-            return perr(err, len, "reserved group name", w[1]);
+            return sim_parse_fail(p, "reserved group name", w[1]);
     for (uint32_t g = 0; g < cfg->n_groups; g++)
         if (strcmp(cfg->groups[g].name, w[1]) == 0)
-            return perr(err, len, "already a flows group", w[1]);
+            return sim_parse_fail(p, "already a flows group", w[1]);
     if (strlen(w[1]) >= sizeof((struct inb_group *)0)->name)
-        return perr(err, len, "group name too long", w[1]);
+        return sim_parse_fail(p, "group name too long", w[1]);
     struct sim_inbound_cfg *ic = icfg(cfg);
     int g = ic ? group_index(cfg, ic, w[1]) : -1;
     if (g < 0)
-        return perr(err, len, "out of memory", NULL);
+        return sim_parse_fail(p, "out of memory", NULL);
     struct inb_spec sp;
     memset(&sp, 0, sizeof sp);
     sp.group = (uint32_t)g;
@@ -370,78 +315,80 @@ static bool dir_inbound(struct sim_config *cfg, char **w, int n, char *err, size
     sp.dest.read_chunk = 0;
     sp.dest.rclose = SR_SENT;
     uint32_t count = 1;
-    uint64_t spacing = 0, x;
+    uint64_t spacing = 0, x = 0;
     bool have_via = false;
     int i = 2;
     if (i < n && proto_word(w[i], &sp.proto))
         i++;
     for (; i < n; i++) {
         char *k, *v;
-        if (!split(w[i], &k, &v))
-            return perr(err, len, "expected key=value", w[i]);
+        if (!sim_parse_kv(p, w[i], &k, &v))
+            return false;
         if (strcmp(k, "via") == 0) {
-            if (!parse_addr(v, true, &sp.via) || sp.via.port == 0)
-                return perr(err, len, "bad address (want a.b.c.d:port)", v);
+            if (!sim_parse_sockaddr(p, v, SIM_PORT_REQUIRED, &sp.via))
+                return false;
+            if (sp.via.port == 0)
+                return sim_parse_fail(p, "the via port must be 1..65535", v);
             have_via = true;
             continue;
         }
         if (strcmp(k, "from") == 0) {
-            if (!parse_addr(v, true, &sp.from))
-                return perr(err, len, "bad address (want a.b.c.d or a.b.c.d:port)", v);
+            if (!sim_parse_sockaddr(p, v, SIM_PORT_OPTIONAL, &sp.from))
+                return false;
             continue;
         }
         if (strcmp(k, "close") == 0) {
-            if (strcmp(v, "sent") == 0)
-                sp.dest.rclose = SR_SENT;
-            else if (strcmp(v, "eof") == 0)
-                sp.dest.rclose = SR_EOF;
-            else if (strcmp(v, "never") == 0)
-                sp.dest.rclose = SR_NEVER;
-            else
-                return perr(err, len, "close must be sent, eof or never", v);
+            static const char *const rclose[] = {"eof", "sent", "never"}; /* enum sim_rclose */
+            int c = 0;
+            if (!sim_parse_choice(p, v, rclose, 3, "close must be sent, eof or never", &c))
+                return false;
+            sp.dest.rclose = (uint8_t)c;
             continue;
         }
-        if (!value(v, &x, err, len))
-            return false;
-        if (strcmp(k, "count") == 0)
+        bool ok;
+        if (strcmp(k, "count") == 0) {
+            ok = sim_parse_u64(p, v, &x);
             count = x > 100000 ? 0 : (uint32_t)x;
-        else if (strcmp(k, "start") == 0)
-            sp.start = x;
-        else if (strcmp(k, "spacing") == 0)
-            spacing = x;
-        else if (strcmp(k, "send") == 0)
-            sp.send = x;
-        else if (strcmp(k, "expect") == 0) {
-            sp.expect = x;
-            sp.has_expect = true;
-        } else if (strcmp(k, "reset_after") == 0)
-            sp.dest.reset_after = x;
-        else if (strcmp(k, "owd") == 0)
-            sp.dest.owd = x;
-        else if (strcmp(k, "datagrams") == 0)
+        } else if (strcmp(k, "start") == 0) {
+            ok = sim_parse_time(p, v, &sp.start);
+        } else if (strcmp(k, "spacing") == 0) {
+            ok = sim_parse_time(p, v, &spacing);
+        } else if (strcmp(k, "send") == 0) {
+            ok = sim_parse_u64(p, v, &sp.send);
+        } else if (strcmp(k, "expect") == 0) {
+            ok = sp.has_expect = sim_parse_u64(p, v, &sp.expect);
+        } else if (strcmp(k, "reset_after") == 0) {
+            ok = sim_parse_u64(p, v, &sp.dest.reset_after);
+        } else if (strcmp(k, "owd") == 0) {
+            ok = sim_parse_time(p, v, &sp.dest.owd);
+        } else if (strcmp(k, "datagrams") == 0) {
+            ok = sim_parse_u64(p, v, &x);
             sp.datagrams = x > INB_MAX_DATAGRAMS ? 0 : (uint32_t)x;
-        else if (strcmp(k, "interval") == 0)
-            sp.interval = x;
-        else
-            return perr(err, len, "unknown inbound setting", k);
+        } else if (strcmp(k, "interval") == 0) {
+            ok = sim_parse_time(p, v, &sp.interval);
+        } else {
+            return sim_parse_fail(p, "unknown inbound setting", k);
+        }
+        if (!ok)
+            return false;
     }
     if (!have_via)
-        return perr(err, len, "inbound needs via=ADDR:PORT", NULL);
+        return sim_parse_fail(p, "inbound needs via=ADDR:PORT", NULL);
     if (count == 0 || ic->n_specs + count > 100000)
-        return perr(err, len, "count must be 1..100000", NULL);
+        return sim_parse_fail(p, "count must be 1..100000", NULL);
     if (sp.send < SIM_PATTERN_HDR)
-        return perr(err, len, "send must be at least 8 bytes (the stream header)", NULL);
+        return sim_parse_fail(p, "send must be at least 8 bytes (the stream header)", NULL);
     if (sp.proto == VNAT_PROTO_UDP && (sp.send > 1400 || sp.datagrams == 0))
-        return perr(err, len, "UDP: send at most 1400 bytes, datagrams 1..64", NULL);
+        return sim_parse_fail(p, "UDP: send at most 1400 bytes, datagrams 1..64", NULL);
     if (sp.from.port != 0 && (uint32_t)sp.from.port + count > 65536)
-        return perr(err, len, "from port range runs past 65535", NULL);
+        return sim_parse_fail(p, "from port range runs past 65535", NULL);
     sp.dest.greeting = sp.send;
     for (uint32_t k = 0; k < count; k++) {
-        struct inb_spec *p = grow(ic->specs, ic->n_specs, &ic->cap_specs, sizeof *p);
-        if (p == NULL)
-            return perr(err, len, "out of memory", NULL);
-        ic->specs = p;
-        struct inb_spec *s = &p[ic->n_specs];
+        struct inb_spec *q = grow(ic->specs, ic->n_specs, &ic->cap_specs, sizeof *q);
+        if (q == NULL)
+            return sim_parse_fail(p, "out of memory", NULL);
+        ic->specs = q;
+        struct inb_spec *s = &q[ic->n_specs];
         *s = sp;
         s->start = sp.start + (uint64_t)k * spacing;
         /* Distinct ports: the guest tells clients apart by them. */
@@ -452,15 +399,15 @@ static bool dir_inbound(struct sim_config *cfg, char **w, int n, char *err, size
     return true;
 }
 
-int sim_inbound_directive(struct sim_config *cfg, char **w, int n, char *err, size_t err_len)
+int sim_inbound_directive(struct sim_parser *p, struct sim_config *cfg, char **w, int n)
 {
     bool ok;
     if (strcmp(w[0], "forward") == 0)
-        ok = dir_forward(cfg, w, n, err, err_len);
+        ok = dir_forward(p, cfg, w, n);
     else if (strcmp(w[0], "guest_serve") == 0)
-        ok = dir_serve(cfg, w, n, err, err_len);
+        ok = dir_serve(p, cfg, w, n);
     else
-        ok = dir_inbound(cfg, w, n, err, err_len);
+        ok = dir_inbound(p, cfg, w, n);
     return ok ? 0 : -1;
 }
 

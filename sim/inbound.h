@@ -24,13 +24,14 @@
 #include "gtcp.h"
 
 struct sim_config;
+struct sim_parser;
 struct sim_world;
 struct sim_event;
 struct sim_dest;
 
 /* Parse one of the directives `forward`, `inbound`, `guest_serve` (w[0]).
- * 0, or -1 with a message in err. */
-int sim_inbound_directive(struct sim_config *cfg, char **w, int n, char *err, size_t err_len);
+ * 0, or -1 with the error in p. */
+int sim_inbound_directive(struct sim_parser *p, struct sim_config *cfg, char **w, int n);
 void sim_inbound_cfg_free(struct sim_config *cfg);
 /* Host-side clients configured (TCP and UDP): each may need a guest
  * connection and a host socket. */

@@ -40,6 +40,7 @@
 #include "pattern.h"
 #include "queue.h"
 #include "rng.h"
+#include "parse.h"
 #include "trace.h"
 
 #define SIM_MS ((uint64_t)1000000)
@@ -394,7 +395,6 @@ const struct sim_dest *sim_find_dest(const struct sim_config *cfg, const struct 
 int sim_scenario_load(const char *path, struct sim_config *cfg, char *err, size_t err_len);
 int sim_scenario_parse(const char *text, const char *name, struct sim_config *cfg, char *err,
                        size_t err_len);
-uint64_t sim_parse_duration(const char *s, bool *ok);
 
 /* swarm.c */
 void sim_swarm_config(struct sim_rng *r, uint64_t seed, struct sim_config *cfg);

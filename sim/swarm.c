@@ -103,28 +103,20 @@ static void directive(struct sim_config *cfg, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static void directive(struct sim_config *cfg, const char *fmt, ...)
 {
-    char line[512], why[256];
+    char line[512], why[256] = "";
     char *words[24];
-    int n = 0;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
     char saved[512];
     snprintf(saved, sizeof saved, "%s", line);
-    /* Split at blanks in place (the drawn words contain none). */
-    for (char *p = line; *p != 0 && n < 24;) {
-        while (*p == ' ')
-            *p++ = 0;
-        if (*p == 0)
-            break;
-        words[n++] = p;
-        while (*p != 0 && *p != ' ')
-            p++;
-    }
-    int rc = gsvc_directive(cfg, words, n, why, sizeof why);
+    /* The scenario files' grammar (parse.c); no file, so no FILE:LINE. */
+    struct sim_parser p = {.err = why, .err_len = sizeof why};
+    int n = sim_parse_words(&p, line, words, 24);
+    int rc = n > 0 ? gsvc_directive(&p, cfg, words, n) : -1;
     if (rc == 0)
-        rc = sim_inbound_directive(cfg, words, n, why, sizeof why) == 0 ? 1 : -1;
+        rc = sim_inbound_directive(&p, cfg, words, n) == 0 ? 1 : -1;
     if (rc != 1) {
         fprintf(stderr, "swarm: drew a bad directive \"%s\": %s\n", saved, why);
         abort();

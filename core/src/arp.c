@@ -1,5 +1,5 @@
 /*
- * arp.c — ARP for the addresses vnat owns on the guest link. vnat answers
+ * arp.c — layer 3: ARP for the addresses vnat owns on the guest link. vnat answers
  * for the gateway and the DNS address (both at the gateway MAC), never for
  * the guest's own address, and — only with VNAT_F_ARP_ANSWER_ALL — for every
  * other address of the guest's subnet (the reference NAT's behaviour, which
@@ -14,7 +14,11 @@
  * sender is not the guest (MAC, or an address other than the guest's or
  * 0.0.0.0), is dropped and counted.
  */
-#include "internal.h"
+#include "arp.h"
+
+#include "log.h"
+#include "policy.h"
+#include "wire.h"
 
 static bool ip4_eq(const uint8_t *a, const struct vnat_ip *b)
 {
@@ -25,6 +29,7 @@ static bool ip4_eq(const uint8_t *a, const struct vnat_ip *b)
 static bool arp_owned(const struct vnat *nat, const uint8_t tpa[4])
 {
     const struct vnat_config *c = &nat->cfg;
+    VNAT_ASSERT(nat, c->prefix_len >= 1 && c->prefix_len <= 30); /* normalize() */
     if (ip4_eq(tpa, &c->guest_ip))
         return false;
     if (ip4_eq(tpa, &c->gateway_ip) || ip4_eq(tpa, &c->dns_ip))
@@ -40,7 +45,7 @@ static bool arp_owned(const struct vnat *nat, const uint8_t tpa[4])
     return host != 0 && host != host_mask;
 }
 
-void svc_arp_input(struct vnat *nat, const struct vw_eth *eth)
+void arp_input(struct vnat *nat, const struct vw_eth *eth)
 {
     struct vw_arp arp;
     if (vw_arp_parse(eth->payload, eth->payload_len, &arp) != VW_OK) {

@@ -1,5 +1,5 @@
 /*
- * dhcp.c — a DHCPv4 server (RFC 2131) for the one guest. The guest's
+ * dhcp.c — layer 3: a DHCPv4 server (RFC 2131) for the one guest. The guest's
  * address, the router (the gateway address), the DNS server (the DNS
  * address), the interface MTU (option 26) and the lease come from the
  * configuration, so the server needs no pool: it offers the guest's address
@@ -21,7 +21,10 @@
  * as spoofed. Options are read only from the options field: option overload
  * (52) is not honoured, so options hidden in sname/file are ignored.
  */
-#include "internal.h"
+#include "dhcp.h"
+
+#include "log.h"
+#include "wire.h"
 
 enum dhcp_lease_state { DHCPS_NONE = 0, DHCPS_OFFERED, DHCPS_BOUND, DHCPS_RELEASED };
 
@@ -33,6 +36,11 @@ enum dhcp_lease_state { DHCPS_NONE = 0, DHCPS_OFFERED, DHCPS_BOUND, DHCPS_RELEAS
 static const uint8_t bcast_mac[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 static const uint8_t bcast_ip[4] = {255, 255, 255, 255};
 static const uint8_t zero_ip[4] = {0, 0, 0, 0};
+
+void dhcp_init(struct vnat *nat)
+{
+    memset(nat->dhcp, 0, sizeof *nat->dhcp);
+}
 
 /* What the request said, after one bounded walk over its options. */
 struct dhcp_req {
@@ -154,10 +162,11 @@ static void reply(struct vnat *nat, const struct vw_dhcp *d, uint8_t type, bool 
     host_guest_send(nat, nat->scratch, n);
 }
 
-void svc_dhcp_input(struct vnat *nat, const struct vw_eth *eth, const struct vw_ipv4 *ip,
-                    const struct vw_udp *udp)
+void dhcp_input(struct vnat *nat, const struct vw_eth *eth, const struct vw_ipv4 *ip,
+                const struct vw_udp *udp)
 {
     const struct vnat_config *c = &nat->cfg;
+    VNAT_ASSERT(nat, nat->dhcp->state <= DHCPS_RELEASED && udp->sport == DHCP_CLIENT_PORT);
     struct vw_dhcp d;
     struct dhcp_req r;
     if (vw_dhcp_parse(udp->payload, udp->payload_len, &d) != VW_OK || d.op != VW_BOOTREQUEST ||
@@ -176,7 +185,7 @@ void svc_dhcp_input(struct vnat *nat, const struct vw_eth *eth, const struct vw_
     const uint8_t *me = c->gateway_ip.addr;
     switch (r.type) {
     case VW_DHCP_DISCOVER:
-        nat->svc.dhcp_state = DHCPS_OFFERED;
+        nat->dhcp->state = DHCPS_OFFERED;
         reply(nat, &d, VW_DHCP_OFFER, true);
         return;
     case VW_DHCP_REQUEST: {
@@ -187,8 +196,8 @@ void svc_dhcp_input(struct vnat *nat, const struct vw_eth *eth, const struct vw_
             reply(nat, &d, VW_DHCP_NAK, false);
             return;
         }
-        nat->svc.dhcp_state = DHCPS_BOUND;
-        nat->svc.dhcp_expires = nat->now + (uint64_t)c->dhcp_lease_s * VNAT_NS_PER_S;
+        nat->dhcp->state = DHCPS_BOUND;
+        nat->dhcp->expires = nat->now + (uint64_t)c->dhcp_lease_s * VNAT_NS_PER_S;
         nat->stats.dhcp_leases++;
         reply(nat, &d, VW_DHCP_ACK, true);
         return;
@@ -196,8 +205,8 @@ void svc_dhcp_input(struct vnat *nat, const struct vw_eth *eth, const struct vw_
     case VW_DHCP_DECLINE:
     case VW_DHCP_RELEASE:
         if (r.type == VW_DHCP_DECLINE || memcmp(d.ciaddr, c->guest_ip.addr, 4) == 0) {
-            nat->svc.dhcp_state = r.type == VW_DHCP_RELEASE ? DHCPS_RELEASED : DHCPS_NONE;
-            nat->svc.dhcp_expires = 0;
+            nat->dhcp->state = r.type == VW_DHCP_RELEASE ? DHCPS_RELEASED : DHCPS_NONE;
+            nat->dhcp->expires = 0;
         }
         return;
     case VW_DHCP_INFORM:

@@ -1,5 +1,5 @@
 /*
- * dns.c — DNS for the guest: queries to the DNS address are forwarded to
+ * dns.c — layer 3: DNS for the guest: queries to the DNS address are forwarded to
  * the host's resolvers as ordinary UDP flows (udp.c rewrites the
  * destination on the way out and the source on the way back), so nothing
  * ever waits for a resolver. DNS over TCP takes the normal TCP path (the
@@ -24,7 +24,11 @@
  * hold. A guest query shorter than the header, with the response bit set,
  * or whose question does not parse is dropped and counted (dns_malformed).
  */
-#include "internal.h"
+#include "dns.h"
+
+#include "log.h"
+#include "siphash.h"
+#include "wire.h"
 
 #define DNS_HDR 12
 #define DNS_PORT 53
@@ -36,7 +40,27 @@
 
 enum { NAME_OK = 0, NAME_BAD = -1, NAME_POINTER = -2 };
 
-size_t svc_memory_size(const struct vnat_config *cfg)
+/* One DNS cache entry (see dns.c). Sized so that a whole answer of a
+ * classic 512-byte DNS message fits; longer answers are not cached. */
+#define DNS_CACHE_WAYS 4
+#define DNS_CACHE_SETS 128 /* 512 entries */
+#define DNS_CACHE_MAX_MSG 512
+#define DNS_CACHE_MAX_TTLS 32
+#define DNS_MAX_NAME 255
+struct dns_entry {
+    uint64_t expires; /* ns; 0 = empty */
+    uint64_t stored;  /* ns, when the answer was stored */
+    uint32_t hash;
+    uint16_t qlen;    /* bytes of the question (name + type + class) */
+    uint16_t msg_len; /* bytes of the stored response */
+    uint8_t n_ttls;
+    uint8_t pad_[7];
+    uint16_t ttl_off[DNS_CACHE_MAX_TTLS]; /* offsets of the TTL fields in msg */
+    uint8_t question[DNS_MAX_NAME + 4];   /* lower-cased name, type, class */
+    uint8_t msg[DNS_CACHE_MAX_MSG];
+};
+
+size_t dns_memory_size(const struct vnat_config *cfg)
 {
     if (!(cfg->flags & VNAT_F_DNS_CACHE))
         return 0;
@@ -44,14 +68,14 @@ size_t svc_memory_size(const struct vnat_config *cfg)
     return (n + 15) & ~(size_t)15;
 }
 
-void svc_init(struct vnat *nat, void *mem)
+void dns_init(struct vnat *nat, void *mem)
 {
-    memset(&nat->svc, 0, sizeof nat->svc);
-    vnat_derive_key(nat->cfg.seed, DNS_KEY_DOMAIN, nat->svc.sip_dns);
+    memset(nat->dns, 0, sizeof *nat->dns);
+    vnat_derive_key(nat->cfg.seed, DNS_KEY_DOMAIN, nat->dns->sip);
     if (nat->cfg.flags & VNAT_F_DNS_CACHE) {
         VNAT_VERIFY(nat, mem != NULL);
-        nat->svc.dns_cache = mem;
-        memset(mem, 0, svc_memory_size(&nat->cfg));
+        nat->dns->cache = mem;
+        memset(mem, 0, dns_memory_size(&nat->cfg));
     }
 }
 
@@ -90,11 +114,12 @@ static int read_question(const uint8_t *msg, size_t len, uint8_t q[DNS_MAX_NAME 
 
 static struct dns_entry *cache_set(struct vnat *nat, uint32_t hash)
 {
-    return &nat->svc.dns_cache[(size_t)(hash & (DNS_CACHE_SETS - 1)) * DNS_CACHE_WAYS];
+    return &nat->dns->cache[(size_t)(hash & (DNS_CACHE_SETS - 1)) * DNS_CACHE_WAYS];
 }
 
 static struct dns_entry *cache_find(struct vnat *nat, uint32_t hash, const uint8_t *q, size_t qlen)
 {
+    VNAT_ASSERT(nat, qlen >= 5 && qlen <= DNS_MAX_NAME + 4); /* root name, type, class */
     struct dns_entry *set = cache_set(nat, hash);
     for (int w = 0; w < DNS_CACHE_WAYS; w++) {
         struct dns_entry *e = &set[w];
@@ -105,7 +130,7 @@ static struct dns_entry *cache_find(struct vnat *nat, uint32_t hash, const uint8
     return NULL;
 }
 
-bool svc_dns_query(struct vnat *nat, const struct vw_ipv4 *ip, const struct vw_udp *udp)
+bool dns_query(struct vnat *nat, const struct vw_ipv4 *ip, const struct vw_udp *udp)
 {
     const uint8_t *msg = udp->payload;
     size_t len = udp->payload_len;
@@ -126,9 +151,9 @@ bool svc_dns_query(struct vnat *nat, const struct vw_ipv4 *ip, const struct vw_u
         }
     }
     uint8_t opcode = (msg[2] >> 3) & 0x0F;
-    if (nat->svc.dns_cache == NULL || rc != NAME_OK || qd != 1 || opcode != 0)
+    if (nat->dns->cache == NULL || rc != NAME_OK || qd != 1 || opcode != 0)
         return false;
-    uint32_t hash = (uint32_t)vnat_siphash24(nat->svc.sip_dns, q, qlen);
+    uint32_t hash = (uint32_t)vnat_siphash24(nat->dns->sip, q, qlen);
     struct dns_entry *e = cache_find(nat, hash, q, qlen);
     if (e == NULL || e->expires <= nat->now)
         return false;
@@ -159,9 +184,9 @@ bool svc_dns_query(struct vnat *nat, const struct vw_ipv4 *ip, const struct vw_u
     return true;
 }
 
-void svc_dns_on_answer(struct vnat *nat, const uint8_t *msg, size_t len)
+void dns_on_answer(struct vnat *nat, const uint8_t *msg, size_t len)
 {
-    if (nat->svc.dns_cache == NULL || len < DNS_HDR || len > DNS_CACHE_MAX_MSG)
+    if (nat->dns->cache == NULL || len < DNS_HDR || len > DNS_CACHE_MAX_MSG)
         return;
     /* QR set, standard query, not truncated, NOERROR. */
     if (!(msg[2] & 0x80) || ((msg[2] >> 3) & 0x0F) != 0 || (msg[2] & 0x02) || (msg[3] & 0x0F) != 0)
@@ -200,7 +225,7 @@ void svc_dns_on_answer(struct vnat *nat, const uint8_t *msg, size_t len)
     }
     if (off != len || min_ttl == 0)
         return;
-    uint32_t hash = (uint32_t)vnat_siphash24(nat->svc.sip_dns, q, qlen);
+    uint32_t hash = (uint32_t)vnat_siphash24(nat->dns->sip, q, qlen);
     struct dns_entry *e = cache_find(nat, hash, q, qlen);
     if (e == NULL) {
         /* An empty or expired way, else the one that expires first (ties:
@@ -216,6 +241,8 @@ void svc_dns_on_answer(struct vnat *nat, const uint8_t *msg, size_t len)
                 e = &set[w];
         }
     }
+    VNAT_ASSERT(nat, e >= cache_set(nat, hash) && e < cache_set(nat, hash) + DNS_CACHE_WAYS);
+    VNAT_ASSERT(nat, qlen <= sizeof e->question && n_ttls <= DNS_CACHE_MAX_TTLS);
     e->hash = hash;
     e->qlen = (uint16_t)qlen;
     memcpy(e->question, q, qlen);
@@ -225,11 +252,4 @@ void svc_dns_on_answer(struct vnat *nat, const uint8_t *msg, size_t len)
     memcpy(e->ttl_off, ttl_off, n_ttls * sizeof ttl_off[0]);
     e->stored = nat->now;
     e->expires = nat->now + (uint64_t)min_ttl * VNAT_NS_PER_S;
-}
-
-void svc_dns_server_failed(struct vnat *nat, unsigned index)
-{
-    uint32_t n = nat->cfg.n_dns_servers;
-    if (n > 1 && nat->svc.dns_next == index)
-        nat->svc.dns_next = (uint8_t)((index + 1) % n);
 }

@@ -3,7 +3,9 @@
  * printf family). They append to a caller buffer, never write past cap-1,
  * and keep counting the length the full text needs, like snprintf.
  */
-#include "internal.h"
+#include "fmt.h"
+
+#include <stdbool.h>
 
 static void put_char(struct fmt_buf *b, char c)
 {
@@ -81,4 +83,27 @@ void fmt_finish(struct fmt_buf *b)
     if (b->cap == 0)
         return;
     b->buf[b->len < b->cap ? b->len : b->cap - 1] = '\0';
+}
+
+int fmt_fail(char *why, size_t why_len, const char *msg)
+{
+    if (why != NULL && why_len > 0) {
+        struct fmt_buf b = {why, why_len, 0};
+        fmt_str(&b, msg);
+        fmt_finish(&b);
+    }
+    return 1;
+}
+
+int fmt_fail_flow(char *why, size_t why_len, const char *msg, uint64_t slot)
+{
+    if (why != NULL && why_len > 0) {
+        struct fmt_buf b = {why, why_len, 0};
+        fmt_str(&b, msg);
+        fmt_str(&b, " (flow #");
+        fmt_u64(&b, slot);
+        fmt_str(&b, ")");
+        fmt_finish(&b);
+    }
+    return 1;
 }

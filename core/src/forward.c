@@ -1,6 +1,6 @@
 /*
- * forward.c — inbound port forwarding. Each forward is a host listener in
- * a slot of nat->listeners; its token is the slot (numbered after the flow
+ * forward.c — layer 3: inbound port forwarding. Each forward is a host
+ * listener in a slot of nat->fwd->listeners; its token is the slot (numbered after the flow
  * slots: max_flows + i) plus the slot's generation, so a token of a removed
  * forward is stale.
  *
@@ -29,14 +29,28 @@
  * addresses inside the guest's subnet and IPv6 peers appear as the gateway
  * address.
  */
-#include "internal.h"
+#include "forward.h"
+
+#include "dgram.h"
+#include "log.h"
+#include "policy.h"
+#include "tcp.h"
+#include "wire.h"
 
 #define FWD_ACCEPT_BURST 16
 #define FWD_RECV_BURST 64
 
-vnat_token svc_listener_token(const struct vnat *nat, uint32_t slot)
+void forward_init(struct vnat *nat, struct listener *listeners)
 {
-    return ((uint64_t)nat->listeners[slot].gen << 32) | (nat->cfg.max_flows + slot);
+    memset(nat->fwd, 0, sizeof *nat->fwd);
+    nat->fwd->listeners = listeners;
+    for (uint32_t i = 0; i < nat->cfg.max_forwards; i++)
+        listeners[i].gen = listeners[i].reject_gen = 1;
+}
+
+static vnat_token listener_token(const struct vnat *nat, uint32_t slot)
+{
+    return ((uint64_t)nat->fwd->listeners[slot].gen << 32) | (nat->cfg.max_flows + slot);
 }
 
 /* A token naming no flow and no listener, for a connection refused at once.
@@ -44,7 +58,7 @@ vnat_token svc_listener_token(const struct vnat *nat, uint32_t slot)
  * generation, so each refused socket gets a token of its own. */
 static vnat_token reject_token(const struct vnat *nat, uint32_t slot)
 {
-    return ((uint64_t)nat->listeners[slot].reject_gen << 32) |
+    return ((uint64_t)nat->fwd->listeners[slot].reject_gen << 32) |
            (nat->cfg.max_flows + nat->cfg.max_forwards + slot);
 }
 
@@ -54,7 +68,7 @@ static struct listener *listener_by_token(struct vnat *nat, vnat_token tok, uint
     if (s < nat->cfg.max_flows || s - nat->cfg.max_flows >= nat->cfg.max_forwards || gen == 0)
         return NULL;
     s -= nat->cfg.max_flows;
-    struct listener *l = &nat->listeners[s];
+    struct listener *l = &nat->fwd->listeners[s];
     if (!l->in_use || l->gen != gen)
         return NULL;
     *slot = s;
@@ -81,7 +95,7 @@ static bool forward_valid(const struct vnat_forward *f)
     return f->host.port != 0 && f->guest_port != 0;
 }
 
-vnat_err svc_forward_add(struct vnat *nat, const struct vnat_forward *fwd)
+vnat_err forward_add(struct vnat *nat, const struct vnat_forward *fwd)
 {
     if (nat->shut_down)
         return VNAT_E_STATE;
@@ -96,7 +110,7 @@ vnat_err svc_forward_add(struct vnat *nat, const struct vnat_forward *fwd)
     clean.guest_port = fwd->guest_port;
     uint32_t free_slot = VNAT_NONE32;
     for (uint32_t i = 0; i < nat->cfg.max_forwards; i++) {
-        struct listener *l = &nat->listeners[i];
+        struct listener *l = &nat->fwd->listeners[i];
         if (l->in_use && same_forward(&l->fwd, &clean))
             return VNAT_E_EXISTS;
         if (!l->in_use && free_slot == VNAT_NONE32)
@@ -104,8 +118,8 @@ vnat_err svc_forward_add(struct vnat *nat, const struct vnat_forward *fwd)
     }
     if (free_slot == VNAT_NONE32)
         return VNAT_E_FULL;
-    struct listener *l = &nat->listeners[free_slot];
-    vnat_token tok = svc_listener_token(nat, free_slot);
+    struct listener *l = &nat->fwd->listeners[free_slot];
+    vnat_token tok = listener_token(nat, free_slot);
     int r = clean.proto == VNAT_PROTO_TCP ? host_tcp_listen(nat, tok, &clean.host)
                                           : host_dgram_bind(nat, tok, VNAT_DGRAM_UDP, &clean.host);
     if (r != 0) {
@@ -119,28 +133,30 @@ vnat_err svc_forward_add(struct vnat *nat, const struct vnat_forward *fwd)
     }
     l->fwd = clean;
     l->in_use = 1;
-    nat->svc.listeners_live++;
+    nat->fwd->live++;
+    VNAT_ASSERT(nat, nat->fwd->live <= nat->cfg.max_forwards);
     return VNAT_OK;
 }
 
 static void listener_close(struct vnat *nat, uint32_t slot)
 {
-    struct listener *l = &nat->listeners[slot];
-    host_close(nat, svc_listener_token(nat, slot), 0);
+    struct listener *l = &nat->fwd->listeners[slot];
+    host_close(nat, listener_token(nat, slot), 0);
     l->in_use = 0;
     l->gen = l->gen == UINT32_MAX ? 1 : l->gen + 1;
-    VNAT_ASSERT(nat, nat->svc.listeners_live > 0);
-    nat->svc.listeners_live--;
+    VNAT_ASSERT(nat, nat->fwd->live > 0);
+    nat->fwd->live--;
 }
 
-vnat_err svc_forward_remove(struct vnat *nat, const struct vnat_forward *fwd)
+vnat_err forward_remove(struct vnat *nat, const struct vnat_forward *fwd)
 {
     if (nat->shut_down)
         return VNAT_E_STATE;
     if (!forward_valid(fwd))
         return VNAT_E_INVAL;
+    VNAT_ASSERT(nat, nat->fwd->live <= nat->cfg.max_forwards);
     for (uint32_t i = 0; i < nat->cfg.max_forwards; i++) {
-        struct listener *l = &nat->listeners[i];
+        struct listener *l = &nat->fwd->listeners[i];
         if (l->in_use && same_forward(&l->fwd, fwd) && l->fwd.guest_port == fwd->guest_port) {
             listener_close(nat, i);
             return VNAT_OK;
@@ -149,13 +165,14 @@ vnat_err svc_forward_remove(struct vnat *nat, const struct vnat_forward *fwd)
     return VNAT_E_NOTFOUND;
 }
 
-vnat_err svc_open_config_forwards(struct vnat *nat)
+vnat_err forward_open_config(struct vnat *nat)
 {
+    VNAT_ASSERT(nat, nat->cfg.n_forwards <= nat->cfg.max_forwards && nat->fwd->live == 0);
     for (uint32_t i = 0; i < nat->cfg.n_forwards; i++) {
-        vnat_err e = svc_forward_add(nat, &nat->forwards[i]);
+        vnat_err e = forward_add(nat, &nat->cfg.forwards[i]);
         if (e != VNAT_OK) {
             for (uint32_t s = 0; s < nat->cfg.max_forwards; s++)
-                if (nat->listeners[s].in_use)
+                if (nat->fwd->listeners[s].in_use)
                     listener_close(nat, s);
             return e == VNAT_E_HOST ? VNAT_E_HOST : VNAT_E_CONFIG;
         }
@@ -163,10 +180,11 @@ vnat_err svc_open_config_forwards(struct vnat *nat)
     return VNAT_OK;
 }
 
-void svc_forward_visible_peer(const struct vnat *nat, const struct vnat_sockaddr *peer,
-                              struct vnat_ip *out)
+static void visible_peer(const struct vnat *nat, const struct vnat_sockaddr *peer,
+                         struct vnat_ip *out)
 {
     const struct vnat_config *c = &nat->cfg;
+    VNAT_ASSERT(nat, c->gateway_ip.family == VNAT_AF_INET && c->prefix_len <= 30);
     if (peer->ip.family == VNAT_AF_INET) {
         const uint8_t *a = peer->ip.addr;
         bool hidden = a[0] == 0 || a[0] == 127 || a[0] >= 224 || (a[0] == 169 && a[1] == 254) ||
@@ -184,20 +202,13 @@ void svc_forward_visible_peer(const struct vnat *nat, const struct vnat_sockaddr
 static void forward_key(const struct vnat *nat, const struct listener *l,
                         const struct vnat_sockaddr *peer, struct flow_key *key)
 {
+    VNAT_ASSERT(nat, l->in_use && l->fwd.guest_port != 0);
     memset(key, 0, sizeof *key);
     key->guest_ip = nat->cfg.guest_ip;
-    svc_forward_visible_peer(nat, peer, &key->dst_ip);
+    visible_peer(nat, peer, &key->dst_ip);
     key->guest_port = l->fwd.guest_port;
     key->dst_port = peer->port;
     key->proto = l->fwd.proto;
-}
-
-/* The token flow_alloc() will give the next flow (the free list is LIFO and
- * a slot keeps its generation until freed or burnt). */
-static vnat_token next_flow_token(const struct vnat *nat)
-{
-    uint32_t i = nat->free_head;
-    return ((uint64_t)nat->flows[i].gen << 32) | i;
 }
 
 static uint32_t next_gen(uint32_t gen)
@@ -212,11 +223,11 @@ static uint32_t next_gen(uint32_t gen)
  * (as flow_free does), a refused one's by the listener's reject count. */
 static void accept_close(struct vnat *nat, struct listener *l, bool room, vnat_token tok)
 {
+    VNAT_ASSERT(nat, room ? (uint32_t)tok < nat->cfg.max_flows
+                          : (uint32_t)tok >= nat->cfg.max_flows + nat->cfg.max_forwards);
     host_close(nat, tok, 1);
     if (room) {
-        struct flow *f = &nat->flows[(uint32_t)tok];
-        VNAT_ASSERT(nat, !f->in_use && f->gen == (uint32_t)(tok >> 32));
-        f->gen = next_gen(f->gen);
+        flow_burn_token(nat, tok);
     } else {
         l->reject_gen = next_gen(l->reject_gen);
     }
@@ -224,13 +235,14 @@ static void accept_close(struct vnat *nat, struct listener *l, bool room, vnat_t
 
 static void tcp_accept_burst(struct vnat *nat, struct listener *l, uint32_t slot)
 {
-    vnat_token ltok = svc_listener_token(nat, slot);
+    VNAT_ASSERT(nat, slot < nat->cfg.max_forwards && l->in_use && l->fwd.proto == VNAT_PROTO_TCP);
+    vnat_token ltok = listener_token(nat, slot);
     for (int n = 0; n < FWD_ACCEPT_BURST; n++) {
-        bool room = !flow_table_full(nat) && nat->tcp_live < nat->cfg.max_tcp_flows;
-        vnat_token tok = room ? next_flow_token(nat) : reject_token(nat, slot);
+        bool room = tcp_has_room(nat);
+        vnat_token tok = room ? flow_next_token(nat) : reject_token(nat, slot);
         struct vnat_sockaddr peer;
         int r = host_tcp_accept(nat, ltok, tok, &peer);
-        if (r == -SVC_EAGAIN)
+        if (r == -HOST_EAGAIN)
             return;
         if (r != 0) {
             if (r > 0) {
@@ -267,18 +279,19 @@ static void tcp_accept_burst(struct vnat *nat, struct listener *l, uint32_t slot
 
 static void udp_listener_burst(struct vnat *nat, struct listener *l, uint32_t slot)
 {
-    vnat_token ltok = svc_listener_token(nat, slot);
+    VNAT_ASSERT(nat, slot < nat->cfg.max_forwards && l->in_use && l->fwd.proto == VNAT_PROTO_UDP);
+    vnat_token ltok = listener_token(nat, slot);
     uint8_t *buf = nat->scratch + VW_UDP4_PAYLOAD_OFF;
     size_t cap = nat->scratch_len - VW_UDP4_PAYLOAD_OFF;
     for (int n = 0; n < FWD_RECV_BURST; n++) {
         struct vnat_sockaddr from;
         long r = host_dgram_recv(nat, ltok, buf, cap, &from);
-        if (r == -SVC_EAGAIN)
+        if (r == -HOST_EAGAIN)
             return;
         if (r < 0) {
             long e = -r;
-            if (e == SVC_ECONNREFUSED || e == SVC_ENETUNREACH || e == SVC_EHOSTUNREACH ||
-                e == SVC_ENOMEM || e == SVC_ENOBUFS) {
+            if (e == HOST_ECONNREFUSED || e == HOST_ENETUNREACH || e == HOST_EHOSTUNREACH ||
+                e == HOST_ENOMEM || e == HOST_ENOBUFS) {
                 stats_drop(nat, VNAT_DROP_HOST_ERROR);
                 continue;
             }
@@ -297,31 +310,32 @@ static void udp_listener_burst(struct vnat *nat, struct listener *l, uint32_t sl
         forward_key(nat, l, &from, &key);
         struct flow *f = flow_lookup(nat, &key);
         if (f == NULL) {
-            if (nat->svc.dgram_live >= nat->cfg.max_udp_flows || flow_table_full(nat)) {
+            if (!dgram_has_room(nat)) {
                 stats_drop(nat, VNAT_DROP_FLOW_LIMIT);
                 continue;
             }
-            f = svc_dgram_open(nat, &key, DG_UDP_IN);
-            f->u.dg.listener = slot;
-            f->u.dg.listener_gen = l->gen;
-            f->u.dg.peer = from;
-        } else if (f->u.dg.kind == DG_UDP_IN) {
-            f->u.dg.listener = slot;
-            f->u.dg.listener_gen = l->gen;
-            f->u.dg.peer = from;
+            f = dgram_open(nat, &key, DG_UDP_IN);
+            dgram_of(f)->listener = slot;
+            dgram_of(f)->listener_gen = l->gen;
+            dgram_of(f)->peer = from;
+        } else if (dgram_of(f)->kind == DG_UDP_IN) {
+            dgram_of(f)->listener = slot;
+            dgram_of(f)->listener_gen = l->gen;
+            dgram_of(f)->peer = from;
         }
-        svc_dgram_deliver(nat, f, (size_t)r);
+        dgram_deliver(nat, f, (size_t)r);
         if (nat->link_full)
             return; /* the rest stays queued in the socket */
     }
 }
 
-bool svc_on_listener_ready(struct vnat *nat, vnat_token tok)
+bool forward_on_listener_ready(struct vnat *nat, vnat_token tok)
 {
     uint32_t slot;
     struct listener *l = listener_by_token(nat, tok, &slot);
     if (l == NULL)
         return false;
+    VNAT_ASSERT(nat, slot < nat->cfg.max_forwards && l->gen == (uint32_t)(tok >> 32));
     if (l->fwd.proto == VNAT_PROTO_TCP)
         tcp_accept_burst(nat, l, slot);
     else
@@ -329,30 +343,21 @@ bool svc_on_listener_ready(struct vnat *nat, vnat_token tok)
     return true;
 }
 
-bool svc_on_listener_readable(struct vnat *nat, vnat_token tok)
+long forward_udp_send(struct vnat *nat, struct flow *f, const uint8_t *buf, size_t len)
 {
-    return svc_on_listener_ready(nat, tok);
-}
-
-long svc_forward_udp_send(struct vnat *nat, struct flow *f, const uint8_t *buf, size_t len)
-{
-    const struct dgram_flow *d = &f->u.dg;
+    const struct dgram_flow *d = dgram_const(f);
+    VNAT_ASSERT(nat, d->kind == DG_UDP_IN && !(f->flags & FF_SOCKET));
     if (d->listener >= nat->cfg.max_forwards)
-        return SVC_FWD_STALE;
-    const struct listener *l = &nat->listeners[d->listener];
+        return FWD_STALE;
+    const struct listener *l = &nat->fwd->listeners[d->listener];
     if (!l->in_use || l->gen != d->listener_gen)
-        return SVC_FWD_STALE;
-    return host_dgram_send(nat, svc_listener_token(nat, d->listener), buf, len, &d->peer);
+        return FWD_STALE;
+    return host_dgram_send(nat, listener_token(nat, d->listener), buf, len, &d->peer);
 }
 
-void svc_shutdown(struct vnat *nat)
+void forward_shutdown(struct vnat *nat)
 {
-    for (uint32_t i = 0; i < nat->cfg.max_flows; i++) {
-        struct flow *f = &nat->flows[i];
-        if (f->in_use && f->key.proto != VNAT_PROTO_TCP)
-            svc_dgram_release(nat, f);
-    }
     for (uint32_t s = 0; s < nat->cfg.max_forwards; s++)
-        if (nat->listeners[s].in_use)
+        if (nat->fwd->listeners[s].in_use)
             listener_close(nat, s);
 }

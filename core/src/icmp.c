@@ -1,5 +1,5 @@
 /*
- * icmp.c — ICMP echo ("ping") for the guest. An echo request to a new
+ * icmp.c — layer 3: ICMP echo ("ping") for the guest. An echo request to a new
  * (destination, identifier) pair passes the same egress policy as TCP and
  * UDP (so the gateway maps to host loopback and deny rules apply: the
  * reference NAT's ICMP bypassed both) and becomes a flow with one
@@ -15,7 +15,12 @@
  * (errors, echo replies, timestamps) is dropped and counted
  * (icmp_unsupported).
  */
-#include "internal.h"
+#include "icmp.h"
+
+#include "dgram.h"
+#include "log.h"
+#include "policy.h"
+#include "wire.h"
 
 #define ICMP_RECV_BURST 64
 
@@ -46,39 +51,34 @@ static void echo_locally(struct vnat *nat, const struct vw_ipv4 *ip, const struc
     host_guest_send(nat, nat->scratch, n);
 }
 
-static void bad_host_result(struct vnat *nat, struct flow *f)
-{
-    nat->stats.bad_host_results++;
-    svc_dgram_release(nat, f);
-}
-
 static struct flow *open_icmp(struct vnat *nat, const struct flow_key *key, const uint8_t *orig,
                               size_t orig_len)
 {
+    VNAT_ASSERT(nat, key->proto == VNAT_PROTO_ICMP && key->dst_port == 0);
     struct vnat_sockaddr dst = {.ip = key->dst_ip, .port = 0}, host_dst;
     if (policy_outbound(nat, VNAT_PROTO_ICMP, &dst, &host_dst) != POLICY_ALLOW) {
         stats_drop(nat, VNAT_DROP_POLICY);
-        svc_send_icmp_error(nat, nat->cfg.gateway_ip.addr, VW_ICMP_DEST_UNREACH, 13, orig,
-                            orig_len);
+        dgram_send_icmp_error(nat, nat->cfg.gateway_ip.addr, VW_ICMP_DEST_UNREACH, 13, orig,
+                              orig_len);
         return NULL;
     }
-    if (nat->svc.dgram_live >= nat->cfg.max_udp_flows || flow_table_full(nat)) {
+    if (!dgram_has_room(nat)) {
         stats_drop(nat, VNAT_DROP_FLOW_LIMIT);
         return NULL;
     }
     host_dst.port = 0;
-    struct flow *f = svc_dgram_open(nat, key, DG_ICMP);
+    struct flow *f = dgram_open(nat, key, DG_ICMP);
     vnat_token tok = flow_token(nat, f);
     int r = host_dgram_open(nat, tok, VNAT_DGRAM_ICMP, &host_dst);
     if (r != 0) {
         if (r > 0) {
             f->flags |= FF_SOCKET;
-            bad_host_result(nat, f);
+            dgram_bad_host_result(nat, f);
             return NULL;
         }
         /* Ping sockets may be forbidden on the host (net.ipv4.ping_group_range). */
         stats_drop(nat, VNAT_DROP_HOST_ERROR);
-        svc_dgram_release(nat, f);
+        dgram_release(nat, f);
         return NULL;
     }
     f->flags |= FF_SOCKET;
@@ -87,9 +87,10 @@ static struct flow *open_icmp(struct vnat *nat, const struct flow_key *key, cons
     return f;
 }
 
-void svc_icmp_input(struct vnat *nat, const struct vw_eth *eth, const struct vw_ipv4 *ip)
+void icmp_input(struct vnat *nat, const struct vw_eth *eth, const struct vw_ipv4 *ip)
 {
     const struct vnat_config *c = &nat->cfg;
+    VNAT_ASSERT(nat, ip->proto == VW_IPPROTO_ICMP && !ip->is_fragment && ip->ttl > 0);
     if (!ip4_is(ip->src, &c->guest_ip) || memcmp(eth->src, c->guest_mac, 6) != 0) {
         stats_drop(nat, VNAT_DROP_SPOOFED);
         return;
@@ -123,27 +124,28 @@ void svc_icmp_input(struct vnat *nat, const struct vw_eth *eth, const struct vw_
         return;
     long r = host_dgram_send(nat, flow_token(nat, f), ip->payload, ip->payload_len, NULL);
     if (r == (long)ip->payload_len) {
-        f->u.dg.to_host++;
-        f->u.dg.dirs |= DGDIR_OUT;
-        timer_list_touch(nat, f);
+        dgram_of(f)->to_host++;
+        dgram_of(f)->dirs |= DGDIR_OUT;
+        flow_timer_touch(nat, f);
         return;
     }
     if (r >= 0) {
-        bad_host_result(nat, f);
+        dgram_bad_host_result(nat, f);
         return;
     }
     long e = -r;
-    if (e == SVC_EAGAIN || e == SVC_ENOBUFS || e == SVC_ENOMEM || e == SVC_ENETUNREACH ||
-        e == SVC_EHOSTUNREACH || e == SVC_ENETDOWN || e == SVC_EHOSTDOWN || e == SVC_EACCES ||
-        e == SVC_EPERM || e == SVC_EMSGSIZE || e == SVC_ECONNREFUSED) {
+    if (e == HOST_EAGAIN || e == HOST_ENOBUFS || e == HOST_ENOMEM || e == HOST_ENETUNREACH ||
+        e == HOST_EHOSTUNREACH || e == HOST_ENETDOWN || e == HOST_EHOSTDOWN || e == HOST_EACCES ||
+        e == HOST_EPERM || e == HOST_EMSGSIZE || e == HOST_ECONNREFUSED) {
         stats_drop(nat, VNAT_DROP_HOST_ERROR);
         return;
     }
-    bad_host_result(nat, f);
+    dgram_bad_host_result(nat, f);
 }
 
-void svc_icmp_on_readable(struct vnat *nat, struct flow *f)
+void icmp_on_readable(struct vnat *nat, struct flow *f)
 {
+    VNAT_ASSERT(nat, f->key.proto == VNAT_PROTO_ICMP && !dgram_paused(f) && (f->flags & FF_SOCKET));
     vnat_token tok = flow_token(nat, f);
     const size_t at = VW_ETH_HLEN + VW_IPV4_HLEN; /* where the ICMP header goes */
     uint8_t *buf = nat->scratch + at;
@@ -151,17 +153,17 @@ void svc_icmp_on_readable(struct vnat *nat, struct flow *f)
     for (int n = 0; n < ICMP_RECV_BURST; n++) {
         struct vnat_sockaddr from;
         long r = host_dgram_recv(nat, tok, buf, cap, &from);
-        if (r == -SVC_EAGAIN)
+        if (r == -HOST_EAGAIN)
             return;
         if (r < 0) {
             long e = -r;
-            if (e == SVC_ENOBUFS || e == SVC_ENOMEM || e == SVC_ENETUNREACH ||
-                e == SVC_EHOSTUNREACH || e == SVC_ECONNREFUSED || e == SVC_EHOSTDOWN ||
-                e == SVC_ENETDOWN) {
+            if (e == HOST_ENOBUFS || e == HOST_ENOMEM || e == HOST_ENETUNREACH ||
+                e == HOST_EHOSTUNREACH || e == HOST_ECONNREFUSED || e == HOST_EHOSTDOWN ||
+                e == HOST_ENETDOWN) {
                 stats_drop(nat, VNAT_DROP_HOST_ERROR);
                 continue;
             }
-            bad_host_result(nat, f);
+            dgram_bad_host_result(nat, f);
             return;
         }
         if ((size_t)r > cap) {
@@ -169,7 +171,7 @@ void svc_icmp_on_readable(struct vnat *nat, struct flow *f)
             continue;
         }
         if (r < VW_ICMP_HLEN) {
-            bad_host_result(nat, f); /* a ping socket returns whole ICMP messages */
+            dgram_bad_host_result(nat, f); /* a ping socket returns whole ICMP messages */
             return;
         }
         if (buf[0] != VW_ICMP_ECHO_REPLY || buf[1] != 0) {
@@ -190,14 +192,11 @@ void svc_icmp_on_readable(struct vnat *nat, struct flow *f)
         size_t len = vw_icmp4_frame(nat->scratch, nat->scratch_len, &a, VW_ICMP_ECHO_REPLY, 0, rest,
                                     (size_t)r - VW_ICMP_HLEN);
         VNAT_VERIFY(nat, len > 0);
-        f->u.dg.to_guest++;
-        f->u.dg.dirs |= DGDIR_IN;
-        timer_list_touch(nat, f);
+        dgram_of(f)->to_guest++;
+        dgram_of(f)->dirs |= DGDIR_IN;
+        flow_timer_touch(nat, f);
         if (host_guest_send(nat, nat->scratch, len) != 0) {
-            f->u.dg.paused = 1;
-            link_wait_add(nat, f);
-            f->interest = 0;
-            host_set_interest(nat, tok, 0);
+            dgram_pause(nat, f);
             return;
         }
     }

@@ -11,14 +11,19 @@
  *            EV_WRITABLE, data = frame for EV_FRAME. Logged before the event
  *            is handled (and before due timers fire).
  *   OP       op, token, a = first integer argument (peek: offset; send,
- *            discard: len; set_interest: mask; close: reset), b = result,
- *            addr = connect destination, data = bytes given (send) or
- *            returned (peek: the b bytes peeked).
+ *            discard: len; set_interest: mask; close: reset; accept: the
+ *            new token; dgram open/bind: kind; dgram send: len; dgram recv:
+ *            cap), b = result, addr = the address given or returned
+ *            (connect, listen, accept, dgram open/bind/send/recv), data =
+ *            bytes given (send, dgram send) or returned (peek, dgram recv:
+ *            the b bytes). Only bytes that can be real are logged: an
+ *            impossible result is logged as a number and rejected by the
+ *            caller.
  *   OUT_FRAME op = GUEST_SEND, data = frame, a = b = the sink's return.
  *   API      a = 1 shutdown, 2 forward_add, 3 forward_remove; data = the
  *            forward for 2 and 3.
  */
-#include "internal.h"
+#include "log.h"
 
 static void emit(struct vnat *nat, uint32_t kind, uint32_t op, vnat_token tok, int64_t a, int64_t b,
                  const struct vnat_sockaddr *addr, const uint8_t *data, size_t len)
@@ -58,6 +63,8 @@ void log_api(struct vnat *nat, int64_t which, const void *data, size_t len)
 
 int host_guest_send(struct vnat *nat, const uint8_t *frame, size_t len)
 {
+    /* Every frame the core sends is built in its one scratch frame. */
+    VNAT_ASSERT(nat, frame == nat->scratch && len > 0 && len <= nat->scratch_len);
     int r = nat->ops.guest_send(nat->ctx, frame, len);
     if (nat->ops.log != NULL)
         emit(nat, VNAT_LOG_OUT_FRAME, VNAT_OP_GUEST_SEND, 0, r, r, NULL, frame, len);
@@ -96,6 +103,7 @@ long host_send_space(struct vnat *nat, vnat_token tok)
 
 long host_peek(struct vnat *nat, vnat_token tok, size_t off, uint8_t *buf, size_t len)
 {
+    VNAT_ASSERT(nat, buf >= nat->scratch && buf + len <= nat->scratch + nat->scratch_len);
     long r = nat->ops.peek(nat->ctx, tok, off, buf, len);
     if (nat->ops.log != NULL) {
         /* Log only bytes that can be real: an impossible result is logged
@@ -134,4 +142,65 @@ void host_set_interest(struct vnat *nat, vnat_token tok, unsigned mask)
     nat->ops.set_interest(nat->ctx, tok, mask);
     if (nat->ops.log != NULL)
         emit(nat, VNAT_LOG_OP, VNAT_OP_SET_INTEREST, tok, (int64_t)mask, 0, NULL, NULL, 0);
+}
+
+int host_tcp_listen(struct vnat *nat, vnat_token tok, const struct vnat_sockaddr *local)
+{
+    int r = nat->ops.tcp_listen(nat->ctx, tok, local);
+    if (nat->ops.log != NULL)
+        emit(nat, VNAT_LOG_OP, VNAT_OP_TCP_LISTEN, tok, 0, r, local, NULL, 0);
+    return r;
+}
+
+int host_tcp_accept(struct vnat *nat, vnat_token listener, vnat_token tok,
+                    struct vnat_sockaddr *peer)
+{
+    VNAT_ASSERT(nat, listener != tok);
+    memset(peer, 0, sizeof *peer);
+    int r = nat->ops.tcp_accept(nat->ctx, listener, tok, peer);
+    if (nat->ops.log != NULL)
+        emit(nat, VNAT_LOG_OP, VNAT_OP_TCP_ACCEPT, listener, (int64_t)tok, r, r == 0 ? peer : NULL,
+             NULL, 0);
+    return r;
+}
+
+int host_dgram_open(struct vnat *nat, vnat_token tok, enum vnat_dgram_kind kind,
+                    const struct vnat_sockaddr *dst)
+{
+    int r = nat->ops.dgram_open(nat->ctx, tok, kind, dst);
+    if (nat->ops.log != NULL)
+        emit(nat, VNAT_LOG_OP, VNAT_OP_DGRAM_OPEN, tok, kind, r, dst, NULL, 0);
+    return r;
+}
+
+int host_dgram_bind(struct vnat *nat, vnat_token tok, enum vnat_dgram_kind kind,
+                    const struct vnat_sockaddr *local)
+{
+    int r = nat->ops.dgram_bind(nat->ctx, tok, kind, local);
+    if (nat->ops.log != NULL)
+        emit(nat, VNAT_LOG_OP, VNAT_OP_DGRAM_BIND, tok, kind, r, local, NULL, 0);
+    return r;
+}
+
+long host_dgram_send(struct vnat *nat, vnat_token tok, const uint8_t *buf, size_t len,
+                     const struct vnat_sockaddr *to)
+{
+    long r = nat->ops.dgram_send(nat->ctx, tok, buf, len, to);
+    if (nat->ops.log != NULL)
+        emit(nat, VNAT_LOG_OP, VNAT_OP_DGRAM_SEND, tok, (int64_t)len, r, to, buf, len);
+    return r;
+}
+
+long host_dgram_recv(struct vnat *nat, vnat_token tok, uint8_t *buf, size_t cap,
+                     struct vnat_sockaddr *from)
+{
+    VNAT_ASSERT(nat, buf >= nat->scratch && buf + cap <= nat->scratch + nat->scratch_len);
+    memset(from, 0, sizeof *from);
+    long r = nat->ops.dgram_recv(nat->ctx, tok, buf, cap, from);
+    if (nat->ops.log != NULL) {
+        size_t n = (r > 0 && (size_t)r <= cap) ? (size_t)r : 0;
+        emit(nat, VNAT_LOG_OP, VNAT_OP_DGRAM_RECV, tok, (int64_t)cap, r, r >= 0 ? from : NULL,
+             n ? buf : NULL, n);
+    }
+    return r;
 }

@@ -4,7 +4,15 @@
  * virtual clock; no scan depends on the number of flows (rules are scanned,
  * and their number is fixed at creation).
  */
-#include "internal.h"
+#include "policy.h"
+
+#include "wire.h"
+
+void policy_init(struct vnat *nat)
+{
+    memset(nat->policy, 0, sizeof *nat->policy);
+    nat->policy->syn_bucket = (uint64_t)nat->cfg.syn_rate_per_sec * VNAT_NS_PER_S;
+}
 
 bool policy_ip_in(const struct vnat_ip *ip, const struct vnat_ip *net, unsigned prefix)
 {
@@ -27,7 +35,9 @@ bool policy_ip_in(const struct vnat_ip *ip, const struct vnat_ip *net, unsigned 
 bool policy_rules_deny(const struct vnat *nat, uint8_t proto, const struct vnat_sockaddr *dst)
 {
     for (uint32_t i = 0; i < nat->cfg.n_rules; i++) {
-        const struct vnat_rule *r = &nat->rules[i];
+        const struct vnat_rule *r = &nat->cfg.rules[i];
+        VNAT_ASSERT(nat,
+                    r->action <= VNAT_RULE_ALLOW && r->port_lo <= r->port_hi); /* normalize() */
         if (r->proto != VNAT_PROTO_ANY && r->proto != proto)
             continue;
         if (dst->port < r->port_lo || dst->port > r->port_hi)
@@ -50,6 +60,7 @@ static bool ip4_special(const struct vnat *nat, const uint8_t a[4])
     /* The guest subnet's broadcast address. */
     const struct vnat_ip *g = &nat->cfg.guest_ip;
     unsigned p = nat->cfg.prefix_len;
+    VNAT_ASSERT(nat, p >= 1 && p <= 30); /* normalize() */
     if (p < 31 &&
         policy_ip_in(&(struct vnat_ip){.family = VNAT_AF_INET, .addr = {a[0], a[1], a[2], a[3]}}, g,
                      p)) {
@@ -71,7 +82,7 @@ static bool link_local_allowed(const struct vnat *nat, uint8_t proto,
     if (a[0] != 169 || a[1] != 254)
         return false;
     for (uint32_t i = 0; i < nat->cfg.n_rules; i++) {
-        const struct vnat_rule *r = &nat->rules[i];
+        const struct vnat_rule *r = &nat->cfg.rules[i];
         if ((r->proto == VNAT_PROTO_ANY || r->proto == proto) && dst->port >= r->port_lo &&
             dst->port <= r->port_hi && policy_ip_in(&dst->ip, &r->net, r->prefix))
             return r->action == VNAT_RULE_ALLOW;
@@ -82,6 +93,8 @@ static bool link_local_allowed(const struct vnat *nat, uint8_t proto,
 enum policy_verdict policy_outbound(const struct vnat *nat, uint8_t proto,
                                     const struct vnat_sockaddr *dst, struct vnat_sockaddr *host_dst)
 {
+    VNAT_ASSERT(nat,
+                proto == VNAT_PROTO_TCP || proto == VNAT_PROTO_UDP || proto == VNAT_PROTO_ICMP);
     *host_dst = *dst;
     if (dst->ip.family != VNAT_AF_INET)
         return POLICY_DENY_SPECIAL; /* IPv6 egress arrives with guest services */
@@ -95,8 +108,7 @@ enum policy_verdict policy_outbound(const struct vnat *nat, uint8_t proto,
         if (dst->port != 53 || nat->cfg.n_dns_servers == 0)
             return POLICY_DENY_SPECIAL;
         /* The resolver in use (guest services move on after a failure). */
-        uint32_t i = nat->svc.dns_next < nat->cfg.n_dns_servers ? nat->svc.dns_next : 0;
-        *host_dst = nat->cfg.dns_servers[i];
+        *host_dst = nat->cfg.dns_servers[policy_resolver(nat)];
     } else if (ip4_special(nat, dst->ip.addr) && !link_local_allowed(nat, proto, dst)) {
         return POLICY_DENY_SPECIAL;
     }
@@ -114,16 +126,31 @@ bool policy_rate_take(struct vnat *nat)
      * the bucket refills at `rate` per nanosecond up to rate * 1e9 (one
      * second's worth, so a burst of `rate` is allowed). */
     uint64_t cap = rate * VNAT_NS_PER_S;
-    uint64_t elapsed = nat->now - nat->syn_bucket_last;
-    nat->syn_bucket_last = nat->now;
+    uint64_t elapsed = nat->now - nat->policy->syn_bucket_last;
+    nat->policy->syn_bucket_last = nat->now;
     if (elapsed >= VNAT_NS_PER_S)
-        nat->syn_bucket = cap;
+        nat->policy->syn_bucket = cap;
     else {
         uint64_t add = elapsed * rate;
-        nat->syn_bucket = (cap - nat->syn_bucket < add) ? cap : nat->syn_bucket + add;
+        nat->policy->syn_bucket =
+            (cap - nat->policy->syn_bucket < add) ? cap : nat->policy->syn_bucket + add;
     }
-    if (nat->syn_bucket < VNAT_NS_PER_S)
+    VNAT_ASSERT(nat, nat->policy->syn_bucket <= cap);
+    if (nat->policy->syn_bucket < VNAT_NS_PER_S)
         return false;
-    nat->syn_bucket -= VNAT_NS_PER_S;
+    nat->policy->syn_bucket -= VNAT_NS_PER_S;
     return true;
+}
+
+unsigned policy_resolver(const struct vnat *nat)
+{
+    return nat->policy->resolver < nat->cfg.n_dns_servers ? nat->policy->resolver : 0;
+}
+
+void policy_resolver_failed(struct vnat *nat, unsigned index)
+{
+    uint32_t n = nat->cfg.n_dns_servers;
+    VNAT_ASSERT(nat, n == 0 || index < n);
+    if (n > 1 && nat->policy->resolver == index)
+        nat->policy->resolver = (uint8_t)((index + 1) % n);
 }

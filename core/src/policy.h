@@ -1,5 +1,5 @@
 /*
- * policy.h — where the guest may go. One decision function for every
+ * policy.h — layer 1: where the guest may go. One decision function for every
  * protocol (TCP now; UDP and ICMP of guest services reuse it): the
  * destination the guest asked for is translated to the host's view (gateway
  * -> host loopback, DNS address -> the host resolver), then the rule list
@@ -11,11 +11,17 @@
 #ifndef VNAT_POLICY_H
 #define VNAT_POLICY_H
 
-#include <stdbool.h>
-#include <stdint.h>
-#include <vnat/vnat.h>
+#include "base.h"
 
-struct vnat;
+/* The policy layer's part of the instance (nat->policy). */
+struct policy_state {
+    uint64_t syn_bucket;      /* rate limiter tokens, in token-nanoseconds */
+    uint64_t syn_bucket_last; /* when it was last refilled */
+    uint8_t resolver;         /* cfg.dns_servers index the DNS address maps to now */
+    uint8_t pad_[7];
+};
+
+void policy_init(struct vnat *nat);
 
 enum policy_verdict {
     POLICY_ALLOW = 0,
@@ -38,5 +44,11 @@ bool policy_ip_in(const struct vnat_ip *ip, const struct vnat_ip *net, unsigned 
 /* New-connection rate limiter (token bucket in virtual time). Returns true
  * and takes a token if a new connection may start at nat->now. */
 bool policy_rate_take(struct vnat *nat);
+
+/* The resolver the DNS address maps to now (an index into cfg.dns_servers,
+ * 0 when there is none), and the failover: a resolver that failed while in
+ * use hands over to the next one. */
+unsigned policy_resolver(const struct vnat *nat);
+void policy_resolver_failed(struct vnat *nat, unsigned index);
 
 #endif

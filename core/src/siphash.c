@@ -5,7 +5,9 @@
  * must not be able to aim flows at one bucket) and ISNs (RFC 6528). Keys
  * derive from the configuration's seed, so runs are reproducible.
  */
-#include "internal.h"
+#include "siphash.h"
+
+#include <string.h>
 
 static inline uint64_t rotl64(uint64_t x, unsigned b)
 {

@@ -67,9 +67,20 @@
  *               Writable with SO_ERROR 0 -> SYN-ACK, SYN_RCVD. SO_ERROR != 0
  *               or connect timeout -> RST to guest, flow reaped.
  *  SYN_RCVD     SYN-ACK sent, retransmitted on RTO and on a repeated guest
- *               SYN. No host interest. The guest's ACK of iss+1 ->
- *               ESTABLISHED (an ACK of anything else gets a RST segment, the
- *               flow stays).
+ *               SYN. No host interest (write interest if the host connected
+ *               with less than two segments of send space). The guest's ACK
+ *               of iss+1 -> ESTABLISHED (an ACK of anything else gets a RST
+ *               segment, the flow stays).
+ *  SYN_SENT     Inbound (port forward): the host connection was accepted
+ *               and our SYN sent (SYN alone; MSS for our MTU and window
+ *               scaling offered), retransmitted on RTO and on link-writable;
+ *               on the connect timer list; no host interest. The guest's
+ *               SYN-ACK acknowledging iss+1 -> ACK, ESTABLISHED (window
+ *               scaling only if it offered it). An acceptable RST (ACK of
+ *               iss+1) refuses the connection: the host socket is closed
+ *               with reset. An ACK of anything else gets a RST segment;
+ *               anything else is dropped (no simultaneous open). Connect
+ *               timeout or TCP_RETRY_LIMIT -> RST to guest, reset.
  *  ESTABLISHED  Data both ways as above. Guest FIN (once all data before it
  *               was taken) -> ACK, host shutdown_write, GUEST_FIN. Host EOF
  *               (peek returns 0) -> FIN after all data, HOST_FIN.
@@ -85,14 +96,18 @@
  *               in the same call. After a clean close (both FINs
  *               acknowledged): the host socket is closed and the flow
  *               lingers for TCP_LINGER_NS on the linger list, acknowledging
- *               a late guest FIN again instead of resetting it; a new SYN on
- *               the same 5-tuple releases it and starts a new flow.
- * In every synchronized state: an acceptable guest RST (seq == rcv_nxt)
- * closes the host socket with reset (an in-window one gets a challenge ACK,
- * RFC 5961); a host error (peek/send/SO_ERROR) sends RST to the guest; an
- * impossible host result resets the flow (VNAT_RST_BAD_HOST_RESULT); the idle
- * timer (every state but CONNECTING and BOTH_FIN) and the closing timer send
- * RST to the guest and reset the host socket.
+ *               a late guest FIN again instead of resetting it; it no longer
+ *               counts to max_tcp_flows but keeps its flow-table slot. A
+ *               guest RST releases it; a new SYN on the same 5-tuple
+ *               releases it and starts a new flow.
+ * In every synchronized state (SYN_RCVD, ESTABLISHED, GUEST_FIN, HOST_FIN,
+ * BOTH_FIN): an acceptable guest RST (seq == rcv_nxt) closes the host socket
+ * with reset (an in-window one gets a challenge ACK, RFC 5961). In every
+ * state but CLOSED: a host error (peek/send/SO_ERROR) sends RST to the
+ * guest; an impossible host result resets the flow
+ * (VNAT_RST_BAD_HOST_RESULT); the connect timer (CONNECTING, SYN_SENT), the
+ * idle timer (SYN_RCVD, ESTABLISHED, GUEST_FIN, HOST_FIN) and the closing
+ * timer (BOTH_FIN) send RST to the guest and reset the host socket.
  *
  * Unknown flows: a guest SYN (no ACK) creates a flow after the policy, the
  * flow limit and the rate limit allow it (each refusal is a RST and a
@@ -100,22 +115,12 @@
  * SEG.ACK; otherwise seq 0, ack = SEG.SEQ + SEG.LEN, RST|ACK), never in
  * answer to a RST, and never creates a flow.
  */
-#include "internal.h"
+#include "tcp.h"
 
-/* Linux errno numbers (the host operations' convention, vnat.h). */
-#define H_EPIPE 32
-#define H_EAGAIN 11
-#define H_ENOMEM 12
-#define H_ENETDOWN 100
-#define H_ENETUNREACH 101
-#define H_ECONNABORTED 103
-#define H_ECONNRESET 104
-#define H_ENOBUFS 105
-#define H_ENOTCONN 107
-#define H_ETIMEDOUT 110
-#define H_ECONNREFUSED 111
-#define H_EHOSTDOWN 112
-#define H_EHOSTUNREACH 113
+#include "log.h"
+#include "policy.h"
+#include "siphash.h"
+#include "wire.h"
 
 /* ------------------------------------------------------------------ */
 /* Transition table                                                    */
@@ -241,7 +246,7 @@ __attribute__((unused)) static bool transition_listed(int from, enum tcp_event e
 
 static inline struct tcp_flow *T(struct flow *f)
 {
-    return &f->u.tcp;
+    return tcp_flow_of(f);
 }
 
 static void set_state(struct vnat *nat, struct flow *f, enum tcp_event ev, int to)
@@ -258,17 +263,17 @@ static void set_state(struct vnat *nat, struct flow *f, enum tcp_event ev, int t
     switch (to) {
     case VNAT_TCP_CONNECTING:
     case VNAT_TCP_SYN_SENT:
-        timer_list_set(nat, f, TCLASS_CONNECT);
+        flow_timer_set(nat, f, TCLASS_CONNECT);
         break;
     case VNAT_TCP_SYN_RCVD:
-        timer_list_set(nat, f, TCLASS_IDLE);
+        flow_timer_set(nat, f, TCLASS_IDLE);
         break;
     case VNAT_TCP_BOTH_FIN:
-        timer_list_set(nat, f, TCLASS_CLOSING);
+        flow_timer_set(nat, f, TCLASS_CLOSING);
         break;
     case VNAT_TCP_CLOSED:
-        timer_list_clear(nat, f);
-        timer_heap_clear(nat, f);
+        flow_timer_clear(nat, f);
+        flow_heap_clear(nat, f);
         break;
     default:
         break;
@@ -282,15 +287,15 @@ static void release(struct vnat *nat, struct flow *f)
     VNAT_ASSERT(nat, !(f->flags & FF_SOCKET));
     nat->stats.tcp_flows_by_state[VNAT_TCP_CLOSED]--;
     if (!(f->flags & FF_LINGER)) {
-        VNAT_ASSERT(nat, nat->tcp_live > 0);
-        nat->tcp_live--;
+        VNAT_ASSERT(nat, nat->tcp->live > 0);
+        nat->tcp->live--;
     }
     flow_free(nat, f);
 }
 
-static uint16_t rcv_window(const struct flow *f, bool syn)
+static uint16_t rcv_window(const struct vnat *nat, const struct flow *f, bool syn)
 {
-    const struct tcp_flow *t = &f->u.tcp;
+    const struct tcp_flow *t = tcp_flow_const(f);
     /* Offer 3/4 of the free space. A host kernel charges its own overhead
      * to the send buffer (Linux counts skb truesize against SO_SNDBUF), so
      * every write consumes a little more space than its payload; offering
@@ -305,6 +310,7 @@ static uint16_t rcv_window(const struct flow *f, bool syn)
      * more than is free). */
     if ((space >> shift) == 0)
         space = t->host_space;
+    VNAT_ASSERT(nat, (space >> shift) > 0 || (t->host_space >> shift) == 0);
     /* At most TCP_RCV_WND_SEGS segments, so the guest never queues more
      * frames towards us than its link holds (tcp.h). The cap moves with
      * rcv_nxt, so the right edge still never retreats. */
@@ -339,19 +345,24 @@ static uint16_t rcv_window(const struct flow *f, bool syn)
         else if (space > held)
             space = held;
     }
+    VNAT_ASSERT(nat, space <= t->host_space && shift <= 14); /* never more than the host takes */
     return (uint16_t)(space >> shift);
 }
 
-static void seg_init(struct flow *f, struct vw_tcp_out *o, uint8_t flags, uint32_t seq)
+static void seg_init(const struct vnat *nat, struct flow *f, struct vw_tcp_out *o, uint8_t flags,
+                     uint32_t seq)
 {
-    struct tcp_flow *t = &f->u.tcp;
+    struct tcp_flow *t = tcp_flow_of(f);
+    /* Nothing we send starts beyond what was ever sent (a RST in CONNECTING
+     * has seq 0, outside our sequence space). */
+    VNAT_ASSERT(nat, (flags & VW_TCP_RST) || seq_le(seq, t->snd_max));
     memset(o, 0, sizeof *o);
     o->sport = f->key.dst_port;
     o->dport = f->key.guest_port;
     o->seq = seq;
     o->ack = t->rcv_nxt;
     o->flags = flags;
-    o->window = rcv_window(f, flags & VW_TCP_SYN);
+    o->window = rcv_window(nat, f, flags & VW_TCP_SYN);
     /* The right edge this segment offers: the hole rule holds it. */
     t->rcv_adv = t->rcv_nxt + ((uint32_t)o->window << ((flags & VW_TCP_SYN) ? 0 : t->rcv_wscale));
     if (flags & VW_TCP_SYN) {
@@ -379,6 +390,7 @@ static void addrs_for(const struct vnat *nat, const struct vnat_ip *src, const s
  * give it to the guest. Returns the sink's result (0 = taken). */
 static int emit(struct vnat *nat, struct flow *f, const struct vw_tcp_out *o, size_t payload_len)
 {
+    VNAT_ASSERT(nat, payload_len <= T(f)->mss);
     struct vw_l2l3 a;
     addrs_for(nat, &f->key.dst_ip, &f->key.guest_ip, &a);
     a.ip_id = nat->ip_id++;
@@ -393,7 +405,7 @@ static int emit(struct vnat *nat, struct flow *f, const struct vw_tcp_out *o, si
 static int send_ctl(struct vnat *nat, struct flow *f, uint8_t flags, uint32_t seq)
 {
     struct vw_tcp_out o;
-    seg_init(f, &o, flags, seq);
+    seg_init(nat, f, &o, flags, seq);
     return emit(nat, f, &o, 0);
 }
 
@@ -410,6 +422,7 @@ static void send_dup_ack(struct vnat *nat, struct flow *f)
 
 static void send_synack(struct vnat *nat, struct flow *f)
 {
+    VNAT_ASSERT(nat, T(f)->state == VNAT_TCP_SYN_RCVD);
     send_ctl(nat, f, VW_TCP_SYN | VW_TCP_ACK, T(f)->iss);
 }
 
@@ -418,8 +431,9 @@ static void send_synack(struct vnat *nat, struct flow *f)
  * and window scaling offered, used only if the guest's SYN-ACK offers it. */
 static void send_syn(struct vnat *nat, struct flow *f)
 {
+    VNAT_ASSERT(nat, T(f)->state == VNAT_TCP_SYN_SENT);
     struct vw_tcp_out o;
-    seg_init(f, &o, VW_TCP_SYN, T(f)->iss);
+    seg_init(nat, f, &o, VW_TCP_SYN, T(f)->iss);
     o.ack = 0;
     o.opt_mss = true;
     o.mss = (uint16_t)(nat->cfg.mtu - 40);
@@ -440,14 +454,15 @@ static void set_interest(struct vnat *nat, struct flow *f, unsigned mask)
 static void send_rst_for_flow(struct vnat *nat, struct flow *f, enum vnat_rst_reason why)
 {
     struct tcp_flow *t = T(f);
+    VNAT_ASSERT(nat, t->state != VNAT_TCP_CLOSED && why < VNAT_RST__COUNT);
     struct vw_tcp_out o;
     if (t->state == VNAT_TCP_CONNECTING) {
-        seg_init(f, &o, VW_TCP_RST | VW_TCP_ACK, 0);
+        seg_init(nat, f, &o, VW_TCP_RST | VW_TCP_ACK, 0);
     } else if (t->state == VNAT_TCP_SYN_SENT) {
-        seg_init(f, &o, VW_TCP_RST, t->snd_nxt); /* nothing of the guest's to acknowledge */
+        seg_init(nat, f, &o, VW_TCP_RST, t->snd_nxt); /* nothing of the guest's to acknowledge */
         o.ack = 0;
     } else {
-        seg_init(f, &o, VW_TCP_RST | VW_TCP_ACK, t->snd_nxt);
+        seg_init(nat, f, &o, VW_TCP_RST | VW_TCP_ACK, t->snd_nxt);
     }
     o.window = 0;
     nat->stats.rst_sent[why]++;
@@ -467,12 +482,12 @@ static void linger(struct vnat *nat, struct flow *f)
 {
     VNAT_ASSERT(nat, T(f)->state == VNAT_TCP_CLOSED);
     VNAT_ASSERT(nat, !(f->flags & FF_SOCKET));
-    timer_list_set(nat, f, TCLASS_LINGER);
+    flow_timer_set(nat, f, TCLASS_LINGER);
     /* Nothing is open on either side: the flow no longer counts to the
      * concurrent-flow limit (reference defect 5). */
     f->flags |= FF_LINGER;
-    VNAT_ASSERT(nat, nat->tcp_live > 0);
-    nat->tcp_live--;
+    VNAT_ASSERT(nat, nat->tcp->live > 0);
+    nat->tcp->live--;
 }
 
 /* Tear a flow down: optional RST to the guest, host socket closed (with
@@ -480,6 +495,7 @@ static void linger(struct vnat *nat, struct flow *f)
 static void teardown(struct vnat *nat, struct flow *f, enum tcp_event ev, int rst_reason,
                      int close_reset)
 {
+    VNAT_ASSERT(nat, T(f)->state != VNAT_TCP_CLOSED && rst_reason < VNAT_RST__COUNT);
     if (rst_reason >= 0)
         send_rst_for_flow(nat, f, (enum vnat_rst_reason)rst_reason);
     if (f->flags & FF_SOCKET) {
@@ -495,20 +511,20 @@ enum herr { HERR_AGAIN, HERR_RESET, HERR_BAD };
 static enum herr classify(long r)
 {
     switch (-r) {
-    case H_EAGAIN:
+    case HOST_EAGAIN:
         return HERR_AGAIN;
-    case H_ECONNRESET:
-    case H_EPIPE:
-    case H_ETIMEDOUT:
-    case H_EHOSTUNREACH:
-    case H_ENETUNREACH:
-    case H_ECONNABORTED:
-    case H_ENOTCONN:
-    case H_ECONNREFUSED:
-    case H_ENETDOWN:
-    case H_EHOSTDOWN:
-    case H_ENOBUFS:
-    case H_ENOMEM:
+    case HOST_ECONNRESET:
+    case HOST_EPIPE:
+    case HOST_ETIMEDOUT:
+    case HOST_EHOSTUNREACH:
+    case HOST_ENETUNREACH:
+    case HOST_ECONNABORTED:
+    case HOST_ENOTCONN:
+    case HOST_ECONNREFUSED:
+    case HOST_ENETDOWN:
+    case HOST_EHOSTDOWN:
+    case HOST_ENOBUFS:
+    case HOST_ENOMEM:
         return HERR_RESET;
     default:
         return HERR_BAD;
@@ -525,6 +541,7 @@ static void bad_host_result(struct vnat *nat, struct flow *f)
  * Returns true if the flow is gone (it always is unless r was -EAGAIN). */
 static bool host_failed(struct vnat *nat, struct flow *f, long r)
 {
+    VNAT_ASSERT(nat, r < 0);
     switch (classify(r)) {
     case HERR_AGAIN:
         return false;
@@ -544,6 +561,7 @@ static bool host_failed(struct vnat *nat, struct flow *f, long r)
 static bool ask_host_space(struct vnat *nat, struct flow *f)
 {
     struct tcp_flow *t = T(f);
+    VNAT_ASSERT(nat, t->state != VNAT_TCP_CLOSED && (f->flags & FF_SOCKET));
     long space = host_send_space(nat, flow_token(nat, f));
     if (space < 0) {
         if (classify(space) != HERR_AGAIN)
@@ -557,12 +575,14 @@ static bool ask_host_space(struct vnat *nat, struct flow *f)
 
 static void rto_arm(struct vnat *nat, struct flow *f)
 {
-    timer_heap_set(nat, f, HKIND_RTO, nat->now + (uint64_t)T(f)->rto_us * VNAT_NS_PER_US);
+    VNAT_ASSERT(nat, T(f)->rto_us >= TCP_RTO_MIN_US && T(f)->rto_us <= TCP_RTO_MAX_US);
+    flow_heap_set(nat, f, HKIND_RTO, nat->now + (uint64_t)T(f)->rto_us * VNAT_NS_PER_US);
 }
 
-static void rtt_sample(struct tcp_flow *t, uint64_t now)
+static void rtt_sample(const struct vnat *nat, struct tcp_flow *t)
 {
-    uint64_t us64 = (now - t->rtt_start) / VNAT_NS_PER_US;
+    VNAT_ASSERT(nat, nat->now >= t->rtt_start);
+    uint64_t us64 = (nat->now - t->rtt_start) / VNAT_NS_PER_US;
     uint32_t r = us64 > TCP_RTO_MAX_US ? TCP_RTO_MAX_US : (uint32_t)us64;
     if (t->srtt_us == 0) {
         t->srtt_us = r;
@@ -582,11 +602,11 @@ static void rtt_sample(struct tcp_flow *t, uint64_t now)
 
 static uint32_t isn_for(const struct vnat *nat, const struct flow_key *k)
 {
-    if (nat->isn_forced)
-        return nat->isn_force_value;
+    if (nat->tcp->isn_forced)
+        return nat->tcp->isn_force_value;
     /* RFC 6528: ISN = M + F(4-tuple, secret), M a 4 microsecond clock. */
     uint32_t m = (uint32_t)(nat->now / 4000);
-    return m + (uint32_t)vnat_siphash24(nat->sip_isn, k, sizeof *k);
+    return m + (uint32_t)vnat_siphash24(nat->tcp->sip_isn, k, sizeof *k);
 }
 
 /* ------------------------------------------------------------------ */
@@ -596,6 +616,7 @@ static uint32_t isn_for(const struct vnat *nat, const struct flow_key *k)
 static void reply_rst(struct vnat *nat, const struct vnat_ip *guest, const struct vnat_ip *dst,
                       const struct vw_tcp *seg, enum vnat_rst_reason why)
 {
+    VNAT_ASSERT(nat, why < VNAT_RST__COUNT);
     if (seg->flags & VW_TCP_RST)
         return; /* never answer a RST */
     struct vw_tcp_out o;
@@ -636,6 +657,7 @@ static bool state_sends_data(int s)
 static void send_fin(struct vnat *nat, struct flow *f)
 {
     struct tcp_flow *t = T(f);
+    VNAT_ASSERT(nat, state_sends_data(t->state) && !(f->flags & FF_FIN_ACKED));
     bool first = !(f->flags & FF_FIN_EVER);
     if (seq_lt(t->snd_nxt, t->snd_max))
         nat->stats.retransmits++;
@@ -652,81 +674,126 @@ static void send_fin(struct vnat *nat, struct flow *f)
     }
 }
 
-/* Send what the host has, within the guest's window. Returns false if the
- * flow was torn down. */
+/* What one step of push did. */
+enum push_step {
+    PUSH_SENT,    /* a segment went out: go on */
+    PUSH_STOP,    /* the link is full, or the host's EOF became our FIN */
+    PUSH_DRAINED, /* the host socket has nothing more to peek now */
+    PUSH_GONE,    /* a host error or impossible result tore the flow down */
+};
+
+/* Count a segment about to be sent at snd_nxt: a retransmission, or the
+ * start of an RTT measurement if none is running (Karn's rule). */
+static void note_data_sent(struct vnat *nat, struct flow *f)
+{
+    struct tcp_flow *t = T(f);
+    VNAT_ASSERT(nat, seq_le(t->snd_nxt, t->snd_max));
+    if (seq_lt(t->snd_nxt, t->snd_max))
+        nat->stats.retransmits++;
+    else if (!(f->flags & FF_RTT_TIMING)) {
+        f->flags |= FF_RTT_TIMING;
+        t->rtt_seq = t->snd_nxt;
+        t->rtt_start = nat->now;
+    }
+}
+
+/* Peek the host's next bytes at snd_nxt (at most `room`, the guest
+ * window's room, and one MSS) into the frame and send them; no bytes at
+ * all is the host's EOF, sent as our FIN. */
+static enum push_step push_one(struct vnat *nat, struct flow *f, uint32_t room)
+{
+    struct tcp_flow *t = T(f);
+    uint32_t inflight = t->snd_nxt - t->snd_una;
+    VNAT_ASSERT(nat, seq_le(t->snd_una, t->snd_nxt) && room > 0 && inflight + room == t->snd_wnd);
+    size_t len = room < t->mss ? room : t->mss;
+    struct vw_tcp_out o;
+    seg_init(nat, f, &o, VW_TCP_ACK | VW_TCP_PSH, t->snd_nxt);
+    size_t off = vw_tcp4_payload_off(&o);
+    VNAT_VERIFY(nat, off + len <= nat->scratch_len);
+    long r = host_peek(nat, flow_token(nat, f), inflight, nat->scratch + off, len);
+    if (r == 0) {
+        send_fin(nat, f);
+        return PUSH_STOP;
+    }
+    if (r < 0) {
+        if (classify(r) == HERR_AGAIN)
+            return PUSH_DRAINED;
+        host_failed(nat, f, r);
+        return PUSH_GONE;
+    }
+    if ((size_t)r > len) {
+        bad_host_result(nat, f);
+        return PUSH_GONE;
+    }
+    note_data_sent(nat, f);
+    int sink = emit(nat, f, &o, (size_t)r);
+    t->snd_nxt += (uint32_t)r;
+    if (seq_gt(t->snd_nxt, t->snd_max))
+        t->snd_max = t->snd_nxt;
+    VNAT_ASSERT(nat, t->snd_nxt - t->snd_una <= t->snd_wnd);
+    return sink != 0 ? PUSH_STOP : PUSH_SENT; /* link full: resume on link-writable */
+}
+
+/* Timers after a push: RTO while anything is in flight, persist on a zero
+ * window, none otherwise. */
+static void arm_send_timer(struct vnat *nat, struct flow *f)
+{
+    struct tcp_flow *t = T(f);
+    VNAT_ASSERT(nat, seq_le(t->snd_una, t->snd_nxt) && seq_le(t->snd_nxt, t->snd_max));
+    if (t->snd_nxt != t->snd_una) {
+        if (f->tm.heap_kind != HKIND_RTO)
+            rto_arm(nat, f);
+    } else if (t->snd_wnd == 0 && !(f->flags & FF_FIN_SENT)) {
+        if (f->tm.heap_kind != HKIND_PERSIST)
+            flow_heap_set(nat, f, HKIND_PERSIST, nat->now + (uint64_t)t->rto_us * VNAT_NS_PER_US);
+    } else {
+        flow_heap_clear(nat, f);
+    }
+}
+
+/* Send segments while the guest's window has room, at most TCP_PUSH_BURST
+ * of them; nothing once our FIN is out. Sets *window_full if the window
+ * stopped it and *drained if the host socket had nothing more. Returns
+ * false if the flow was torn down. */
+static bool push_burst(struct vnat *nat, struct flow *f, bool *window_full, bool *drained)
+{
+    struct tcp_flow *t = T(f);
+    VNAT_ASSERT(nat, state_sends_data(t->state));
+    if (f->flags & FF_FIN_SENT)
+        return true;
+    for (int burst = 0; burst < TCP_PUSH_BURST; burst++) {
+        uint32_t inflight = t->snd_nxt - t->snd_una;
+        if (inflight >= t->snd_wnd) {
+            *window_full = true;
+            return true;
+        }
+        enum push_step step = push_one(nat, f, t->snd_wnd - inflight);
+        if (step == PUSH_GONE)
+            return false;
+        if (step == PUSH_DRAINED)
+            *drained = true;
+        if (step != PUSH_SENT)
+            return true;
+    }
+    return true;
+}
+
+/* Send what the host has, within the guest's window, then set the timers
+ * and the host interest that follow. Returns false if the flow was torn
+ * down. */
 static bool push(struct vnat *nat, struct flow *f)
 {
     struct tcp_flow *t = T(f);
     if (!state_sends_data(t->state))
         return true;
-    bool window_full = false, drained = false, capped = true;
-    if (f->flags & FF_FIN_SENT) {
-        capped = false;
-    } else {
-        for (int burst = 0; burst < TCP_PUSH_BURST; burst++) {
-            uint32_t inflight = t->snd_nxt - t->snd_una;
-            if (inflight >= t->snd_wnd) {
-                window_full = true;
-                capped = false;
-                break;
-            }
-            uint32_t room = t->snd_wnd - inflight;
-            size_t len = room < t->mss ? room : t->mss;
-            struct vw_tcp_out o;
-            seg_init(f, &o, VW_TCP_ACK | VW_TCP_PSH, t->snd_nxt);
-            size_t off = vw_tcp4_payload_off(&o);
-            VNAT_VERIFY(nat, off + len <= nat->scratch_len);
-            long r = host_peek(nat, flow_token(nat, f), inflight, nat->scratch + off, len);
-            if (r > 0) {
-                if ((size_t)r > len) {
-                    bad_host_result(nat, f);
-                    return false;
-                }
-                if (seq_lt(t->snd_nxt, t->snd_max))
-                    nat->stats.retransmits++;
-                else if (!(f->flags & FF_RTT_TIMING)) {
-                    f->flags |= FF_RTT_TIMING;
-                    t->rtt_seq = t->snd_nxt;
-                    t->rtt_start = nat->now;
-                }
-                int sink = emit(nat, f, &o, (size_t)r);
-                t->snd_nxt += (uint32_t)r;
-                if (seq_gt(t->snd_nxt, t->snd_max))
-                    t->snd_max = t->snd_nxt;
-                if (sink != 0) {
-                    capped = false; /* the link is full: resume on link-writable */
-                    break;
-                }
-                continue;
-            }
-            if (r == 0) {
-                send_fin(nat, f);
-                capped = false;
-                break;
-            }
-            if (classify(r) == HERR_AGAIN) {
-                drained = true;
-                capped = false;
-                break;
-            }
-            host_failed(nat, f, r);
-            return false;
-        }
-    }
-    /* Timers: RTO while anything is in flight, persist on a zero window. */
-    bool inflight = t->snd_nxt != t->snd_una;
-    if (inflight) {
-        if (f->heap_kind != HKIND_RTO)
-            rto_arm(nat, f);
-    } else if (t->snd_wnd == 0 && !(f->flags & FF_FIN_SENT)) {
-        if (f->heap_kind != HKIND_PERSIST)
-            timer_heap_set(nat, f, HKIND_PERSIST, nat->now + (uint64_t)t->rto_us * VNAT_NS_PER_US);
-    } else {
-        timer_heap_clear(nat, f);
-    }
+    bool window_full = false, drained = false;
+    if (!push_burst(nat, f, &window_full, &drained))
+        return false;
+    arm_send_timer(nat, f);
+    VNAT_ASSERT(nat, t->snd_nxt == t->snd_una || f->tm.heap_kind == HKIND_RTO);
     /* Read interest only when a readable event could lead to sending. */
+    bool inflight = t->snd_nxt != t->snd_una;
     bool want_read = !(f->flags & FF_HOST_EOF) && !window_full && !(drained && inflight);
-    (void)capped;
     unsigned mask =
         (want_read ? VNAT_WANT_READ : 0) | ((f->flags & FF_WANT_WUPD) ? VNAT_WANT_WRITE : 0);
     set_interest(nat, f, mask);
@@ -738,6 +805,7 @@ static bool push(struct vnat *nat, struct flow *f)
 static bool retransmit_one(struct vnat *nat, struct flow *f)
 {
     struct tcp_flow *t = T(f);
+    VNAT_ASSERT(nat, seq_lt(t->snd_una, t->snd_nxt) && seq_le(t->snd_nxt, t->snd_max));
     uint32_t data_inflight = t->snd_nxt - t->snd_una;
     if ((f->flags & FF_FIN_SENT) && !(f->flags & FF_FIN_ACKED))
         data_inflight--;
@@ -750,7 +818,7 @@ static bool retransmit_one(struct vnat *nat, struct flow *f)
     }
     size_t len = data_inflight < t->mss ? data_inflight : t->mss;
     struct vw_tcp_out o;
-    seg_init(f, &o, VW_TCP_ACK | VW_TCP_PSH, t->snd_una);
+    seg_init(nat, f, &o, VW_TCP_ACK | VW_TCP_PSH, t->snd_una);
     size_t off = vw_tcp4_payload_off(&o);
     long r = host_peek(nat, flow_token(nat, f), 0, nat->scratch + off, len);
     if (r > 0 && (size_t)r <= len) {
@@ -776,12 +844,13 @@ static bool retransmit_one(struct vnat *nat, struct flow *f)
 static bool go_back(struct vnat *nat, struct flow *f)
 {
     struct tcp_flow *t = T(f);
+    VNAT_ASSERT(nat, state_sends_data(t->state) && t->snd_nxt != t->snd_una);
     t->snd_nxt = t->snd_una;
     if ((f->flags & FF_FIN_EVER) && !(f->flags & FF_FIN_ACKED))
         f->flags &= (uint16_t)~FF_FIN_SENT;
     f->flags &= (uint16_t)~FF_RTT_TIMING;
     t->dupacks = 0;
-    timer_heap_clear(nat, f);
+    flow_heap_clear(nat, f);
     return push(nat, f);
 }
 
@@ -794,6 +863,8 @@ static bool go_back(struct vnat *nat, struct flow *f)
 static bool ack_advance(struct vnat *nat, struct flow *f, uint32_t ack)
 {
     struct tcp_flow *t = T(f);
+    VNAT_ASSERT(nat, seq_gt(ack, t->snd_una) && seq_le(ack, t->snd_max));
+    VNAT_ASSERT(nat, state_sends_data(t->state));
     uint32_t acked = ack - t->snd_una;
     bool fin_now = (f->flags & FF_FIN_EVER) && !(f->flags & FF_FIN_ACKED) && ack == t->snd_max;
     uint32_t data = acked - (fin_now ? 1u : 0u);
@@ -814,7 +885,7 @@ static bool ack_advance(struct vnat *nat, struct flow *f, uint32_t ack)
     t->dupacks = 0;
     t->retries = 0;
     if ((f->flags & FF_RTT_TIMING) && seq_gt(ack, t->rtt_seq)) {
-        rtt_sample(t, nat->now);
+        rtt_sample(nat, t);
         f->flags &= (uint16_t)~FF_RTT_TIMING;
     }
     if (fin_now) {
@@ -828,7 +899,7 @@ static bool ack_advance(struct vnat *nat, struct flow *f, uint32_t ack)
         }
     }
     if (t->snd_una == t->snd_nxt)
-        timer_heap_clear(nat, f);
+        flow_heap_clear(nat, f);
     else
         rto_arm(nat, f);
     return true;
@@ -839,18 +910,19 @@ static bool ack_advance(struct vnat *nat, struct flow *f, uint32_t ack)
  * answering, so the guest always learns of space the host freed even if no
  * writable event was asked for. The answer may also be smaller than the
  * cache (EAGAIN counts as 0): if the reply is about to advertise a zero
- * window, ask to be told when the host drains, as take_data does, or only
+ * window, ask to be told when the host drains, as write_fresh does, or only
  * the guest's next probe (its backoff reaches a minute) would reopen it
  * (fuzz_events finding zero-window-update-lost-campaign2). Returns false if
  * the flow is gone. */
 static bool refresh_closed_window(struct vnat *nat, struct flow *f)
 {
     struct tcp_flow *t = T(f);
+    VNAT_ASSERT(nat, state_sends_data(t->state));
     if (t->host_space >= 2u * t->mss || (f->flags & FF_GUEST_FIN))
         return true;
     if (!ask_host_space(nat, f))
         return false;
-    if (rcv_window(f, false) == 0) {
+    if (rcv_window(nat, f, false) == 0) {
         f->flags |= FF_WANT_WUPD;
         set_interest(nat, f, f->interest | VNAT_WANT_WRITE);
     }
@@ -878,11 +950,115 @@ static void note_hole(struct tcp_flow *t, uint32_t end)
         t->rcv_hole_edge = end;
 }
 
-/* Data and FIN of an acceptable segment in ESTABLISHED or HOST_FIN.
- * Returns false if the flow is gone. */
+/* send() up to `want` bytes of guest data (no more than the free space
+ * just measured) to the host and advance rcv_nxt by what it took (EAGAIN
+ * takes nothing) into *taken. Returns false if the flow is gone. */
+static bool send_to_host(struct vnat *nat, struct flow *f, const uint8_t *data, uint32_t want,
+                         uint32_t *taken)
+{
+    struct tcp_flow *t = T(f);
+    VNAT_ASSERT(nat, want > 0 && want <= t->host_space);
+    long n = host_send(nat, flow_token(nat, f), data, want);
+    if (n < 0) {
+        if (classify(n) != HERR_AGAIN)
+            return !host_failed(nat, f, n);
+        n = 0;
+    }
+    if ((uint64_t)n > want) {
+        bad_host_result(nat, f);
+        return false;
+    }
+    *taken = (uint32_t)n;
+    t->rcv_nxt += *taken;
+    if (!seq_gt(t->rcv_hole, t->rcv_nxt))
+        t->rcv_hole = t->rcv_nxt; /* no hole: keep it current (modulo 2^32) */
+    nat->stats.bytes_guest_to_host += *taken;
+    return true;
+}
+
+/* Write the segment's bytes beyond rcv_nxt (the first `skip` are old) to
+ * the host, at most its free send space; *taken gets what it took. The
+ * tail not taken is dropped and becomes a hole. Returns false if the flow
+ * is gone. */
+static bool write_fresh(struct vnat *nat, struct flow *f, const struct vw_tcp *seg, uint32_t skip,
+                        uint32_t *taken)
+{
+    struct tcp_flow *t = T(f);
+    uint32_t len = (uint32_t)seg->payload_len;
+    uint32_t fresh = len - skip;
+    VNAT_ASSERT(nat, skip < len);
+    if (!ask_host_space(nat, f))
+        return false;
+    uint64_t sp = t->host_space;
+    uint32_t want = fresh < sp ? fresh : (uint32_t)sp;
+    if (want > 0) {
+        if (!send_to_host(nat, f, seg->payload + skip, want, taken))
+            return false;
+        sp -= *taken;
+    }
+    t->host_space = (uint32_t)sp;
+    t->host_space_measured = t->host_space;
+    VNAT_ASSERT(nat, *taken <= want && t->rcv_nxt == seg->seq + skip + *taken);
+    if (*taken < fresh)
+        note_hole(t, seg->seq + len + ((seg->flags & VW_TCP_FIN) ? 1u : 0u));
+    /* Not all taken, or a window too small for two more segments: ask to
+     * be told when the host drains, so the window update that reopens
+     * the window is never forgotten (a window that reached zero after an
+     * exact fill used to stall the flow for good). */
+    if (*taken < fresh || t->host_space < 2u * t->mss) {
+        f->flags |= FF_WANT_WUPD;
+        set_interest(nat, f, f->interest | VNAT_WANT_WRITE);
+    }
+    return true;
+}
+
+/* The guest's FIN, every byte before it taken: shut the host socket's
+ * write side, ACK, and move on: GUEST_FIN from ESTABLISHED; from HOST_FIN,
+ * BOTH_FIN, or CLOSED (lingering) if our FIN was already acknowledged.
+ * Returns false if the flow is gone or closed. */
+static bool take_fin(struct vnat *nat, struct flow *f)
+{
+    struct tcp_flow *t = T(f);
+    VNAT_ASSERT(nat, !(f->flags & FF_GUEST_FIN));
+    VNAT_ASSERT(nat, t->state == VNAT_TCP_ESTABLISHED || t->state == VNAT_TCP_HOST_FIN);
+    t->rcv_nxt++;
+    if (!seq_gt(t->rcv_hole, t->rcv_nxt))
+        t->rcv_hole = t->rcv_nxt;
+    f->flags |= FF_GUEST_FIN;
+    vnat_token tok = flow_token(nat, f);
+    int r = host_shutdown_write(nat, tok);
+    if (r != 0) {
+        if (r > 0 || classify(r) == HERR_BAD) {
+            bad_host_result(nat, f);
+            return false;
+        }
+        if (classify(r) == HERR_RESET)
+            return !host_failed(nat, f, r);
+    }
+    send_ack(nat, f);
+    if (t->state == VNAT_TCP_ESTABLISHED) {
+        set_state(nat, f, TEV_GUEST_FIN, VNAT_TCP_GUEST_FIN);
+    } else if (f->flags & FF_FIN_ACKED) {
+        host_close(nat, tok, 0);
+        f->flags &= (uint16_t)~FF_SOCKET;
+        set_state(nat, f, TEV_GUEST_FIN, VNAT_TCP_CLOSED);
+        linger(nat, f);
+        return false;
+    } else {
+        set_state(nat, f, TEV_GUEST_FIN, VNAT_TCP_BOTH_FIN);
+    }
+    return true;
+}
+
+/* Data and FIN of an acceptable segment in ESTABLISHED or HOST_FIN: out
+ * of order or entirely old, it is answered with a duplicate ACK; otherwise
+ * what the host takes of it is acknowledged. Returns false if the flow is
+ * gone. */
 static bool take_data(struct vnat *nat, struct flow *f, const struct vw_tcp *seg)
 {
     struct tcp_flow *t = T(f);
+    VNAT_ASSERT(nat, t->state == VNAT_TCP_ESTABLISHED || t->state == VNAT_TCP_HOST_FIN);
+    VNAT_ASSERT(nat, seg->flags & VW_TCP_ACK);
     bool fin = seg->flags & VW_TCP_FIN;
     uint32_t len = (uint32_t)seg->payload_len;
     if (seq_gt(seg->seq, t->rcv_nxt)) {
@@ -902,71 +1078,11 @@ static bool take_data(struct vnat *nat, struct flow *f, const struct vw_tcp *seg
     }
     uint32_t fresh = len - skip;
     uint32_t taken = 0;
-    vnat_token tok = flow_token(nat, f);
-    if (fresh > 0) {
-        if (!ask_host_space(nat, f))
-            return false;
-        uint64_t sp = t->host_space;
-        uint32_t want = fresh < sp ? fresh : (uint32_t)sp;
-        if (want > 0) {
-            long n = host_send(nat, tok, seg->payload + skip, want);
-            if (n < 0) {
-                if (classify(n) != HERR_AGAIN)
-                    return !host_failed(nat, f, n);
-                n = 0;
-            }
-            if ((uint64_t)n > want) {
-                bad_host_result(nat, f);
-                return false;
-            }
-            taken = (uint32_t)n;
-            t->rcv_nxt += taken;
-            if (!seq_gt(t->rcv_hole, t->rcv_nxt))
-                t->rcv_hole = t->rcv_nxt; /* no hole: keep it current (modulo 2^32) */
-            sp -= taken;
-            nat->stats.bytes_guest_to_host += taken;
-        }
-        t->host_space = (uint32_t)sp;
-        t->host_space_measured = t->host_space;
-        if (taken < fresh)
-            note_hole(t, seg->seq + len + (fin ? 1u : 0u)); /* the tail not taken is dropped */
-        /* Not all taken, or a window too small for two more segments: ask to
-         * be told when the host drains, so the window update that reopens
-         * the window is never forgotten (a window that reached zero after an
-         * exact fill used to stall the flow for good). */
-        if (taken < fresh || t->host_space < 2u * t->mss) {
-            f->flags |= FF_WANT_WUPD;
-            set_interest(nat, f, f->interest | VNAT_WANT_WRITE);
-        }
-    }
-    if (fin && taken == fresh) {
-        t->rcv_nxt++;
-        if (!seq_gt(t->rcv_hole, t->rcv_nxt))
-            t->rcv_hole = t->rcv_nxt;
-        f->flags |= FF_GUEST_FIN;
-        int r = host_shutdown_write(nat, tok);
-        if (r != 0) {
-            if (r > 0 || classify(r) == HERR_BAD) {
-                bad_host_result(nat, f);
-                return false;
-            }
-            if (classify(r) == HERR_RESET)
-                return !host_failed(nat, f, r);
-        }
-        send_ack(nat, f);
-        if (t->state == VNAT_TCP_ESTABLISHED) {
-            set_state(nat, f, TEV_GUEST_FIN, VNAT_TCP_GUEST_FIN);
-        } else if (f->flags & FF_FIN_ACKED) {
-            host_close(nat, tok, 0);
-            f->flags &= (uint16_t)~FF_SOCKET;
-            set_state(nat, f, TEV_GUEST_FIN, VNAT_TCP_CLOSED);
-            linger(nat, f);
-            return false;
-        } else {
-            set_state(nat, f, TEV_GUEST_FIN, VNAT_TCP_BOTH_FIN);
-        }
-        return true;
-    }
+    if (fresh > 0 && !write_fresh(nat, f, seg, skip, &taken))
+        return false;
+    VNAT_ASSERT(nat, taken <= fresh);
+    if (fin && taken == fresh)
+        return take_fin(nat, f);
     if (taken == 0)
         send_dup_ack(nat, f); /* nothing could be taken */
     else
@@ -974,30 +1090,13 @@ static bool take_data(struct vnat *nat, struct flow *f, const struct vw_tcp *seg
     return true;
 }
 
-static void open_flow(struct vnat *nat, const struct flow_key *key, const struct vw_tcp *seg)
+/* What the guest's SYN (or SYN-ACK) tells: its ISN, its MSS (RFC 9293's
+ * default without the option, clamped to our MTU and floored at
+ * TCP_MIN_MSS) and whether it scales windows (its shift clamped to 14). */
+static void learn_guest_syn(struct vnat *nat, struct flow *f, const struct vw_tcp *seg)
 {
-    struct vnat_sockaddr dst = {.ip = key->dst_ip, .port = key->dst_port};
-    struct vnat_sockaddr host_dst;
-    if (policy_outbound(nat, VNAT_PROTO_TCP, &dst, &host_dst) != POLICY_ALLOW) {
-        nat->stats.drops[VNAT_DROP_POLICY]++;
-        reply_rst(nat, &key->guest_ip, &key->dst_ip, seg, VNAT_RST_POLICY);
-        return;
-    }
-    if (nat->tcp_live >= nat->cfg.max_tcp_flows || flow_table_full(nat)) {
-        nat->stats.drops[VNAT_DROP_FLOW_LIMIT]++;
-        reply_rst(nat, &key->guest_ip, &key->dst_ip, seg, VNAT_RST_FLOW_LIMIT);
-        return;
-    }
-    if (!policy_rate_take(nat)) {
-        nat->stats.drops[VNAT_DROP_RATE_LIMIT]++;
-        reply_rst(nat, &key->guest_ip, &key->dst_ip, seg, VNAT_RST_RATE_LIMIT);
-        return;
-    }
-    struct flow *f = flow_alloc(nat, key);
-    VNAT_VERIFY(nat, f != NULL);
     struct tcp_flow *t = T(f);
-    nat->tcp_live++;
-    nat->stats.tcp_flows_total++;
+    VNAT_ASSERT(nat, seg->flags & VW_TCP_SYN);
     t->irs = seg->seq;
     t->rcv_nxt = seg->seq + 1;
     t->rcv_adv = t->rcv_hole = t->rcv_hole_edge = t->rcv_nxt;
@@ -1012,6 +1111,35 @@ static void open_flow(struct vnat *nat, const struct flow_key *key, const struct
         t->snd_wscale = seg->wscale > 14 ? 14 : seg->wscale;
         t->rcv_wscale = TCP_OUR_WSCALE;
     }
+    VNAT_ASSERT(nat, t->mss >= TCP_MIN_MSS && t->mss <= nat->cfg.mtu - 40);
+}
+
+static void open_flow(struct vnat *nat, const struct flow_key *key, const struct vw_tcp *seg)
+{
+    struct vnat_sockaddr dst = {.ip = key->dst_ip, .port = key->dst_port};
+    struct vnat_sockaddr host_dst;
+    if (policy_outbound(nat, VNAT_PROTO_TCP, &dst, &host_dst) != POLICY_ALLOW) {
+        nat->stats.drops[VNAT_DROP_POLICY]++;
+        reply_rst(nat, &key->guest_ip, &key->dst_ip, seg, VNAT_RST_POLICY);
+        return;
+    }
+    if (nat->tcp->live >= nat->cfg.max_tcp_flows || flow_table_full(nat)) {
+        nat->stats.drops[VNAT_DROP_FLOW_LIMIT]++;
+        reply_rst(nat, &key->guest_ip, &key->dst_ip, seg, VNAT_RST_FLOW_LIMIT);
+        return;
+    }
+    if (!policy_rate_take(nat)) {
+        nat->stats.drops[VNAT_DROP_RATE_LIMIT]++;
+        reply_rst(nat, &key->guest_ip, &key->dst_ip, seg, VNAT_RST_RATE_LIMIT);
+        return;
+    }
+    VNAT_ASSERT(nat, flow_lookup(nat, key) == NULL); /* only for unknown flows */
+    struct flow *f = flow_alloc(nat, key);
+    VNAT_VERIFY(nat, f != NULL);
+    struct tcp_flow *t = T(f);
+    nat->tcp->live++;
+    nat->stats.tcp_flows_total++;
+    learn_guest_syn(nat, f, seg);
     t->snd_wnd = seg->window; /* a SYN's window is never scaled */
     t->snd_wl1 = seg->seq;
     t->iss = isn_for(nat, key);
@@ -1039,10 +1167,13 @@ static void open_flow(struct vnat *nat, const struct flow_key *key, const struct
 
 void tcp_open_inbound(struct vnat *nat, const struct flow_key *key, vnat_token tok)
 {
+    /* The caller checked the limits and that the key is free (tcp.h). */
+    VNAT_ASSERT(nat, nat->tcp->live < nat->cfg.max_tcp_flows && !flow_table_full(nat));
+    VNAT_ASSERT(nat, flow_lookup(nat, key) == NULL);
     struct flow *f = flow_alloc(nat, key);
     VNAT_VERIFY(nat, f != NULL && flow_token(nat, f) == tok);
     struct tcp_flow *t = T(f);
-    nat->tcp_live++;
+    nat->tcp->live++;
     nat->stats.tcp_flows_total++;
     f->flags |= FF_SOCKET;
     t->mss = (uint16_t)(nat->cfg.mtu - 40);
@@ -1064,6 +1195,7 @@ void tcp_open_inbound(struct vnat *nat, const struct flow_key *key, vnat_token t
 static void on_syn_sent(struct vnat *nat, struct flow *f, const struct vw_tcp *seg)
 {
     struct tcp_flow *t = T(f);
+    VNAT_ASSERT(nat, t->state == VNAT_TCP_SYN_SENT && t->snd_max == t->iss + 1);
     uint8_t fl = seg->flags;
     bool ack_ok = (fl & VW_TCP_ACK) && seg->ack == t->iss + 1;
     if ((fl & VW_TCP_ACK) && !ack_ok) {
@@ -1084,34 +1216,22 @@ static void on_syn_sent(struct vnat *nat, struct flow *f, const struct vw_tcp *s
         nat->stats.drops[VNAT_DROP_TCP_UNACCEPTABLE]++; /* simultaneous open is not supported */
         return;
     }
-    t->irs = seg->seq;
-    t->rcv_nxt = seg->seq + 1;
-    t->rcv_adv = t->rcv_hole = t->rcv_hole_edge = t->rcv_nxt;
-    uint32_t mss = seg->has_mss ? seg->mss : TCP_DEFAULT_MSS;
-    if (mss > nat->cfg.mtu - 40)
-        mss = nat->cfg.mtu - 40;
-    if (mss < TCP_MIN_MSS)
-        mss = TCP_MIN_MSS;
-    t->mss = (uint16_t)mss;
-    if (seg->has_wscale) {
-        f->flags |= FF_WSCALE;
-        t->snd_wscale = seg->wscale > 14 ? 14 : seg->wscale;
-        t->rcv_wscale = TCP_OUR_WSCALE;
-    }
+    learn_guest_syn(nat, f, seg);
     t->snd_una = t->iss + 1;
     t->snd_wnd = seg->window; /* a SYN's window is never scaled */
     t->snd_wl1 = seg->seq;
     t->snd_wl2 = seg->ack;
     t->retries = 0;
-    timer_heap_clear(nat, f);
+    flow_heap_clear(nat, f);
     set_state(nat, f, TEV_GUEST_SYNACK, VNAT_TCP_ESTABLISHED);
-    timer_list_set(nat, f, TCLASS_IDLE);
+    flow_timer_set(nat, f, TCLASS_IDLE);
     send_ack(nat, f);
     push(nat, f);
 }
 
 static void on_unknown(struct vnat *nat, const struct flow_key *key, const struct vw_tcp *seg)
 {
+    VNAT_ASSERT(nat, flow_lookup(nat, key) == NULL);
     uint8_t fl = seg->flags;
     if (fl & VW_TCP_RST) {
         nat->stats.drops[VNAT_DROP_TCP_NO_FLOW]++;
@@ -1132,6 +1252,7 @@ static void on_unknown(struct vnat *nat, const struct flow_key *key, const struc
 static void on_connecting(struct vnat *nat, struct flow *f, const struct vw_tcp *seg)
 {
     struct tcp_flow *t = T(f);
+    VNAT_ASSERT(nat, t->state == VNAT_TCP_CONNECTING);
     if (seg->flags & VW_TCP_RST) {
         if (seg->seq == t->rcv_nxt || seg->seq == t->irs) {
             nat->stats.rst_from_guest++;
@@ -1147,6 +1268,173 @@ static void on_connecting(struct vnat *nat, struct flow *f, const struct vw_tcp 
         nat->stats.drops[VNAT_DROP_TCP_UNACCEPTABLE]++;
 }
 
+/* CLOSED, lingering after a clean close: a new SYN on the same 5-tuple
+ * starts afresh; a late FIN (or data) is acknowledged again; a RST ends the
+ * linger; anything else is dropped. */
+static void on_lingering(struct vnat *nat, struct flow *f, const struct flow_key *key,
+                         const struct vw_tcp *seg)
+{
+    VNAT_ASSERT(nat, T(f)->state == VNAT_TCP_CLOSED && (f->flags & FF_LINGER));
+    if ((seg->flags & VW_TCP_SYN) && !(seg->flags & VW_TCP_ACK)) {
+        release(nat, f);
+        on_unknown(nat, key, seg);
+    } else if (seg->flags & VW_TCP_RST) {
+        release(nat, f);
+    } else if ((seg->flags & VW_TCP_FIN) || seg->payload_len > 0) {
+        send_ack(nat, f);
+    }
+}
+
+/* A guest RST in a synchronized state: acceptable only at rcv_nxt (the host
+ * connection is reset); one elsewhere in the window gets an RFC 5961
+ * challenge ACK; any other is dropped. */
+static void on_guest_rst(struct vnat *nat, struct flow *f, const struct vw_tcp *seg)
+{
+    struct tcp_flow *t = T(f);
+    VNAT_ASSERT(nat, t->state == VNAT_TCP_SYN_RCVD || state_sends_data(t->state));
+    if (seg->seq == t->rcv_nxt) {
+        nat->stats.rst_from_guest++;
+        teardown(nat, f, TEV_GUEST_RST, -1, 1);
+        return;
+    }
+    nat->stats.drops[VNAT_DROP_TCP_UNACCEPTABLE]++;
+    uint32_t rwnd = (uint32_t)rcv_window(nat, f, false) << t->rcv_wscale;
+    if (seq_gt(seg->seq, t->rcv_nxt) && seg->seq - t->rcv_nxt < (rwnd ? rwnd : 1))
+        send_ack(nat, f); /* RFC 5961 challenge ACK */
+}
+
+/* The checks every synchronized state (SYN_RCVD, ESTABLISHED and the FIN
+ * states) makes first: a RST, a SYN (our lost SYN-ACK in SYN_RCVD, else a
+ * challenge ACK) and a segment without ACK go no further. Returns true if
+ * the segment was handled here. */
+static bool screen_synchronized(struct vnat *nat, struct flow *f, const struct vw_tcp *seg)
+{
+    struct tcp_flow *t = T(f);
+    uint8_t fl = seg->flags;
+    VNAT_ASSERT(nat, t->state == VNAT_TCP_SYN_RCVD || state_sends_data(t->state));
+    if (fl & VW_TCP_RST) {
+        on_guest_rst(nat, f, seg);
+        return true;
+    }
+    if (fl & VW_TCP_SYN) {
+        if (t->state == VNAT_TCP_SYN_RCVD && !(fl & VW_TCP_ACK) && seg->seq == t->irs) {
+            nat->stats.retransmits++;
+            send_synack(nat, f); /* our SYN-ACK was lost */
+        } else {
+            nat->stats.drops[VNAT_DROP_TCP_UNACCEPTABLE]++;
+            send_ack(nat, f); /* RFC 5961 challenge ACK */
+        }
+        return true;
+    }
+    if (!(fl & VW_TCP_ACK)) {
+        nat->stats.drops[VNAT_DROP_TCP_UNACCEPTABLE]++;
+        return true;
+    }
+    flow_timer_touch(nat, f);
+    return false;
+}
+
+/* The data and FIN of an acceptable ACK segment once the handshake is done
+ * (ESTABLISHED to BOTH_FIN), or a keepalive or probe without them. Returns
+ * false if the flow is gone. */
+static bool receive_text(struct vnat *nat, struct flow *f, const struct vw_tcp *seg)
+{
+    struct tcp_flow *t = T(f);
+    VNAT_ASSERT(nat, state_sends_data(t->state));
+    if (seg->payload_len > 0 || (seg->flags & VW_TCP_FIN)) {
+        if (t->state == VNAT_TCP_ESTABLISHED || t->state == VNAT_TCP_HOST_FIN)
+            return take_data(nat, f, seg);
+        /* The guest already closed: only retransmissions can come, a
+         * retransmitted FIN included; acknowledge them again. */
+        uint32_t end =
+            seg->seq + (uint32_t)seg->payload_len + ((seg->flags & VW_TCP_FIN) ? 1u : 0u);
+        if (seq_gt(end, t->rcv_nxt))
+            nat->stats.drops[VNAT_DROP_TCP_UNACCEPTABLE]++;
+        send_dup_ack(nat, f);
+    } else if (seq_lt(seg->seq, t->rcv_nxt)) {
+        if (!refresh_closed_window(nat, f))
+            return false;
+        send_ack(nat, f); /* keepalive or probe below the window */
+    }
+    return true;
+}
+
+/* SYN_RCVD: the guest's ACK of iss + 1 completes the handshake (an ACK of
+ * anything else gets a RST segment, the flow stays); its data is taken. */
+static void on_syn_rcvd(struct vnat *nat, struct flow *f, const struct vw_tcp *seg)
+{
+    struct tcp_flow *t = T(f);
+    VNAT_ASSERT(nat, t->state == VNAT_TCP_SYN_RCVD);
+    if (screen_synchronized(nat, f, seg))
+        return;
+    if (seg->ack != t->iss + 1) {
+        nat->stats.drops[VNAT_DROP_TCP_UNACCEPTABLE]++;
+        reply_rst(nat, &f->key.guest_ip, &f->key.dst_ip, seg, VNAT_RST_NO_FLOW);
+        return;
+    }
+    t->snd_una = t->snd_nxt = t->iss + 1;
+    if (seq_lt(t->snd_max, t->snd_nxt))
+        t->snd_max = t->snd_nxt;
+    t->retries = 0;
+    t->snd_wnd = (uint32_t)seg->window << t->snd_wscale;
+    t->snd_wl1 = seg->seq;
+    t->snd_wl2 = seg->ack;
+    flow_heap_clear(nat, f);
+    set_state(nat, f, TEV_GUEST_ACK, VNAT_TCP_ESTABLISHED);
+    if (!receive_text(nat, f, seg))
+        return;
+    push(nat, f);
+}
+
+/* Take the guest's window from seg if it is newer than the last one taken
+ * (RFC 9293 3.10.7.4, SND.WL1/SND.WL2). Returns true if the window changed. */
+static bool update_send_window(struct vnat *nat, struct flow *f, const struct vw_tcp *seg)
+{
+    struct tcp_flow *t = T(f);
+    VNAT_ASSERT(nat, t->snd_wscale <= 14);
+    if (!(seq_lt(t->snd_wl1, seg->seq) || (t->snd_wl1 == seg->seq && seq_le(t->snd_wl2, seg->ack))))
+        return false;
+    uint32_t w = (uint32_t)seg->window << t->snd_wscale;
+    bool moved = w != t->snd_wnd;
+    t->snd_wnd = w;
+    t->snd_wl1 = seg->seq;
+    t->snd_wl2 = seg->ack;
+    return moved;
+}
+
+/* ESTABLISHED and the closing states (GUEST_FIN, HOST_FIN, BOTH_FIN): the
+ * ACK moves snd_una (or counts toward a fast retransmit), then the data and
+ * FIN are taken, and what the ACK or the window opened is sent. */
+static void on_established(struct vnat *nat, struct flow *f, const struct vw_tcp *seg)
+{
+    struct tcp_flow *t = T(f);
+    VNAT_ASSERT(nat, state_sends_data(t->state));
+    if (screen_synchronized(nat, f, seg))
+        return;
+    if (seq_gt(seg->ack, t->snd_max)) {
+        nat->stats.drops[VNAT_DROP_TCP_UNACCEPTABLE]++;
+        send_ack(nat, f); /* acknowledges something never sent */
+        return;
+    }
+    uint32_t old_una = t->snd_una;
+    bool window_moved = update_send_window(nat, f, seg);
+    if (seq_gt(seg->ack, t->snd_una)) {
+        if (!ack_advance(nat, f, seg->ack))
+            return;
+    } else if (seg->ack == t->snd_una && seg->payload_len == 0 && !(seg->flags & VW_TCP_FIN) &&
+               !window_moved && t->snd_nxt != t->snd_una) {
+        if (++t->dupacks == 3 && !retransmit_one(nat, f))
+            return;
+    }
+    bool need_push = window_moved || t->snd_una != old_una;
+    if (!receive_text(nat, f, seg))
+        return;
+    if (need_push)
+        push(nat, f);
+}
+
+/* The router: find the segment's flow and hand the segment to the handler
+ * of the flow's state. */
 void tcp_on_segment(struct vnat *nat, const struct vnat_ip *src, const struct vnat_ip *dst,
                     const struct vw_tcp *seg)
 {
@@ -1162,163 +1450,79 @@ void tcp_on_segment(struct vnat *nat, const struct vnat_ip *src, const struct vn
         on_unknown(nat, &key, seg);
         return;
     }
-    struct tcp_flow *t = T(f);
-    if (t->state == VNAT_TCP_CLOSED) {
-        /* Lingering: a new SYN on the same 5-tuple starts afresh; a late FIN
-         * (or data) is acknowledged again; anything else is dropped. */
-        if ((seg->flags & VW_TCP_SYN) && !(seg->flags & VW_TCP_ACK)) {
-            release(nat, f);
-            on_unknown(nat, &key, seg);
-        } else if (seg->flags & VW_TCP_RST) {
-            release(nat, f);
-        } else if ((seg->flags & VW_TCP_FIN) || seg->payload_len > 0) {
-            send_ack(nat, f);
-        }
-        return;
-    }
-    if (t->state == VNAT_TCP_CONNECTING) {
+    VNAT_ASSERT(nat, T(f)->state < VNAT_TCP__STATE_COUNT);
+    switch (T(f)->state) {
+    case VNAT_TCP_CLOSED:
+        on_lingering(nat, f, &key, seg);
+        break;
+    case VNAT_TCP_CONNECTING:
         on_connecting(nat, f, seg);
-        return;
-    }
-    if (t->state == VNAT_TCP_SYN_SENT) {
+        break;
+    case VNAT_TCP_SYN_SENT:
         on_syn_sent(nat, f, seg);
-        return;
+        break;
+    case VNAT_TCP_SYN_RCVD:
+        on_syn_rcvd(nat, f, seg);
+        break;
+    default:
+        on_established(nat, f, seg);
+        break;
     }
-    uint8_t fl = seg->flags;
-    uint32_t rwnd = (uint32_t)rcv_window(f, false) << t->rcv_wscale;
-    if (fl & VW_TCP_RST) {
-        if (seg->seq == t->rcv_nxt) {
-            nat->stats.rst_from_guest++;
-            teardown(nat, f, TEV_GUEST_RST, -1, 1);
-        } else {
-            nat->stats.drops[VNAT_DROP_TCP_UNACCEPTABLE]++;
-            if (seq_gt(seg->seq, t->rcv_nxt) && seg->seq - t->rcv_nxt < (rwnd ? rwnd : 1))
-                send_ack(nat, f); /* RFC 5961 challenge ACK */
-        }
-        return;
-    }
-    if (fl & VW_TCP_SYN) {
-        if (t->state == VNAT_TCP_SYN_RCVD && !(fl & VW_TCP_ACK) && seg->seq == t->irs) {
-            nat->stats.retransmits++;
-            send_synack(nat, f); /* our SYN-ACK was lost */
-        } else {
-            nat->stats.drops[VNAT_DROP_TCP_UNACCEPTABLE]++;
-            send_ack(nat, f); /* RFC 5961 challenge ACK */
-        }
-        return;
-    }
-    if (!(fl & VW_TCP_ACK)) {
-        nat->stats.drops[VNAT_DROP_TCP_UNACCEPTABLE]++;
-        return;
-    }
-    timer_list_touch(nat, f);
-    bool need_push = true;
-    if (t->state == VNAT_TCP_SYN_RCVD) {
-        if (seg->ack != t->iss + 1) {
-            nat->stats.drops[VNAT_DROP_TCP_UNACCEPTABLE]++;
-            reply_rst(nat, &f->key.guest_ip, &f->key.dst_ip, seg, VNAT_RST_NO_FLOW);
-            return;
-        }
-        t->snd_una = t->snd_nxt = t->iss + 1;
-        if (seq_lt(t->snd_max, t->snd_nxt))
-            t->snd_max = t->snd_nxt;
-        t->retries = 0;
-        t->snd_wnd = (uint32_t)seg->window << t->snd_wscale;
-        t->snd_wl1 = seg->seq;
-        t->snd_wl2 = seg->ack;
-        timer_heap_clear(nat, f);
-        set_state(nat, f, TEV_GUEST_ACK, VNAT_TCP_ESTABLISHED);
-    } else {
-        if (seq_gt(seg->ack, t->snd_max)) {
-            nat->stats.drops[VNAT_DROP_TCP_UNACCEPTABLE]++;
-            send_ack(nat, f); /* acknowledges something never sent */
-            return;
-        }
-        uint32_t old_wnd = t->snd_wnd;
-        bool window_moved = false;
-        uint32_t old_una = t->snd_una;
-        if (seq_lt(t->snd_wl1, seg->seq) ||
-            (t->snd_wl1 == seg->seq && seq_le(t->snd_wl2, seg->ack))) {
-            uint32_t w = (uint32_t)seg->window << t->snd_wscale;
-            window_moved = w != old_wnd;
-            t->snd_wnd = w;
-            t->snd_wl1 = seg->seq;
-            t->snd_wl2 = seg->ack;
-        }
-        if (seq_gt(seg->ack, t->snd_una)) {
-            if (!ack_advance(nat, f, seg->ack))
-                return;
-        } else if (seg->ack == t->snd_una && seg->payload_len == 0 && !(fl & VW_TCP_FIN) &&
-                   !window_moved && t->snd_nxt != t->snd_una) {
-            if (++t->dupacks == 3 && !retransmit_one(nat, f))
-                return;
-        }
-        need_push = window_moved || t->snd_una != old_una;
-    }
-    if (seg->payload_len > 0 || (fl & VW_TCP_FIN)) {
-        if (t->state == VNAT_TCP_ESTABLISHED || t->state == VNAT_TCP_HOST_FIN) {
-            if (!take_data(nat, f, seg))
-                return;
-        } else {
-            /* The guest already closed: only retransmissions can come, a
-             * retransmitted FIN included; acknowledge them again. */
-            uint32_t end = seg->seq + (uint32_t)seg->payload_len + ((fl & VW_TCP_FIN) ? 1u : 0u);
-            if (seq_gt(end, t->rcv_nxt))
-                nat->stats.drops[VNAT_DROP_TCP_UNACCEPTABLE]++;
-            send_dup_ack(nat, f);
-        }
-    } else if (seq_lt(seg->seq, t->rcv_nxt)) {
-        if (!refresh_closed_window(nat, f))
-            return;
-        send_ack(nat, f); /* keepalive or probe below the window */
-    }
-    if (need_push)
-        push(nat, f);
 }
 
 /* ------------------------------------------------------------------ */
 /* Host events                                                         */
 /* ------------------------------------------------------------------ */
 
+/* CONNECTING, the host's connect completed (writable): send the SYN-ACK
+ * and move to SYN_RCVD, or reset the guest if the connect failed. */
+static void host_connected(struct vnat *nat, struct flow *f, int so_error)
+{
+    struct tcp_flow *t = T(f);
+    VNAT_ASSERT(nat, t->state == VNAT_TCP_CONNECTING && t->snd_nxt == t->iss);
+    if (so_error != 0) {
+        nat->stats.drops[VNAT_DROP_HOST_ERROR]++;
+        teardown(nat, f, TEV_CONNECT_FAILED, VNAT_RST_CONNECT_FAILED, 0);
+        return;
+    }
+    if (!ask_host_space(nat, f))
+        return;
+    if (f->flags & FF_WSCALE) {
+        /* Our shift is fixed by the SYN-ACK for the flow's life: keep
+         * its unit (1 << shift) to at most a quarter of the host's send
+         * buffer, so a tiny buffer can still offer a window above zero
+         * (a buffer smaller than one unit would stall the flow for
+         * good; swarm seeds 79, 114, 125). */
+        uint8_t shift = TCP_OUR_WSCALE;
+        while (shift > 0 && (1u << shift) > t->host_space / 4)
+            shift--;
+        t->rcv_wscale = shift;
+    }
+    set_state(nat, f, TEV_HOST_CONNECTED, VNAT_TCP_SYN_RCVD);
+    if (t->host_space < 2u * t->mss) {
+        /* Connected with less than two segments of send space (the
+         * write_fresh rule): the SYN-ACK offers a small or closed window,
+         * so ask to be told when the host drains. (Restricted to no
+         * space at all after swarm seed 94 failed on 2026-11-24; on
+         * 2026-12-01 that seed and seeds 1..500 pass with it.) */
+        f->flags |= FF_WANT_WUPD;
+        set_interest(nat, f, VNAT_WANT_WRITE);
+    } else {
+        set_interest(nat, f, 0);
+    }
+    t->snd_nxt = t->snd_max = t->iss + 1;
+    send_synack(nat, f);
+    rto_arm(nat, f);
+}
+
 void tcp_on_writable(struct vnat *nat, struct flow *f, int so_error)
 {
     struct tcp_flow *t = T(f);
     if (t->state == VNAT_TCP_CONNECTING) {
-        if (so_error != 0) {
-            nat->stats.drops[VNAT_DROP_HOST_ERROR]++;
-            teardown(nat, f, TEV_CONNECT_FAILED, VNAT_RST_CONNECT_FAILED, 0);
-            return;
-        }
-        if (!ask_host_space(nat, f))
-            return;
-        if (f->flags & FF_WSCALE) {
-            /* Our shift is fixed by the SYN-ACK for the flow's life: keep
-             * its unit (1 << shift) to at most a quarter of the host's send
-             * buffer, so a tiny buffer can still offer a window above zero
-             * (a buffer smaller than one unit would stall the flow for
-             * good; swarm seeds 79, 114, 125). */
-            uint8_t shift = TCP_OUR_WSCALE;
-            while (shift > 0 && (1u << shift) > t->host_space / 4)
-                shift--;
-            t->rcv_wscale = shift;
-        }
-        set_state(nat, f, TEV_HOST_CONNECTED, VNAT_TCP_SYN_RCVD);
-        if (t->host_space < 2u * t->mss) {
-            /* Connected with less than two segments of send space (the
-             * take_data rule): the SYN-ACK offers a small or closed window,
-             * so ask to be told when the host drains. (Restricted to no
-             * space at all after swarm seed 94 failed on 2026-11-24; on
-             * 2026-12-01 that seed and seeds 1..500 pass with it.) */
-            f->flags |= FF_WANT_WUPD;
-            set_interest(nat, f, VNAT_WANT_WRITE);
-        } else {
-            set_interest(nat, f, 0);
-        }
-        t->snd_nxt = t->snd_max = t->iss + 1;
-        send_synack(nat, f);
-        rto_arm(nat, f);
+        host_connected(nat, f, so_error);
         return;
     }
+    VNAT_ASSERT(nat, t->state != VNAT_TCP_CLOSED); /* a closed flow has no socket */
     if (so_error != 0) {
         nat->stats.drops[VNAT_DROP_HOST_ERROR]++;
         teardown(nat, f, TEV_HOST_ERROR, VNAT_RST_HOST_RESET, 1);
@@ -1329,7 +1533,7 @@ void tcp_on_writable(struct vnat *nat, struct flow *f, int so_error)
             return;
         /* Clear the request only once the window we can offer is open: free
          * space below one window-scale unit still advertises 0. */
-        uint32_t wnd = rcv_window(f, false);
+        uint32_t wnd = rcv_window(nat, f, false);
         if (wnd > 0) {
             f->flags &= (uint16_t)~FF_WANT_WUPD;
             /* An update that leaves the right edge where the last segment
@@ -1353,8 +1557,9 @@ void tcp_on_writable(struct vnat *nat, struct flow *f, int so_error)
 
 void tcp_on_readable(struct vnat *nat, struct flow *f)
 {
+    VNAT_ASSERT(nat, T(f)->state != VNAT_TCP_CLOSED); /* a closed flow has no socket */
     if (state_sends_data(T(f)->state)) {
-        timer_list_touch(nat, f);
+        flow_timer_touch(nat, f);
         push(nat, f);
     } else {
         set_interest(nat, f, f->interest & ~VNAT_WANT_READ);
@@ -1364,6 +1569,8 @@ void tcp_on_readable(struct vnat *nat, struct flow *f)
 void tcp_on_link_writable(struct vnat *nat, struct flow *f)
 {
     struct tcp_flow *t = T(f);
+    /* A lingering flow has nothing in flight: both FINs were acknowledged. */
+    VNAT_ASSERT(nat, t->state != VNAT_TCP_CLOSED || t->snd_nxt == t->snd_una);
     switch (t->state) {
     case VNAT_TCP_SYN_RCVD:
         send_synack(nat, f);
@@ -1384,8 +1591,25 @@ void tcp_on_link_writable(struct vnat *nat, struct flow *f)
     push(nat, f);
 }
 
+/* The timer list a flow in state s is on (set_state). */
+static int list_for_state(int s)
+{
+    switch (s) {
+    case VNAT_TCP_CONNECTING:
+    case VNAT_TCP_SYN_SENT:
+        return TCLASS_CONNECT;
+    case VNAT_TCP_BOTH_FIN:
+        return TCLASS_CLOSING;
+    case VNAT_TCP_CLOSED:
+        return TCLASS_LINGER;
+    default:
+        return TCLASS_IDLE;
+    }
+}
+
 void tcp_on_list_timer(struct vnat *nat, struct flow *f, int timer_class)
 {
+    VNAT_ASSERT(nat, timer_class == list_for_state(T(f)->state));
     switch (timer_class) {
     case TCLASS_CONNECT:
         teardown(nat, f, TEV_CONNECT_TIMEOUT, VNAT_RST_CONNECT_TIMEOUT, 1);
@@ -1407,12 +1631,15 @@ void tcp_on_list_timer(struct vnat *nat, struct flow *f, int timer_class)
 void tcp_on_heap_timer(struct vnat *nat, struct flow *f, int heap_kind)
 {
     struct tcp_flow *t = T(f);
+    VNAT_ASSERT(nat, heap_kind == HKIND_RTO || heap_kind == HKIND_PERSIST);
+    VNAT_ASSERT(nat, t->retries <= TCP_RETRY_LIMIT && t->rto_us <= TCP_RTO_MAX_US);
+    VNAT_ASSERT(nat, t->state != VNAT_TCP_CONNECTING && t->state != VNAT_TCP_CLOSED);
     uint32_t doubled = t->rto_us > TCP_RTO_MAX_US / 2 ? TCP_RTO_MAX_US : t->rto_us * 2;
     if (heap_kind == HKIND_PERSIST) {
         nat->stats.zero_window_probes++;
         send_ctl(nat, f, VW_TCP_ACK, t->snd_una - 1);
         t->rto_us = doubled;
-        timer_heap_set(nat, f, HKIND_PERSIST, nat->now + (uint64_t)t->rto_us * VNAT_NS_PER_US);
+        flow_heap_set(nat, f, HKIND_PERSIST, nat->now + (uint64_t)t->rto_us * VNAT_NS_PER_US);
         return;
     }
     if (++t->retries > TCP_RETRY_LIMIT) {
@@ -1432,7 +1659,7 @@ void tcp_on_heap_timer(struct vnat *nat, struct flow *f, int heap_kind)
     }
     if (t->snd_nxt == t->snd_una)
         return;
-    if (go_back(nat, f) && t->snd_nxt != t->snd_una && f->heap_kind != HKIND_RTO)
+    if (go_back(nat, f) && t->snd_nxt != t->snd_una && f->tm.heap_kind != HKIND_RTO)
         rto_arm(nat, f);
 }
 
@@ -1447,11 +1674,11 @@ void tcp_shutdown_flow(struct vnat *nat, struct flow *f)
 
 int tcp_check_flow(const struct vnat *nat, const struct flow *f, const char **why)
 {
-    const struct tcp_flow *t = &f->u.tcp;
+    const struct tcp_flow *t = tcp_flow_const(f);
     if (t->state == VNAT_TCP_CLOSED) {
         /* Lingering after a clean close: no socket, only the linger timer. */
-        if ((f->flags & FF_SOCKET) || f->list_class != TCLASS_LINGER ||
-            f->heap_kind != HKIND_NONE) {
+        if ((f->flags & FF_SOCKET) || f->tm.list_class != TCLASS_LINGER ||
+            f->tm.heap_kind != HKIND_NONE) {
             *why = "closed tcp flow that is not simply lingering";
             return 1;
         }
@@ -1465,12 +1692,7 @@ int tcp_check_flow(const struct vnat *nat, const struct flow *f, const char **wh
         *why = "live tcp flow without a host socket";
         return 1;
     }
-    uint8_t want = TCLASS_IDLE;
-    if (t->state == VNAT_TCP_CONNECTING || t->state == VNAT_TCP_SYN_SENT)
-        want = TCLASS_CONNECT;
-    else if (t->state == VNAT_TCP_BOTH_FIN)
-        want = TCLASS_CLOSING;
-    if (f->list_class != want) {
+    if (f->tm.list_class != list_for_state(t->state)) {
         *why = "tcp flow on the wrong timer list for its state";
         return 1;
     }
@@ -1478,7 +1700,8 @@ int tcp_check_flow(const struct vnat *nat, const struct flow *f, const char **wh
         *why = "snd_una <= snd_nxt <= snd_max broken";
         return 1;
     }
-    if (t->snd_una != t->snd_nxt && t->state != VNAT_TCP_CONNECTING && f->heap_kind != HKIND_RTO) {
+    if (t->snd_una != t->snd_nxt && t->state != VNAT_TCP_CONNECTING &&
+        f->tm.heap_kind != HKIND_RTO) {
         *why = "data in flight without a retransmission timer";
         return 1;
     }
@@ -1505,4 +1728,29 @@ int tcp_check_flow(const struct vnat *nat, const struct flow *f, const char **wh
         return 1;
     }
     return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Instance setup                                                      */
+/* ------------------------------------------------------------------ */
+
+/* The ISN hash key's domain in the seed (vnat_derive_key). */
+#define TCP_ISN_KEY_DOMAIN 2
+
+void tcp_init(struct vnat *nat)
+{
+    const struct vnat_config *c = &nat->cfg;
+    memset(nat->tcp, 0, sizeof *nat->tcp);
+    vnat_derive_key(c->seed, TCP_ISN_KEY_DOMAIN, nat->tcp->sip_isn);
+    timer_set_duration(nat, TCLASS_CONNECT, c->connect_timeout_ns);
+    timer_set_duration(nat, TCLASS_IDLE, c->tcp_idle_timeout_ns);
+    timer_set_duration(nat, TCLASS_CLOSING, c->tcp_closing_timeout_ns);
+    timer_set_duration(nat, TCLASS_LINGER,
+                       c->tcp_closing_timeout_ns < TCP_LINGER_NS ? c->tcp_closing_timeout_ns
+                                                                 : TCP_LINGER_NS);
+}
+
+bool tcp_has_room(const struct vnat *nat)
+{
+    return !flow_table_full(nat) && nat->tcp->live < nat->cfg.max_tcp_flows;
 }

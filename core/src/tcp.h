@@ -1,20 +1,78 @@
 /*
- * tcp.h — the TCP state machine: the core terminates the guest's TCP
- * connections and mirrors each on one host socket, with no payload buffer
- * (tcp.c has the theory of operation).
+ * tcp.h — layer 3 (the lowest protocol row, beside dgram): the TCP state
+ * machine. The core terminates the guest's TCP connections and mirrors each
+ * on one host socket, with no payload buffer (tcp.c has the theory of
+ * operation). Calls only down: flow table, timers, policy, log, wire, base.
  */
 #ifndef VNAT_TCP_H
 #define VNAT_TCP_H
 
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
+#include "base.h"
+#include "flow.h"
 
-struct vnat;
-struct flow;
 struct vw_tcp;
-struct vnat_ip;
-struct flow_key;
+
+/* TCP flow flags (flow.h holds the shared FF_SOCKET and FF_LINK_WAIT). */
+#define FF_FIN_SENT 0x0002u   /* our FIN is at snd_nxt-1 (in flight or acked) */
+#define FF_FIN_EVER 0x0004u   /* our FIN was sent once: it sits at snd_max-1 */
+#define FF_FIN_ACKED 0x0008u  /* the guest acknowledged our FIN */
+#define FF_GUEST_FIN 0x0010u  /* the guest's FIN was accepted (rcv_nxt covers it) */
+#define FF_HOST_EOF 0x0020u   /* the host reported end of stream */
+#define FF_WSCALE 0x0040u     /* window scaling negotiated */
+#define FF_RTT_TIMING 0x0100u /* one segment is being timed */
+#define FF_WANT_WUPD 0x0200u  /* a window update is owed when the host drains */
+#define FF_LINGER 0x0400u     /* closed cleanly, lingering: no longer counts to max_tcp_flows */
+
+/* TCP part of a flow. Names follow RFC 9293 from the core's side: "snd" is
+ * host->guest (our sequence space), "rcv" is guest->host. */
+struct tcp_flow {
+    uint8_t state;      /* enum vnat_tcp_state */
+    uint8_t snd_wscale; /* shift the guest's windows are scaled by */
+    uint8_t rcv_wscale; /* shift we scale our windows by */
+    uint8_t retries;    /* consecutive RTO / persist expiries */
+    uint8_t dupacks;    /* consecutive duplicate ACKs from the guest */
+    uint8_t pad_;
+    uint16_t mss; /* largest payload we send to the guest */
+    uint32_t iss, snd_una, snd_nxt, snd_max, snd_wnd, snd_wl1, snd_wl2;
+    uint32_t irs, rcv_nxt;
+    uint32_t host_space;          /* lower bound of the host socket's free send space */
+    uint32_t host_space_measured; /* host_space when last asked of the host */
+    uint32_t rto_us, srtt_us, rttvar_us;
+    uint32_t rtt_seq;
+    /* The hole rule (tcp.c rcv_window): rcv_adv is the right edge the last
+     * segment sent offered (rcv_nxt + window); rcv_hole is the end of the
+     * furthest guest data received but not taken (dropped out of order or
+     * left by a short send), equal to rcv_nxt while there is no hole;
+     * rcv_hole_edge is the right edge fixed for the hole when it opened. */
+    uint32_t rcv_adv, rcv_hole, rcv_hole_edge;
+    uint64_t rtt_start;
+};
+
+_Static_assert(sizeof(struct tcp_flow) <= FLOW_PROTO_BYTES, "tcp_flow must fit a flow slot");
+
+/* The TCP part of a flow the caller knows to be TCP. */
+static inline struct tcp_flow *tcp_flow_of(struct flow *f)
+{
+    return (struct tcp_flow *)(void *)f->u.bytes;
+}
+static inline const struct tcp_flow *tcp_flow_const(const struct flow *f)
+{
+    return (const struct tcp_flow *)(const void *)f->u.bytes;
+}
+
+/* TCP's part of the instance (nat->tcp). */
+struct tcp_state {
+    uint32_t live;       /* TCP flows counted against max_tcp_flows (not lingering) */
+    uint32_t isn_forced; /* pins: every ISN is isn_force_value */
+    uint32_t isn_force_value;
+    uint32_t pad_;
+    uint64_t sip_isn[2]; /* ISN hash key (RFC 6528) */
+};
+
+/* Instance setup: the ISN key and the durations of TCP's timer classes. */
+void tcp_init(struct vnat *nat);
+/* May one more TCP flow be created (table and max_tcp_flows)? */
+bool tcp_has_room(const struct vnat *nat);
 
 /* A TCP segment from the guest, already checked (header, checksum, source
  * address) by the dispatcher. src is the guest, dst the address it sent to. */

@@ -1,28 +1,30 @@
 /*
- * vnat.c — the public API: configuration, memory layout, creation and
- * shutdown, the event entry points (each clamps now, logs the event, fires
- * due timers, then handles it), counters, the flow dump and the invariant
- * check. Protocol work is delegated: frame.c dispatches guest frames,
- * tcp.c runs TCP, timer.c the timers, flow.c the table, log.c the boundary
- * log and every host operation.
+ * vnat.c — layer 5: the public API and nothing else: configuration
+ * defaults and validation, the memory layout, creation and shutdown, the
+ * event entry points (each clamps now, logs the event, has the dispatcher
+ * fire due timers, then hands the event to the dispatcher), counters, the
+ * flow dump and the invariant check (whose parts live in the layers they
+ * check). Every routing decision is dispatch.c's; the layers are listed in
+ * docs/architecture.md.
  */
-#include "internal.h"
+#include "base.h"
+#include "debug.h"
+#include "dgram.h"
+#include "dhcp.h"
+#include "dispatch.h"
+#include "dns.h"
+#include "flow.h"
+#include "fmt.h"
+#include "forward.h"
+#include "log.h"
+#include "policy.h"
+#include "tcp.h"
+#include "timer.h"
+#include "wire.h"
 
 #define MAX_FLOWS_LIMIT (1u << 24)
 #define MAX_RULES_LIMIT 65536u
 #define MAX_FORWARDS_LIMIT 65536u
-
-void vnat_panic_(const struct vnat *nat, const char *msg)
-{
-    if (nat != NULL && nat->ops.panic != NULL)
-        nat->ops.panic(nat->ctx, msg);
-    __builtin_trap();
-}
-
-void stats_drop(struct vnat *nat, enum vnat_drop_reason r)
-{
-    nat->stats.drops[r]++;
-}
 
 /* ------------------------------------------------------------------ */
 /* Configuration                                                       */
@@ -115,6 +117,7 @@ static vnat_err normalize(const struct vnat_config *in, struct vnat_config *out)
     for (uint32_t i = 0; i < out->n_rules; i++)
         if (out->rules[i].action > VNAT_RULE_ALLOW || out->rules[i].port_lo > out->rules[i].port_hi)
             return VNAT_E_CONFIG;
+    VNAT_ASSERT(NULL, out->max_tcp_flows <= out->max_flows && out->max_udp_flows <= out->max_flows);
     return VNAT_OK;
 }
 
@@ -122,8 +125,21 @@ static vnat_err normalize(const struct vnat_config *in, struct vnat_config *out)
 /* Memory layout                                                       */
 /* ------------------------------------------------------------------ */
 
+/* Every layer's own state (each struct is defined in its layer's header),
+ * placed right after struct vnat; vnat_create points nat->policy, ... here. */
+struct layer_states {
+    struct policy_state policy;
+    struct timer_state timers;
+    struct flow_table ft;
+    struct tcp_state tcp;
+    struct dgram_state dgram;
+    struct dns_state dns;
+    struct dhcp_state dhcp;
+    struct fwd_state fwd;
+};
+
 struct layout {
-    size_t image, rules, forwards, listeners, flows, buckets, heap, scratch, svc, total;
+    size_t states, image, rules, forwards, listeners, flows, buckets, heap, scratch, dns, total;
     uint32_t nbuckets;
 };
 
@@ -140,6 +156,8 @@ static void compute_layout(const struct vnat_config *c, struct layout *l)
         nb <<= 1;
     l->nbuckets = nb;
     size_t off = align16(sizeof(struct vnat));
+    l->states = off;
+    off = align16(off + sizeof(struct layer_states));
     /* The CREATE image: config, then rules, then the forwards (contiguous). */
     l->image = off;
     l->rules = off + sizeof(struct vnat_config);
@@ -155,9 +173,11 @@ static void compute_layout(const struct vnat_config *c, struct layout *l)
     off = align16(off + (size_t)c->max_flows * sizeof(uint32_t));
     l->scratch = off;
     off = align16(off + c->mtu + VW_ETH_HLEN);
-    l->svc = off; /* guest services: the DNS cache, if enabled */
-    off = align16(off + svc_memory_size(c));
+    l->dns = off; /* the DNS cache, if enabled */
+    off = align16(off + dns_memory_size(c));
     l->total = off;
+    VNAT_ASSERT(NULL,
+                nb >= 2 * (uint64_t)c->max_flows && l->scratch + c->mtu + VW_ETH_HLEN <= l->total);
 }
 
 size_t vnat_memory_size(const struct vnat_config *cfg)
@@ -190,9 +210,54 @@ static vnat_err copy_ops(const struct vnat_host_ops *in, struct vnat_host_ops *o
 
 static bool ops_complete(const struct vnat_host_ops *o)
 {
-    return o->guest_send && o->tcp_connect && o->tcp_listen && o->tcp_accept &&
-           o->send && o->send_space && o->peek && o->discard && o->shutdown_write && o->close &&
+    return o->guest_send && o->tcp_connect && o->tcp_listen && o->tcp_accept && o->send &&
+           o->send_space && o->peek && o->discard && o->shutdown_write && o->close &&
            o->set_interest && o->dgram_open && o->dgram_bind && o->dgram_send && o->dgram_recv;
+}
+
+/* The CREATE image (the config with its pointers cleared, then the rules
+ * and the forwards) and nat->cfg, whose rules and forwards point into it. */
+static void place_config(struct vnat *nat, const struct vnat_config *c, uint8_t *base,
+                         const struct layout *l)
+{
+    VNAT_ASSERT(nat, c->n_forwards <= c->max_forwards && l->rules == l->image + sizeof *c);
+    struct vnat_config *image = (struct vnat_config *)(base + l->image);
+    *image = *c;
+    image->rules = NULL;
+    image->forwards = NULL;
+    struct vnat_rule *rules = (struct vnat_rule *)(base + l->rules);
+    struct vnat_forward *forwards = (struct vnat_forward *)(base + l->forwards);
+    if (c->n_rules > 0)
+        memcpy(rules, c->rules, (size_t)c->n_rules * sizeof(struct vnat_rule));
+    if (c->n_forwards > 0)
+        memcpy(forwards, c->forwards, (size_t)c->n_forwards * sizeof(struct vnat_forward));
+    nat->cfg = *c;
+    nat->cfg.rules = rules;
+    nat->cfg.forwards = forwards;
+}
+
+/* Point each layer at its state and let it initialise its own part, lowest
+ * layer first. */
+static void init_layers(struct vnat *nat, uint8_t *base, const struct layout *l)
+{
+    struct layer_states *s = (struct layer_states *)(base + l->states);
+    VNAT_ASSERT(nat, ((uintptr_t)s & 15) == 0 && l->states >= sizeof *nat);
+    nat->policy = &s->policy;
+    nat->timers = &s->timers;
+    nat->ft = &s->ft;
+    nat->tcp = &s->tcp;
+    nat->dgram = &s->dgram;
+    nat->dns = &s->dns;
+    nat->dhcp = &s->dhcp;
+    nat->fwd = &s->fwd;
+    policy_init(nat);
+    flow_table_init(nat, (struct flow *)(base + l->flows), (struct flow_ref *)(base + l->buckets),
+                    l->nbuckets, (uint32_t *)(base + l->heap));
+    tcp_init(nat);
+    dgram_init(nat);
+    dns_init(nat, dns_memory_size(&nat->cfg) > 0 ? base + l->dns : NULL);
+    dhcp_init(nat);
+    forward_init(nat, (struct listener *)(base + l->listeners));
 }
 
 vnat_err vnat_create(const struct vnat_config *cfg, const struct vnat_host_ops *ops, void *ctx,
@@ -223,43 +288,16 @@ vnat_err vnat_create(const struct vnat_config *cfg, const struct vnat_host_ops *
     nat->ctx = ctx;
     nat->mem_base = mem;
     nat->mem_size = mem_size;
-
-    struct vnat_config *image = (struct vnat_config *)(base + l.image);
-    *image = c;
-    image->rules = NULL;
-    image->forwards = NULL;
-    nat->rules = (struct vnat_rule *)(base + l.rules);
-    nat->forwards = (struct vnat_forward *)(base + l.forwards);
-    if (c.n_rules > 0)
-        memcpy(nat->rules, c.rules, (size_t)c.n_rules * sizeof(struct vnat_rule));
-    if (c.n_forwards > 0)
-        memcpy(nat->forwards, c.forwards, (size_t)c.n_forwards * sizeof(struct vnat_forward));
-    nat->cfg = c;
-    nat->cfg.rules = nat->rules;
-    nat->cfg.forwards = nat->forwards;
-    nat->listeners = (struct listener *)(base + l.listeners);
-    for (uint32_t i = 0; i < c.max_forwards; i++)
-        nat->listeners[i].gen = nat->listeners[i].reject_gen = 1;
-    nat->flows = (struct flow *)(base + l.flows);
-    nat->buckets = (struct flow_ref *)(base + l.buckets);
-    nat->bucket_mask = l.nbuckets - 1;
-    nat->heap = (uint32_t *)(base + l.heap);
+    place_config(nat, &c, base, &l);
     nat->scratch = base + l.scratch;
     nat->scratch_len = c.mtu + VW_ETH_HLEN;
-    nat->link_head = nat->link_tail = VNAT_NONE32;
-
-    vnat_derive_key(c.seed, 1, nat->sip_table);
-    vnat_derive_key(c.seed, 2, nat->sip_isn);
-    nat->syn_bucket = (uint64_t)c.syn_rate_per_sec * VNAT_NS_PER_S;
-
-    flow_table_init(nat);
-    timer_init(nat);
+    init_layers(nat, base, &l);
 
     size_t image_len = sizeof(struct vnat_config) + (size_t)c.n_rules * sizeof(struct vnat_rule) +
                        (size_t)c.n_forwards * sizeof(struct vnat_forward);
-    log_create(nat, image, image_len);
-    svc_init(nat, svc_memory_size(&c) > 0 ? base + l.svc : NULL);
-    e = svc_open_config_forwards(nat);
+    VNAT_ASSERT(nat, nat->stats.flows_live == 0 && timer_next_deadline(nat) == UINT64_MAX);
+    log_create(nat, base + l.image, image_len);
+    e = forward_open_config(nat);
     if (e != VNAT_OK)
         return e;
     *out = nat;
@@ -309,14 +347,7 @@ void vnat_shutdown(vnat *nat, uint64_t now)
         return;
     advance_time(nat, now);
     log_api(nat, 1, NULL, 0);
-    for (uint32_t i = 0; i < nat->cfg.max_flows; i++) {
-        struct flow *f = &nat->flows[i];
-        if (!f->in_use)
-            continue;
-        if (f->key.proto == VNAT_PROTO_TCP)
-            tcp_shutdown_flow(nat, f);
-    }
-    svc_shutdown(nat); /* datagram flows and listeners */
+    dispatch_shutdown(nat);
     nat->shut_down = 1;
 }
 
@@ -329,7 +360,7 @@ static void begin_event(struct vnat *nat, uint64_t now, enum vnat_log_kind kind,
 {
     advance_time(nat, now);
     log_event(nat, kind, now, tok, a, data, len);
-    timer_fire_due(nat);
+    dispatch_timers(nat);
 }
 
 /* The full invariant check is O(flows) and left to the caller (the
@@ -337,9 +368,9 @@ static void begin_event(struct vnat *nat, uint64_t now, enum vnat_log_kind kind,
  * ones here. */
 static void end_event(struct vnat *nat)
 {
-    VNAT_ASSERT(nat, nat->tcp_live <= nat->cfg.max_tcp_flows);
+    VNAT_ASSERT(nat, nat->tcp->live <= nat->cfg.max_tcp_flows);
     VNAT_ASSERT(nat, nat->stats.flows_live <= nat->cfg.max_flows);
-    VNAT_ASSERT(nat, nat->heap_len <= nat->stats.flows_live);
+    VNAT_ASSERT(nat, timer_heap_len(nat) <= nat->stats.flows_live);
 }
 
 vnat_err vnat_on_guest_frame(vnat *nat, uint64_t now, const uint8_t *frame, size_t len)
@@ -350,7 +381,7 @@ vnat_err vnat_on_guest_frame(vnat *nat, uint64_t now, const uint8_t *frame, size
         return VNAT_E_STATE;
     begin_event(nat, now, VNAT_LOG_EV_FRAME, 0, 0, frame, len);
     nat->stats.frames_in++;
-    frame_dispatch(nat, frame, len);
+    dispatch_frame(nat, frame, len);
     end_event(nat);
     return VNAT_OK;
 }
@@ -362,16 +393,9 @@ vnat_err vnat_on_writable(vnat *nat, uint64_t now, vnat_token tok, int so_error)
     if (nat->shut_down)
         return VNAT_E_STATE;
     begin_event(nat, now, VNAT_LOG_EV_WRITABLE, tok, so_error, NULL, 0);
-    struct flow *f = flow_by_token(nat, tok);
-    if (f == NULL) {
-        nat->stats.stale_tokens++;
-        end_event(nat);
-        return VNAT_E_STALE;
-    }
-    if (f->key.proto == VNAT_PROTO_TCP)
-        tcp_on_writable(nat, f, so_error);
+    vnat_err e = dispatch_writable(nat, tok, so_error);
     end_event(nat);
-    return VNAT_OK;
+    return e;
 }
 
 vnat_err vnat_on_readable(vnat *nat, uint64_t now, vnat_token tok)
@@ -381,22 +405,9 @@ vnat_err vnat_on_readable(vnat *nat, uint64_t now, vnat_token tok)
     if (nat->shut_down)
         return VNAT_E_STATE;
     begin_event(nat, now, VNAT_LOG_EV_READABLE, tok, 0, NULL, 0);
-    struct flow *f = flow_by_token(nat, tok);
-    if (f == NULL && svc_on_listener_readable(nat, tok)) {
-        end_event(nat); /* a UDP forward's socket */
-        return VNAT_OK;
-    }
-    if (f == NULL) {
-        nat->stats.stale_tokens++;
-        end_event(nat);
-        return VNAT_E_STALE;
-    }
-    if (f->key.proto == VNAT_PROTO_TCP)
-        tcp_on_readable(nat, f);
-    else
-        services_on_readable(nat, f);
+    vnat_err e = dispatch_readable(nat, tok);
     end_event(nat);
-    return VNAT_OK;
+    return e;
 }
 
 vnat_err vnat_on_listener_ready(vnat *nat, uint64_t now, vnat_token tok)
@@ -406,11 +417,9 @@ vnat_err vnat_on_listener_ready(vnat *nat, uint64_t now, vnat_token tok)
     if (nat->shut_down)
         return VNAT_E_STATE;
     begin_event(nat, now, VNAT_LOG_EV_LISTENER, tok, 0, NULL, 0);
-    bool live = svc_on_listener_ready(nat, tok);
-    if (!live)
-        nat->stats.stale_tokens++;
+    vnat_err e = dispatch_listener_ready(nat, tok);
     end_event(nat);
-    return live ? VNAT_OK : VNAT_E_STALE;
+    return e;
 }
 
 vnat_err vnat_on_link_writable(vnat *nat, uint64_t now)
@@ -420,18 +429,7 @@ vnat_err vnat_on_link_writable(vnat *nat, uint64_t now)
     if (nat->shut_down)
         return VNAT_E_STATE;
     begin_event(nat, now, VNAT_LOG_EV_LINK, 0, 0, NULL, 0);
-    nat->link_full = 0;
-    /* Resume the flows that lost a frame, oldest first, until the link
-     * refuses again (the rest stay queued). */
-    for (uint32_t n = 0; n < nat->cfg.max_flows && nat->link_head != VNAT_NONE32 && !nat->link_full;
-         n++) {
-        struct flow *f = &nat->flows[nat->link_head];
-        link_wait_remove(nat, f);
-        if (f->key.proto == VNAT_PROTO_TCP)
-            tcp_on_link_writable(nat, f);
-        else
-            svc_dgram_on_link_writable(nat, f);
-    }
+    dispatch_link_writable(nat);
     end_event(nat);
     return VNAT_OK;
 }
@@ -464,7 +462,7 @@ vnat_err vnat_forward_add(vnat *nat, uint64_t now, const struct vnat_forward *fw
         return VNAT_E_INVAL;
     advance_time(nat, now);
     log_api(nat, 2, fwd, sizeof *fwd);
-    return svc_forward_add(nat, fwd);
+    return forward_add(nat, fwd);
 }
 
 vnat_err vnat_forward_remove(vnat *nat, uint64_t now, const struct vnat_forward *fwd)
@@ -473,7 +471,7 @@ vnat_err vnat_forward_remove(vnat *nat, uint64_t now, const struct vnat_forward 
         return VNAT_E_INVAL;
     advance_time(nat, now);
     log_api(nat, 3, fwd, sizeof *fwd);
-    return svc_forward_remove(nat, fwd);
+    return forward_remove(nat, fwd);
 }
 
 /* ------------------------------------------------------------------ */
@@ -492,58 +490,6 @@ uint64_t vnat_seed(const vnat *nat)
     return nat != NULL ? nat->cfg.seed : 0;
 }
 
-static void dump_flow(const struct vnat *nat, const struct flow *f, struct fmt_buf *b)
-{
-    fmt_str(b, "#");
-    fmt_u64(b, flow_index(nat, f));
-    fmt_str(b, f->key.proto == VNAT_PROTO_TCP    ? " tcp "
-               : f->key.proto == VNAT_PROTO_UDP  ? " udp "
-               : f->key.proto == VNAT_PROTO_ICMP ? " icmp "
-                                                 : " proto ");
-    if (f->key.proto != VNAT_PROTO_TCP && f->key.proto != VNAT_PROTO_UDP &&
-        f->key.proto != VNAT_PROTO_ICMP) {
-        fmt_u64(b, f->key.proto);
-        fmt_str(b, " ");
-    }
-    fmt_ip(b, &f->key.guest_ip);
-    fmt_str(b, ":");
-    fmt_u64(b, f->key.guest_port);
-    fmt_str(b, " -> ");
-    fmt_ip(b, &f->key.dst_ip);
-    fmt_str(b, ":");
-    fmt_u64(b, f->key.dst_port);
-    fmt_str(b, " tok=");
-    fmt_hex(b, flow_token(nat, f));
-    if (f->key.proto == VNAT_PROTO_TCP) {
-        const struct tcp_flow *t = &f->u.tcp;
-        fmt_str(b, " state=");
-        fmt_str(b, vnat_tcp_state_name(t->state));
-        fmt_str(b, " iss=");
-        fmt_u64(b, t->iss);
-        fmt_str(b, " snd_una=");
-        fmt_u64(b, t->snd_una);
-        fmt_str(b, " snd_nxt=");
-        fmt_u64(b, t->snd_nxt);
-        fmt_str(b, " snd_wnd=");
-        fmt_u64(b, t->snd_wnd);
-        fmt_str(b, " irs=");
-        fmt_u64(b, t->irs);
-        fmt_str(b, " rcv_nxt=");
-        fmt_u64(b, t->rcv_nxt);
-        fmt_str(b, " space=");
-        fmt_u64(b, t->host_space);
-        fmt_str(b, " mss=");
-        fmt_u64(b, t->mss);
-        fmt_str(b, " rto_ms=");
-        fmt_u64(b, t->rto_us / 1000);
-    }
-    fmt_str(b, " flags=");
-    fmt_hex(b, f->flags);
-    fmt_str(b, " interest=");
-    fmt_u64(b, f->interest);
-    fmt_str(b, "\n");
-}
-
 size_t vnat_dump_flows(const vnat *nat, char *buf, size_t len)
 {
     struct fmt_buf b = {buf, buf != NULL ? len : 0, 0};
@@ -560,105 +506,23 @@ size_t vnat_dump_flows(const vnat *nat, char *buf, size_t len)
     fmt_str(&b, "\n");
     /* Slot order: depends only on the order of events, never on addresses. */
     for (uint32_t i = 0; i < nat->cfg.max_flows; i++)
-        if (nat->flows[i].in_use)
-            dump_flow(nat, &nat->flows[i], &b);
+        if (flow_at(nat, i)->in_use)
+            dispatch_dump_flow(nat, flow_at(nat, i), &b);
     fmt_finish(&b);
     return b.len;
-}
-
-static int broken(char *why, size_t why_len, const char *msg, uint64_t detail)
-{
-    if (why != NULL && why_len > 0) {
-        struct fmt_buf b = {why, why_len, 0};
-        fmt_str(&b, msg);
-        if (detail != UINT64_MAX) {
-            fmt_str(&b, " (flow #");
-            fmt_u64(&b, detail);
-            fmt_str(&b, ")");
-        }
-        fmt_finish(&b);
-    }
-    return 1;
 }
 
 int vnat_check_invariants(const vnat *nat, char *why, size_t why_len)
 {
     if (nat == NULL)
-        return broken(why, why_len, "nat is NULL", UINT64_MAX);
+        return fmt_fail(why, why_len, "nat is NULL");
     if (why != NULL && why_len > 0)
         why[0] = '\0';
-    uint64_t live = 0, tcp = 0, by_state[VNAT_TCP__STATE_COUNT] = {0}, in_heap = 0;
-    uint64_t udp = 0, icmp = 0;
-    for (uint32_t i = 0; i < nat->cfg.max_flows; i++) {
-        const struct flow *f = &nat->flows[i];
-        if (f->gen == 0)
-            return broken(why, why_len, "token generation 0", i);
-        if (!f->in_use) {
-            if (f->list_class != TCLASS_NONE || f->heap_pos != VNAT_NONE32 ||
-                (f->flags & FF_LINK_WAIT))
-                return broken(why, why_len, "free slot still holds a timer", i);
-            continue;
-        }
-        live++;
-        if (f->heap_pos != VNAT_NONE32)
-            in_heap++;
-        /* Reachable through the keyed index under its own key. */
-        const struct flow *found = flow_lookup((struct vnat *)nat, &f->key);
-        if (found != f)
-            return broken(why, why_len, "flow not found under its key", i);
-        if (f->key.proto == VNAT_PROTO_TCP) {
-            if (!(f->flags & FF_LINGER))
-                tcp++;
-            const char *w = NULL;
-            if (tcp_check_flow(nat, f, &w) != 0)
-                return broken(why, why_len, w, i);
-            by_state[f->u.tcp.state]++;
-        } else {
-            if (f->key.proto == VNAT_PROTO_UDP)
-                udp++;
-            else
-                icmp++;
-            const char *w = NULL;
-            if (svc_dgram_check(nat, f, &w) != 0)
-                return broken(why, why_len, w, i);
-        }
-    }
-    if (live != nat->stats.flows_live)
-        return broken(why, why_len, "flows_live counter disagrees with the table", UINT64_MAX);
-    uint32_t indexed = 0;
-    for (uint32_t i = 0; i <= nat->bucket_mask; i++) {
-        const struct flow_ref *r = &nat->buckets[i];
-        if (r->slot == VNAT_NONE32)
-            continue;
-        if (r->slot >= nat->cfg.max_flows || !nat->flows[r->slot].in_use ||
-            nat->flows[r->slot].hash != r->hash)
-            return broken(why, why_len, "flow index entry names a dead or different flow", i);
-        indexed++;
-    }
-    if (indexed != live)
-        return broken(why, why_len, "flow index holds a different number of flows", UINT64_MAX);
-    if (tcp != nat->tcp_live || tcp > nat->cfg.max_tcp_flows)
-        return broken(why, why_len, "tcp flow count wrong or above its limit", UINT64_MAX);
-    for (int s = 0; s < VNAT_TCP__STATE_COUNT; s++)
-        if (by_state[s] != nat->stats.tcp_flows_by_state[s])
-            return broken(why, why_len, "tcp_flows_by_state disagrees with the table", UINT64_MAX);
-    if (udp != nat->stats.udp_flows || icmp != nat->stats.icmp_flows ||
-        udp + icmp != nat->svc.dgram_live || udp + icmp > nat->cfg.max_udp_flows)
-        return broken(why, why_len, "udp/icmp flow counts wrong or above their limit", UINT64_MAX);
-    if (in_heap != nat->heap_len)
-        return broken(why, why_len, "timer heap size wrong", UINT64_MAX);
-    uint32_t free_n = 0;
-    for (uint32_t i = nat->free_head; i != VNAT_NONE32 && free_n <= nat->cfg.max_flows;
-         i = nat->flows[i].hash_next) {
-        if (nat->flows[i].in_use)
-            return broken(why, why_len, "free list holds a live flow", i);
-        free_n++;
-    }
-    if (free_n + live != nat->cfg.max_flows)
-        return broken(why, why_len, "free list length + live != capacity", UINT64_MAX);
-    if (timer_check(nat, why, why_len) != 0)
+    /* The table, its index, free list and timers first; then each live
+     * flow's protocol and the protocols' counters. */
+    if (flow_table_check(nat, why, why_len) != 0)
         return 1;
-    return 0;
+    return dispatch_check(nat, why, why_len);
 }
 
 /* ------------------------------------------------------------------ */
@@ -667,8 +531,8 @@ int vnat_check_invariants(const vnat *nat, char *why, size_t why_len)
 
 void vnat_debug_force_isn(struct vnat *nat, int enable, uint32_t isn)
 {
-    nat->isn_forced = enable;
-    nat->isn_force_value = isn;
+    nat->tcp->isn_forced = (uint32_t)enable;
+    nat->tcp->isn_force_value = isn;
 }
 
 size_t vnat_debug_flow_size(void)
@@ -686,7 +550,7 @@ size_t vnat_debug_memory_per_flow(void)
 
 const struct flow *vnat_debug_flow_at(const struct vnat *nat, uint32_t index)
 {
-    if (index >= nat->cfg.max_flows || !nat->flows[index].in_use)
+    if (index >= nat->cfg.max_flows || !flow_at(nat, index)->in_use)
         return NULL;
-    return &nat->flows[index];
+    return flow_at(nat, index);
 }

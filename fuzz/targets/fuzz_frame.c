@@ -64,12 +64,12 @@ static void open_flow(unsigned p, unsigned opts, int upto)
 {
     uint8_t before[FZ_MAX_SOCKS];
     for (unsigned i = 0; i < FZ_MAX_SOCKS; i++)
-        before[i] = host.socks[i].open;
+        before[i] = fz_open(&host.socks[i]);
     fz_guest_tcp(&host, p, DST, VW_TCP_SYN, 1000000u * (p + 1), 0, 65535, opts, NULL, 0);
     fz_check(&host);
     toks[p] = VNAT_TOKEN_NONE;
     for (unsigned i = 0; i < FZ_MAX_SOCKS; i++)
-        if (host.socks[i].open && !before[i])
+        if (fz_open(&host.socks[i]) && !before[i])
             toks[p] = host.socks[i].tok;
     FZ_TRAP(toks[p] != VNAT_TOKEN_NONE);
     if (upto == VNAT_TCP_CONNECTING)

@@ -428,19 +428,29 @@ size_t vnat_memory_size(const struct vnat_config *cfg);
 /* Create an instance in `mem` (mem_size bytes, 16-aligned, owned by the
  * caller and untouched by anyone else until the instance is abandoned). No
  * host operation is called except tcp_listen/dgram_bind for cfg->forwards.
- * Returns VNAT_OK and sets *out, or VNAT_E_CONFIG / VNAT_E_VERSION /
- * VNAT_E_NOMEM / VNAT_E_INVAL. VNAT_E_VERSION: cfg->struct_size or
- * ops->struct_size is outside what this library accepts (the extension rule
- * at the top of this file); VNAT_E_INVAL: a NULL out, mem, cfg or ops, mem
- * not 16-aligned, or a required host operation NULL. */
+ * Returns VNAT_OK and sets *out, or:
+ *   VNAT_E_INVAL    a NULL out, mem, cfg or ops, mem not 16-aligned, or a
+ *                   required host operation NULL;
+ *   VNAT_E_VERSION  cfg->struct_size or ops->struct_size is outside what
+ *                   this library accepts (the extension rule at the top of
+ *                   this file);
+ *   VNAT_E_CONFIG   a configuration value out of range, or a forward of
+ *                   cfg->forwards invalid, repeated or beyond max_forwards;
+ *   VNAT_E_NOMEM    mem_size below vnat_memory_size(cfg);
+ *   VNAT_E_HOST     the host refused a listener of cfg->forwards (the ones
+ *                   already opened are closed again). */
 vnat_err vnat_create(const struct vnat_config *cfg, const struct vnat_host_ops *ops, void *ctx,
                      void *mem, size_t mem_size, vnat **out);
 
-/* Same, with memory from `alloc` (called exactly once, here). The caller
- * frees the pointer vnat_memory_base() returns after vnat_shutdown(). */
+/* Same, with memory from `alloc` (called at most once, here). The caller
+ * frees the pointer vnat_memory_base() returns after vnat_shutdown().
+ * Returns what vnat_create() returns, and VNAT_E_INVAL for a NULL alloc,
+ * VNAT_E_NOMEM when alloc returns NULL; on VNAT_E_INVAL, VNAT_E_VERSION or
+ * VNAT_E_CONFIG found before allocating, alloc is not called. */
 vnat_err vnat_create_alloc(const struct vnat_config *cfg, const struct vnat_host_ops *ops,
                            void *ctx, void *(*alloc)(void *actx, size_t size), void *actx,
                            vnat **out);
+/* The memory the instance lives in (NULL for a NULL nat). */
 void *vnat_memory_base(vnat *nat);
 
 /* Close every flow and listener: guest-visible TCP flows get a RST, host
@@ -455,44 +465,66 @@ void vnat_shutdown(vnat *nat, uint64_t now);
  * Every event carries `now` (ns, monotonic). A `now` below the largest seen
  * is treated as that largest value and counted (time_backwards). Timers that
  * are due fire on any event whose `now` has passed them, before the event
- * itself is handled. Events return VNAT_OK, or VNAT_E_STALE for a token that
- * names no live socket (counted and otherwise ignored).
+ * itself is handled. Every event returns VNAT_OK, or:
+ *   VNAT_E_INVAL  a NULL nat (or, for a guest frame, a NULL frame with len > 0):
+ *                 nothing is done or logged;
+ *   VNAT_E_STATE  after vnat_shutdown(): nothing is done or logged;
+ *   VNAT_E_STALE  (the events that carry a token) a token that names no live
+ *                 socket: counted (stale_tokens) and otherwise ignored, after
+ *                 due timers fired.
  */
 
 /* One Ethernet frame from the guest. The core reads it only during the call.
- * Every byte is untrusted: bad frames are dropped and counted. */
+ * Every byte is untrusted: bad frames are dropped and counted (still
+ * VNAT_OK). VNAT_OK, VNAT_E_INVAL, VNAT_E_STATE. */
 vnat_err vnat_on_guest_frame(vnat *nat, uint64_t now, const uint8_t *frame, size_t len);
 
 /* Socket `tok` became writable. so_error is the socket's SO_ERROR value
  * (0 or a positive errno): for a connecting socket it reports the connect's
- * outcome; otherwise send space freed. */
+ * outcome; otherwise send space freed. VNAT_OK, VNAT_E_INVAL, VNAT_E_STATE,
+ * VNAT_E_STALE. */
 vnat_err vnat_on_writable(vnat *nat, uint64_t now, vnat_token tok, int so_error);
 
 /* Socket `tok` became readable (or hung up). A notification only: the core
- * peeks to learn what is there. */
+ * peeks to learn what is there. A UDP forward's listener token is accepted
+ * here too. VNAT_OK, VNAT_E_INVAL, VNAT_E_STATE, VNAT_E_STALE. */
 vnat_err vnat_on_readable(vnat *nat, uint64_t now, vnat_token tok);
 
-/* Listener `tok` has connections to accept. */
+/* Listener `tok` has connections to accept (or, for a UDP forward,
+ * datagrams). VNAT_OK, VNAT_E_INVAL, VNAT_E_STATE, VNAT_E_STALE. */
 vnat_err vnat_on_listener_ready(vnat *nat, uint64_t now, vnat_token tok);
 
-/* The guest link can take frames again after guest_send refused one. */
+/* The guest link can take frames again after guest_send refused one.
+ * VNAT_OK, VNAT_E_INVAL, VNAT_E_STATE. */
 vnat_err vnat_on_link_writable(vnat *nat, uint64_t now);
 
-/* Time passed; fire due timers. */
+/* Time passed; fire due timers. VNAT_OK, VNAT_E_INVAL, VNAT_E_STATE. */
 vnat_err vnat_on_tick(vnat *nat, uint64_t now);
 
 /* The earliest time at which a timer is due, or UINT64_MAX if none is
- * pending. An embedder waits at most until then, then calls vnat_on_tick. */
+ * pending (and for a NULL or shut-down instance). An embedder waits at most
+ * until then, then calls vnat_on_tick. */
 uint64_t vnat_next_deadline(const vnat *nat);
 
 /* ------------------------------------------------------------------------ */
 /* Port forwards at run time                                                 */
 /* ------------------------------------------------------------------------ */
 
-/* Add a forward (opens its host listener). VNAT_OK, VNAT_E_EXISTS,
- * VNAT_E_FULL (max_forwards reached), VNAT_E_INVAL, VNAT_E_HOST. */
+/* Add a forward (opens its host listener). Returns VNAT_OK, or:
+ *   VNAT_E_INVAL     a NULL nat or fwd, or an invalid forward (protocol not
+ *                    TCP or UDP, an address family other than IPv4/IPv6,
+ *                    port 0);
+ *   VNAT_E_STATE     after vnat_shutdown();
+ *   VNAT_E_EXISTS    a forward of the same protocol and host address exists;
+ *   VNAT_E_FULL      max_forwards reached;
+ *   VNAT_E_HOST      the host refused the listener. */
 vnat_err vnat_forward_add(vnat *nat, uint64_t now, const struct vnat_forward *fwd);
-/* Remove a forward (closes its listener; established flows stay). */
+/* Remove a forward (closes its listener; established flows stay). Returns
+ * VNAT_OK, or:
+ *   VNAT_E_INVAL     a NULL nat or fwd, or an invalid forward (as for add);
+ *   VNAT_E_STATE     after vnat_shutdown();
+ *   VNAT_E_NOTFOUND  no forward with this protocol, host address and guest
+ *                    port. */
 vnat_err vnat_forward_remove(vnat *nat, uint64_t now, const struct vnat_forward *fwd);
 
 /* ------------------------------------------------------------------------ */
@@ -620,7 +652,7 @@ size_t vnat_dump_flows(const vnat *nat, char *buf, size_t len);
  * NULL). The simulator calls it after every event. */
 int vnat_check_invariants(const vnat *nat, char *why, size_t why_len);
 
-/* The seed the instance was created with. */
+/* The seed the instance was created with (0 for a NULL nat). */
 uint64_t vnat_seed(const vnat *nat);
 
 #ifdef __cplusplus

@@ -10,8 +10,8 @@
  * for `vnat run --record FILE`; the simulator for its trace hash and
  * `vnat sim replay-file FILE`.
  */
-#ifndef VNAT_SIM_TRACE_H
-#define VNAT_SIM_TRACE_H
+#ifndef VNAT_VLOG_TRACE_H
+#define VNAT_VLOG_TRACE_H
 
 #include <stdbool.h>
 #include <stddef.h>

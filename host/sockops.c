@@ -1,9 +1,12 @@
 /*
- * ops.c — the core's host operations on real non-blocking sockets. Each
+ * sockops.c — the core's host operations on real non-blocking sockets. Each
  * operation is one or two system calls on the descriptor the token names;
  * the descriptor is found in a table indexed by the token's slot (no scan),
  * and the token's generation is checked so a stale token never reaches a
- * reused descriptor. Stream sockets are registered edge-triggered: a
+ * reused descriptor. Nothing here waits: interest goes to the front end's
+ * poller (struct host_poller; loop.c's is epoll), and readiness comes back
+ * through host_sock_event, so a front end with another wait (poll()) reuses
+ * this file as it is. Stream sockets are asked for edge-triggered reports: a
  * readiness report is a notification of something new (data, space, FIN,
  * error), so a flow whose data waits for the guest never wakes the loop
  * again until something changes (the reference NAT's busy polling). Payload
@@ -19,11 +22,9 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
-#include <time.h>
 #include <unistd.h>
 #include <linux/sockios.h>
 
@@ -33,79 +34,71 @@
 #define PEEK_SCRATCH_LEN (64u * 1024u)
 #define DISCARD_MAX_CALLS 64
 
-uint64_t host_now_ns(void)
+int host_io_init(struct host_io *io, uint32_t socket_slots)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-int host_epoll_set(struct host *h, int fd, uint64_t id, uint32_t events, int op)
-{
-    struct epoll_event ev = {.events = events, .data.u64 = id};
-    return epoll_ctl(h->epfd, op, fd, &ev) < 0 ? -errno : 0;
-}
-
-int host_init(struct host *h, uint32_t socket_slots)
-{
+    io->link_fd = io->link_listen_fd = -1;
     if (socket_slots == 0 || socket_slots > HOST_MAX_SLOTS)
         socket_slots = 1024;
-    h->socks = calloc(socket_slots, sizeof(*h->socks));
-    h->peek_scratch = malloc(PEEK_SCRATCH_LEN);
-    if (!h->socks || !h->peek_scratch)
+    io->socks = calloc(socket_slots, sizeof(*io->socks));
+    io->peek_scratch = malloc(PEEK_SCRATCH_LEN);
+    if (!io->socks || !io->peek_scratch)
         return -ENOMEM;
-    h->nsocks = socket_slots;
-    h->peek_scratch_len = PEEK_SCRATCH_LEN;
-    h->peek_off_supported = true;
-    h->epfd = epoll_create1(EPOLL_CLOEXEC);
-    return h->epfd < 0 ? -errno : 0;
+    io->nsocks = socket_slots;
+    io->peek_scratch_len = PEEK_SCRATCH_LEN;
+    io->peek_off_supported = true;
+    return 0;
 }
 
-void host_fini(struct host *h)
+/* Close a socket's descriptor; the poller forgets it first if it must. */
+static void sock_close_fd(struct host_io *io, int fd)
 {
-    for (uint32_t i = 0; i < h->nsocks; i++)
-        if (h->socks[i].tok != VNAT_TOKEN_NONE)
-            close(h->socks[i].fd);
-    free(h->socks);
-    free(h->peek_scratch);
-    h->socks = NULL;
-    h->nsocks = 0;
-    if (h->epfd >= 0)
-        close(h->epfd);
-    h->epfd = -1;
+    if (io->poller.del)
+        io->poller.del(io->poller.ctx, fd);
+    close(fd);
 }
 
-struct host_sock *host_sock_find(struct host *h, vnat_token tok)
+void host_io_fini(struct host_io *io)
+{
+    for (uint32_t i = 0; i < io->nsocks; i++)
+        if (io->socks[i].tok != VNAT_TOKEN_NONE)
+            sock_close_fd(io, io->socks[i].fd);
+    free(io->socks);
+    free(io->peek_scratch);
+    io->socks = NULL;
+    io->nsocks = 0;
+}
+
+struct host_sock *host_sock_find(struct host_io *io, vnat_token tok)
 {
     uint32_t slot = (uint32_t)tok;
-    if (tok == VNAT_TOKEN_NONE || slot >= h->nsocks)
+    if (tok == VNAT_TOKEN_NONE || slot >= io->nsocks)
         return NULL;
-    struct host_sock *s = &h->socks[slot];
+    struct host_sock *s = &io->socks[slot];
     return s->tok == tok ? s : NULL;
 }
 
 /* A slot for a new socket. The table grows only on the open path (never per
  * frame), so a core whose slots exceed our first guess still works. */
-static struct host_sock *sock_claim(struct host *h, vnat_token tok)
+static struct host_sock *sock_claim(struct host_io *io, vnat_token tok)
 {
     uint32_t slot = (uint32_t)tok;
     if (tok == VNAT_TOKEN_NONE || tok >= HOST_ID_FIRST_RESERVED || slot >= HOST_MAX_SLOTS)
         return NULL;
-    if (slot >= h->nsocks) {
-        uint32_t n = h->nsocks;
+    if (slot >= io->nsocks) {
+        uint32_t n = io->nsocks;
         while (n <= slot && n < HOST_MAX_SLOTS)
             n *= 2;
-        struct host_sock *t = realloc(h->socks, (size_t)n * sizeof(*t));
+        struct host_sock *t = realloc(io->socks, (size_t)n * sizeof(*t));
         if (!t)
             return NULL;
-        memset(t + h->nsocks, 0, (size_t)(n - h->nsocks) * sizeof(*t));
-        h->socks = t;
-        h->nsocks = n;
+        memset(t + io->nsocks, 0, (size_t)(n - io->nsocks) * sizeof(*t));
+        io->socks = t;
+        io->nsocks = n;
     }
-    struct host_sock *s = &h->socks[slot];
+    struct host_sock *s = &io->socks[slot];
     if (s->tok != VNAT_TOKEN_NONE) {
         /* The core reused a slot it never closed: do not leak the fd. */
-        close(s->fd);
+        sock_close_fd(io, s->fd);
     }
     memset(s, 0, sizeof(*s));
     s->fd = -1;
@@ -156,49 +149,88 @@ static void from_sockaddr(const struct sockaddr_storage *ss, struct vnat_sockadd
     }
 }
 
-static uint32_t epoll_mask(const struct host_sock *s, unsigned want)
+/* What the poller watches a socket for, given the core's interest. */
+static unsigned poll_mask(const struct host_sock *s, unsigned want)
 {
-    uint32_t ev = 0;
+    unsigned m = 0;
     if (want & VNAT_WANT_READ)
-        ev |= EPOLLIN | EPOLLRDHUP;
+        m |= HOST_POLL_IN | HOST_POLL_RDHUP;
     if (want & VNAT_WANT_WRITE)
-        ev |= EPOLLOUT;
+        m |= HOST_POLL_OUT;
     if (s->kind == HOST_SOCK_STREAM)
-        ev |= EPOLLET;
-    return ev;
+        m |= HOST_POLL_EDGE;
+    return m;
 }
 
-/* Register a fresh socket in the table and in epoll with `want`. */
-static int sock_install(struct host *h, struct host_sock *s, vnat_token tok, int fd, uint8_t kind,
-                        unsigned want)
+/* Register a fresh socket in the table and with the poller for `want`. */
+static int sock_install(struct host_io *io, struct host_sock *s, vnat_token tok, int fd,
+                        uint8_t kind, unsigned want)
 {
     s->tok = tok;
     s->fd = fd;
     s->kind = kind;
     s->interest = want;
-    int rc = host_epoll_set(h, fd, tok, epoll_mask(s, want), EPOLL_CTL_ADD);
+    int rc = io->poller.add(io->poller.ctx, fd, tok, poll_mask(s, want));
     if (rc < 0) {
         close(fd);
         sock_release(s);
         return rc;
     }
-    h->st.sockets_opened++;
+    io->st.sockets_opened++;
     return 0;
 }
 
 /* TCP options every flow socket gets: no Nagle (the guest's stack already
  * decided segment sizes) and, where the kernel has it, a peek offset so a
  * peek at any offset costs no copy of the bytes before it. */
-static void stream_sockopts(struct host *h, struct host_sock *s, int fd)
+static void stream_sockopts(struct host_io *io, struct host_sock *s, int fd)
 {
     int one = 1, zero = 0;
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    if (h->peek_off_supported) {
+    if (io->peek_off_supported) {
         if (setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero)) == 0)
             s->peek_off = 0;
         else
-            h->peek_off_supported = false;
+            io->peek_off_supported = false;
     }
+}
+
+static int dgram_socket(enum vnat_dgram_kind kind, int family)
+{
+    int proto = 0;
+    if (kind == VNAT_DGRAM_ICMP)
+        proto = family == AF_INET6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
+    else if (kind != VNAT_DGRAM_UDP)
+        return -EINVAL;
+    int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+    return fd < 0 ? -errno : fd;
+}
+
+/* The first steps of every open: the address in the kernel's form, the
+ * table slot for tok, and a fresh non-blocking socket (a stream, or a
+ * datagram socket of `kind`). Returns the descriptor or -errno. */
+static int sock_open(struct host_io *io, vnat_token tok, const struct vnat_sockaddr *a, bool stream,
+                     enum vnat_dgram_kind kind, struct sockaddr_storage *ss, socklen_t *sl,
+                     struct host_sock **s)
+{
+    *sl = to_sockaddr(a, ss);
+    if (*sl == 0)
+        return -EAFNOSUPPORT;
+    *s = sock_claim(io, tok);
+    if (!*s)
+        return -EINVAL;
+    if (!stream)
+        return dgram_socket(kind, ss->ss_family);
+    int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    return fd < 0 ? -errno : fd;
+}
+
+/* A setup call on a fresh socket failed: close it and return -errno. */
+static int close_failed(int fd)
+{
+    int err = -errno;
+    close(fd);
+    return err;
 }
 
 static int op_guest_send(void *ctx, const uint8_t *frame, size_t len)
@@ -208,26 +240,19 @@ static int op_guest_send(void *ctx, const uint8_t *frame, size_t len)
 
 static int op_tcp_connect(void *ctx, vnat_token tok, const struct vnat_sockaddr *dst)
 {
-    struct host *h = ctx;
+    struct host_io *io = ctx;
     struct sockaddr_storage ss;
-    socklen_t sl = to_sockaddr(dst, &ss);
-    if (sl == 0)
-        return -EAFNOSUPPORT;
-    struct host_sock *s = sock_claim(h, tok);
-    if (!s)
-        return -EINVAL;
-    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    socklen_t sl;
+    struct host_sock *s;
+    int fd = sock_open(io, tok, dst, true, VNAT_DGRAM_UDP, &ss, &sl, &s);
     if (fd < 0)
-        return -errno;
-    stream_sockopts(h, s, fd);
-    if (connect(fd, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS) {
-        int err = -errno;
-        close(fd);
-        return err;
-    }
+        return fd;
+    stream_sockopts(io, s, fd);
+    if (connect(fd, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS)
+        return close_failed(fd);
     /* No interest yet: the core asks for write interest after this returns;
      * completion then arrives as writable with SO_ERROR. */
-    int rc = sock_install(h, s, tok, fd, HOST_SOCK_STREAM, 0);
+    int rc = sock_install(io, s, tok, fd, HOST_SOCK_STREAM, 0);
     if (rc == 0)
         s->connecting = 1;
     return rc;
@@ -235,34 +260,27 @@ static int op_tcp_connect(void *ctx, vnat_token tok, const struct vnat_sockaddr 
 
 static int op_tcp_listen(void *ctx, vnat_token tok, const struct vnat_sockaddr *local)
 {
-    struct host *h = ctx;
+    struct host_io *io = ctx;
     struct sockaddr_storage ss;
-    socklen_t sl = to_sockaddr(local, &ss);
-    if (sl == 0)
-        return -EAFNOSUPPORT;
-    struct host_sock *s = sock_claim(h, tok);
-    if (!s)
-        return -EINVAL;
-    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    socklen_t sl;
+    struct host_sock *s;
+    int fd = sock_open(io, tok, local, true, VNAT_DGRAM_UDP, &ss, &sl, &s);
     if (fd < 0)
-        return -errno;
+        return fd;
     int one = 1;
     (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     if (ss.ss_family == AF_INET6)
         (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-    if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, SOMAXCONN) < 0) {
-        int err = -errno;
-        close(fd);
-        return err;
-    }
+    if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, SOMAXCONN) < 0)
+        return close_failed(fd);
     /* Level-triggered: the core accepts until -EAGAIN. */
-    return sock_install(h, s, tok, fd, HOST_SOCK_LISTENER, VNAT_WANT_READ);
+    return sock_install(io, s, tok, fd, HOST_SOCK_LISTENER, VNAT_WANT_READ);
 }
 
 static int op_tcp_accept(void *ctx, vnat_token listener, vnat_token tok, struct vnat_sockaddr *peer)
 {
-    struct host *h = ctx;
-    struct host_sock *l = host_sock_find(h, listener);
+    struct host_io *io = ctx;
+    struct host_sock *l = host_sock_find(io, listener);
     if (!l || l->kind != HOST_SOCK_LISTENER)
         return -EBADF;
     struct sockaddr_storage ss;
@@ -271,33 +289,33 @@ static int op_tcp_accept(void *ctx, vnat_token listener, vnat_token tok, struct 
     int fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0)
         return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-    struct host_sock *s = sock_claim(h, tok);
+    struct host_sock *s = sock_claim(io, tok);
     if (!s) {
         close(fd);
         return -EINVAL;
     }
-    stream_sockopts(h, s, fd);
+    stream_sockopts(io, s, fd);
     if (peer)
         from_sockaddr(&ss, peer);
-    return sock_install(h, s, tok, fd, HOST_SOCK_STREAM, 0);
+    return sock_install(io, s, tok, fd, HOST_SOCK_STREAM, 0);
 }
 
 static long op_send(void *ctx, vnat_token tok, const uint8_t *buf, size_t len)
 {
-    struct host *h = ctx;
-    struct host_sock *s = host_sock_find(h, tok);
+    struct host_io *io = ctx;
+    struct host_sock *s = host_sock_find(io, tok);
     if (!s)
         return -EBADF;
     ssize_t n = send(s->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (n < 0) {
         if (errno == EWOULDBLOCK) {
-            h->st.send_refused++;
+            io->st.send_refused++;
             return -EAGAIN;
         }
         return -errno;
     }
     if ((size_t)n < len)
-        h->st.send_short++;
+        io->st.send_short++;
     return (long)n;
 }
 
@@ -330,14 +348,14 @@ static long op_send_space(void *ctx, vnat_token tok)
  * to IOV_MAX * 64 KiB needs no large buffer) and the wanted bytes landing
  * straight in buf. The bytes before the offset are copied for nothing; that
  * is why this path is used only when the kernel lacks SO_PEEK_OFF on TCP. */
-static long peek_fallback(struct host *h, struct host_sock *s, size_t offset, uint8_t *buf,
+static long peek_fallback(struct host_io *io, struct host_sock *s, size_t offset, uint8_t *buf,
                           size_t len)
 {
     struct iovec iov[IOV_MAX];
     size_t n_iov = 0, rest = offset;
     while (rest > 0 && n_iov < IOV_MAX - 1) {
-        size_t chunk = rest < h->peek_scratch_len ? rest : h->peek_scratch_len;
-        iov[n_iov].iov_base = h->peek_scratch;
+        size_t chunk = rest < io->peek_scratch_len ? rest : io->peek_scratch_len;
+        iov[n_iov].iov_base = io->peek_scratch;
         iov[n_iov].iov_len = chunk;
         n_iov++;
         rest -= chunk;
@@ -348,7 +366,7 @@ static long peek_fallback(struct host *h, struct host_sock *s, size_t offset, ui
     iov[n_iov].iov_len = len;
     n_iov++;
     struct msghdr mh = {.msg_iov = iov, .msg_iovlen = n_iov};
-    h->st.peek_fallback++;
+    io->st.peek_fallback++;
     ssize_t n = recvmsg(s->fd, &mh, MSG_PEEK | MSG_DONTWAIT);
     if (n < 0)
         return errno == EWOULDBLOCK ? -EAGAIN : -errno;
@@ -365,13 +383,13 @@ static long peek_fallback(struct host *h, struct host_sock *s, size_t offset, ui
 
 static long op_peek(void *ctx, vnat_token tok, size_t offset, uint8_t *buf, size_t len)
 {
-    struct host *h = ctx;
-    struct host_sock *s = host_sock_find(h, tok);
+    struct host_io *io = ctx;
+    struct host_sock *s = host_sock_find(io, tok);
     if (!s || s->kind != HOST_SOCK_STREAM)
         return -EBADF;
-    h->st.peek_calls++;
+    io->st.peek_calls++;
     if (s->peek_off < 0)
-        return peek_fallback(h, s, offset, buf, len);
+        return peek_fallback(io, s, offset, buf, len);
     if (offset > INT_MAX)
         return -EINVAL;
     /* The kernel moves the peek offset itself (forward on a peek, back on a
@@ -381,7 +399,7 @@ static long op_peek(void *ctx, vnat_token tok, size_t offset, uint8_t *buf, size
         if (setsockopt(s->fd, SOL_SOCKET, SO_PEEK_OFF, &off, sizeof(off)) < 0)
             return -errno;
         s->peek_off = off;
-        h->st.peek_off_sets++;
+        io->st.peek_off_sets++;
     }
     ssize_t n = recv(s->fd, buf, len, MSG_PEEK | MSG_DONTWAIT);
     if (n < 0)
@@ -427,80 +445,54 @@ static void op_close(void *ctx, vnat_token tok, int reset)
         struct linger lg = {.l_onoff = 1, .l_linger = 0};
         (void)setsockopt(s->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
     }
-    /* close() also removes the descriptor from epoll (we never dup it). */
-    close(s->fd);
+    sock_close_fd(ctx, s->fd);
     sock_release(s);
 }
 
 static void op_set_interest(void *ctx, vnat_token tok, unsigned mask)
 {
-    struct host *h = ctx;
-    struct host_sock *s = host_sock_find(h, tok);
+    struct host_io *io = ctx;
+    struct host_sock *s = host_sock_find(io, tok);
     mask &= VNAT_WANT_READ | VNAT_WANT_WRITE;
     if (!s || s->interest == mask)
         return;
-    if (host_epoll_set(h, s->fd, tok, epoll_mask(s, mask), EPOLL_CTL_MOD) == 0)
+    if (io->poller.mod(io->poller.ctx, s->fd, tok, poll_mask(s, mask)) == 0)
         s->interest = mask;
-}
-
-static int dgram_socket(enum vnat_dgram_kind kind, int family)
-{
-    int proto = 0;
-    if (kind == VNAT_DGRAM_ICMP)
-        proto = family == AF_INET6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
-    else if (kind != VNAT_DGRAM_UDP)
-        return -EINVAL;
-    int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
-    return fd < 0 ? -errno : fd;
 }
 
 static int op_dgram_open(void *ctx, vnat_token tok, enum vnat_dgram_kind kind,
                          const struct vnat_sockaddr *dst)
 {
-    struct host *h = ctx;
+    struct host_io *io = ctx;
     struct sockaddr_storage ss;
-    socklen_t sl = to_sockaddr(dst, &ss);
-    if (sl == 0)
-        return -EAFNOSUPPORT;
-    if (kind == VNAT_DGRAM_ICMP) /* a ping socket's port is its identifier */
-        ((struct sockaddr_in *)&ss)->sin_port = 0;
-    struct host_sock *s = sock_claim(h, tok);
-    if (!s)
-        return -EINVAL;
-    int fd = dgram_socket(kind, ss.ss_family);
+    socklen_t sl;
+    struct host_sock *s;
+    int fd = sock_open(io, tok, dst, false, kind, &ss, &sl, &s);
     if (fd < 0)
         return fd;
-    if (connect(fd, (struct sockaddr *)&ss, sl) < 0) {
-        int err = -errno;
-        close(fd);
-        return err;
-    }
-    return sock_install(h, s, tok, fd, HOST_SOCK_DGRAM, 0);
+    if (kind == VNAT_DGRAM_ICMP) /* a ping socket's port is its identifier */
+        ((struct sockaddr_in *)&ss)->sin_port = 0;
+    if (connect(fd, (struct sockaddr *)&ss, sl) < 0)
+        return close_failed(fd);
+    return sock_install(io, s, tok, fd, HOST_SOCK_DGRAM, 0);
 }
 
 static int op_dgram_bind(void *ctx, vnat_token tok, enum vnat_dgram_kind kind,
                          const struct vnat_sockaddr *local)
 {
-    struct host *h = ctx;
+    struct host_io *io = ctx;
     struct sockaddr_storage ss;
-    socklen_t sl = to_sockaddr(local, &ss);
-    if (sl == 0)
-        return -EAFNOSUPPORT;
-    struct host_sock *s = sock_claim(h, tok);
-    if (!s)
-        return -EINVAL;
-    int fd = dgram_socket(kind, ss.ss_family);
+    socklen_t sl;
+    struct host_sock *s;
+    int fd = sock_open(io, tok, local, false, kind, &ss, &sl, &s);
     if (fd < 0)
         return fd;
     int one = 1;
     (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (bind(fd, (struct sockaddr *)&ss, sl) < 0) {
-        int err = -errno;
-        close(fd);
-        return err;
-    }
+    if (bind(fd, (struct sockaddr *)&ss, sl) < 0)
+        return close_failed(fd);
     /* A bound socket is a listener of datagrams: readable from the start. */
-    return sock_install(h, s, tok, fd, HOST_SOCK_DGRAM, VNAT_WANT_READ);
+    return sock_install(io, s, tok, fd, HOST_SOCK_DGRAM, VNAT_WANT_READ);
 }
 
 static long op_dgram_send(void *ctx, vnat_token tok, const uint8_t *buf, size_t len,
@@ -544,9 +536,9 @@ static long op_dgram_recv(void *ctx, vnat_token tok, uint8_t *buf, size_t cap,
 
 static void op_log(void *ctx, const struct vnat_log_record *rec)
 {
-    struct host *h = ctx;
-    if (h->rec)
-        recorder_write(h->rec, rec);
+    struct host_io *io = ctx;
+    if (io->rec)
+        recorder_write(io->rec, rec);
 }
 
 static void op_panic(void *ctx, const char *msg)
@@ -577,54 +569,47 @@ const struct vnat_host_ops host_ops_table = {
     .panic = op_panic,
 };
 
-/* A self-check of the property the reference NAT lacked (its defect 4: busy
- * polling while peeked data waits): with the core's read interest off, a
- * socket holding unread data produces no event; with it back on, exactly one
- * event per change, not one per wait. Runs on a real loopback TCP pair and
- * this file's own operations. Returns 1 when the property holds, 0 when it
- * does not, -1 when the check could not be set up. pins/defects_pins.c looks
- * for this symbol. */
-int vnat_host_adapter_honours_interest(void);
-int vnat_host_adapter_honours_interest(void)
+/* ------------------------------------------------------------------------ */
+/* Readiness -> core events                                                  */
+/* ------------------------------------------------------------------------ */
+
+void host_sock_event(struct host_io *io, uint64_t now, vnat_token tok, unsigned ready)
 {
-    struct host h;
-    memset(&h, 0, sizeof(h));
-    h.epfd = -1;
-    if (host_init(&h, 16) < 0) {
-        host_fini(&h);
-        return -1;
+    struct host_sock *s = host_sock_find(io, tok);
+    if (!s) {
+        io->st.stale_events++; /* closed earlier in this batch */
+        return;
     }
-    int result = -1, lfd = -1, peer = -1;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t al = sizeof(a);
-    lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(lfd, 1) < 0 ||
-        getsockname(lfd, (struct sockaddr *)&a, &al) < 0)
-        goto out;
-    struct vnat_sockaddr dst = {.ip = {.family = VNAT_AF_INET}, .port = ntohs(a.sin_port)};
-    memcpy(dst.ip.addr, &a.sin_addr, 4);
-    const vnat_token tok = ((vnat_token)7 << 32) | 3;
-    if (op_tcp_connect(&h, tok, &dst) < 0)
-        goto out;
-    peer = accept(lfd, NULL, NULL);
-    if (peer < 0 || write(peer, "pending", 7) != 7)
-        goto out;
-    struct epoll_event ev[4];
-    int n_on, n_again, n_off, n_back;
-    op_set_interest(&h, tok, VNAT_WANT_READ);
-    n_on = epoll_wait(h.epfd, ev, 4, 1000);  /* data is there: one report */
-    n_again = epoll_wait(h.epfd, ev, 4, 50); /* unread, unchanged: silence */
-    op_set_interest(&h, tok, 0);
-    n_off = epoll_wait(h.epfd, ev, 4, 50); /* interest off: silence */
-    op_set_interest(&h, tok, VNAT_WANT_READ);
-    n_back = epoll_wait(h.epfd, ev, 4, 1000); /* back on: reported again */
-    result = n_on == 1 && n_again == 0 && n_off == 0 && n_back == 1 && ev[0].data.u64 == tok;
-    op_close(&h, tok, 1);
-out:
-    if (peer >= 0)
-        close(peer);
-    if (lfd >= 0)
-        close(lfd);
-    host_fini(&h);
-    return result;
+    switch (s->kind) {
+    case HOST_SOCK_LISTENER:
+        (void)vnat_on_listener_ready(io->nat, now, tok);
+        return;
+    case HOST_SOCK_DGRAM:
+        if (ready & HOST_POLL_OUT)
+            (void)vnat_on_writable(io->nat, now, tok, 0);
+        if ((ready & (HOST_POLL_IN | HOST_POLL_ERR | HOST_POLL_HUP)) && host_sock_find(io, tok))
+            (void)vnat_on_readable(io->nat, now, tok);
+        return;
+    case HOST_SOCK_STREAM:
+        break;
+    default:
+        return;
+    }
+    bool failed_connect = false;
+    if (s->connecting && (ready & (HOST_POLL_OUT | HOST_POLL_ERR | HOST_POLL_HUP))) {
+        int so_error = 0;
+        socklen_t sl = sizeof(so_error);
+        if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &so_error, &sl) < 0)
+            so_error = errno;
+        s->connecting = 0;
+        failed_connect = so_error != 0;
+        (void)vnat_on_writable(io->nat, now, tok, so_error);
+    } else if (ready & HOST_POLL_OUT) {
+        (void)vnat_on_writable(io->nat, now, tok, 0);
+    }
+    /* The core may have closed the token (or reused its slot) meanwhile. */
+    if (failed_connect || !host_sock_find(io, tok))
+        return;
+    if (ready & (HOST_POLL_IN | HOST_POLL_RDHUP | HOST_POLL_HUP | HOST_POLL_ERR))
+        (void)vnat_on_readable(io->nat, now, tok);
 }
