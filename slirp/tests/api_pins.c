@@ -503,6 +503,40 @@ PIN(a_forward_names_the_guest_before_its_first_frame)
     slirp_cleanup(s);
 }
 
+PIN(ipv6_frames_are_dropped_and_counted)
+{
+    struct emb e;
+    SlirpConfig c = qemu_default();
+    const char *tmp = getenv("TMPDIR");
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s/vnat-slirp-stats.XXXXXX", tmp ? tmp : "/tmp");
+    int fd = mkstemp(buf);
+    assert_true(fd >= 0);
+    close(fd);
+    setenv("VNAT_SLIRP_STATS", buf, 1);
+    Slirp *s = start(&e, &c);
+    /* An IPv6 packet to the core's MAC (QEMU turns IPv6 on by default). */
+    static const uint8_t hdr[] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x01, 0x52, 0x54,
+                                  0x00, 0x12, 0x34, 0x56, 0x86, 0xdd, 0x60, 0,
+                                  0,    0,    0,    0,    59,   64}; /* no next header */
+    uint8_t f[14 + 40];
+    memset(f, 0, sizeof f);
+    memcpy(f, hdr, sizeof hdr);
+    slirp_input(s, f, (int)sizeof f);
+    assert_int_equal(e.frames, 0);
+    slirp_cleanup(s);
+    unsetenv("VNAT_SLIRP_STATS");
+    FILE *in = fopen(buf, "r");
+    assert_non_null(in);
+    char text[4096];
+    size_t n = fread(text, 1, sizeof text - 1, in);
+    fclose(in);
+    unlink(buf);
+    text[n] = '\0';
+    if (strstr(text, "drop ipv6_unsupported") == NULL)
+        fail_msg("no ipv6_unsupported drop in:\n%s", text);
+}
+
 PIN(hostfwd_listens_is_listed_polled_and_removed)
 {
     struct emb e;
@@ -616,6 +650,7 @@ PIN_MAIN(cmocka_unit_test(bad_config_returns_null_after_guest_error_explains),
          cmocka_unit_test(guest_mac_and_static_address_are_learned_from_the_first_frames),
          cmocka_unit_test(restricted_refuses_the_guests_egress_but_not_dhcp_or_forwards),
          cmocka_unit_test(a_forward_names_the_guest_before_its_first_frame),
+         cmocka_unit_test(ipv6_frames_are_dropped_and_counted),
          cmocka_unit_test(hostfwd_listens_is_listed_polled_and_removed),
          cmocka_unit_test(hostxfwd_takes_ipv4_udp_and_refuses_unix),
          cmocka_unit_test(what_vnat_does_not_do_fails_with_a_message),
