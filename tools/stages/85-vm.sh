@@ -7,24 +7,15 @@
 # It is not a ctest test: one QEMU boot is the whole stage, counted as one
 # test in the run's totals. Measured on 2 shared cores: 30-40 s (boot to
 # lease 10-25 s under TCG); the guest's own timeout is 80 s, inside the
-# budget. The guest kernel is Debian's linux-image-amd64, fetched with
-# `apt-get download` and unpacked with `dpkg-deb -x` into the build root
-# (about 15 s once, then cached): installing the package instead would run
-# its initramfs hooks, about 90 s of CI time for an initrd the test never
-# uses. Skips (77) when QEMU or busybox is missing.
+# budget. The guest kernel is Debian's linux-image-amd64, unpacked into the
+# build root by host/tests/vm/kernel (shared with 87-slirp.sh). Skips (77)
+# when QEMU or busybox is missing.
 set -uo pipefail
 . "$VNAT_ROOT/tools/lib/common.sh"
 vnat=$VNAT_BUILD_ROOT/dev/host/vnat
 [ -x "$vnat" ] || vnat_die "no dev build at $vnat (stage build-dev failed?)"
 kroot=$VNAT_BUILD_ROOT/vm-kernel
-if ! compgen -G "$kroot/boot/vmlinuz-*" >/dev/null; then
-  pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-/ { print $2; exit }')
-  [ -n "$pkg" ] || vnat_die "cannot name the kernel package behind linux-image-amd64 (apt-get update first)"
-  tmp=$(mktemp -d)
-  (cd "$tmp" && timeout 120 apt-get download -q "$pkg" >/dev/null 2>&1) || { rm -rf "$tmp"; vnat_die "apt-get download $pkg failed"; }
-  rm -rf "$kroot" && mkdir -p "$kroot" && dpkg-deb -x "$tmp"/*.deb "$kroot"
-  rm -rf "$tmp"
-fi
+bash "$VNAT_ROOT/host/tests/vm/kernel" "$kroot" || vnat_die "no guest kernel in $kroot"
 bash "$VNAT_ROOT/host/tests/vm/run" --vnat "$vnat" --timeout 80 --kernel-root "$kroot"
 rc=$?
 if [ -n "${VNAT_COUNTS:-}" ]; then
