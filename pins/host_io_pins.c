@@ -201,8 +201,11 @@ PIN(host_io_datagram_sockets_and_a_refused_registration)
     assert_int_equal(OPS.dgram_recv(&io, btok, b, sizeof(b), &from), 3);
     /* a poller that refuses the descriptor: the open fails with its error
      * and leaves no socket behind */
-    while (t.n < MAX_WATCHED)
-        t.w[t.n++] = (__typeof__(t.w[0])){.fd = -100 - t.n, .id = 0, .mask = 0};
+    while (t.n < MAX_WATCHED) {
+        int i = t.n;
+        t.w[i] = (__typeof__(t.w[0])){.fd = -100 - i, .id = 0, .mask = 0};
+        t.n = i + 1;
+    }
     assert_int_equal(OPS.dgram_open(&io, TOK(6, 1), VNAT_DGRAM_UDP, &dst), -EEXIST);
     assert_null(host_sock_find(&io, TOK(6, 1)));
     t.n = 2;

@@ -179,7 +179,7 @@ int sim_parse_key(struct sim_parser *p, const struct sim_key *keys, size_t n, vo
     for (size_t i = 0; i < n; i++) {
         if (strcmp(k, keys[i].name) != 0)
             continue;
-        uint8_t *field = (uint8_t *)base + keys[i].offset;
+        uint8_t *slot = (uint8_t *)base + keys[i].offset;
         uint64_t x = 0;
         uint32_t x32 = 0;
         bool narrow = keys[i].size == sizeof x32, ok;
@@ -192,12 +192,12 @@ int sim_parse_key(struct sim_parser *p, const struct sim_key *keys, size_t n, vo
         if (!ok)
             return -1;
         if (narrow) {
-            memcpy(field, &x32, sizeof x32);
+            memcpy(slot, &x32, sizeof x32);
             return 1;
         }
         if (keys[i].kind == SIM_NUM_RATE)
             x = x32;
-        memcpy(field, &x, sizeof x);
+        memcpy(slot, &x, sizeof x);
         return 1;
     }
     return 0;
