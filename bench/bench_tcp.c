@@ -383,6 +383,7 @@ static void bench_memory(const struct opts *o)
             continue;
         struct vnat_config cfg;
         vnat_config_init(&cfg);
+        cfg.seed = 0x5eed;
         cfg.max_flows = sizes[i];
         size_t total = vnat_memory_size(&cfg);
         if (total == 0)

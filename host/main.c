@@ -307,6 +307,8 @@ static int parse_options(struct options *o, int argc, char **argv, bool is_run)
                 return -1;
             }
             o->seed_given = true;
+            if (o->cfg.seed == 0) /* asked for: the publicly known key */
+                o->cfg.flags |= VNAT_F_DETERMINISTIC_SEED;
             break;
         case OPT_RECORD:
             o->record = optarg;

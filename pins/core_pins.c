@@ -45,6 +45,7 @@ PIN(core_create_checks_config_version_and_memory)
 {
     struct vnat_config c;
     vnat_config_init(&c);
+    c.seed = 7;
     size_t need = vnat_memory_size(&c);
     assert_true(need > 0);
     void *mem = aligned_alloc(16, need);
@@ -63,6 +64,8 @@ PIN(core_create_checks_config_version_and_memory)
     /* An older, smaller struct is accepted: missing fields take defaults. */
     struct vnat_config old = c;
     old.struct_size = (uint32_t)offsetof(struct vnat_config, seed);
+    assert_int_equal(vnat_memory_size(&old), 0); /* its seed is 0: not chosen */
+    old.flags |= VNAT_F_DETERMINISTIC_SEED;
     assert_true(vnat_memory_size(&old) > 0);
     fh_free(&h);
     free(mem);
@@ -75,6 +78,7 @@ PIN(core_host_ops_carry_their_size)
 {
     struct vnat_config c;
     vnat_config_init(&c);
+    c.seed = 7;
     size_t need = vnat_memory_size(&c);
     void *mem = aligned_alloc(16, need);
     struct fh h;
@@ -102,6 +106,37 @@ PIN(core_host_ops_carry_their_size)
     free(mem);
 }
 
+/* Seed 0 is a publicly known hash and ISN key: vnat_config_init() leaves it,
+ * so a configuration that never chose a seed is refused, unless the embedder
+ * says 0 is meant (VNAT_F_DETERMINISTIC_SEED: tests, replays). */
+PIN(core_seed_zero_is_refused_unless_asked_for)
+{
+    struct vnat_config c;
+    vnat_config_init(&c);
+    assert_int_equal(c.seed, 0);
+    assert_int_equal(vnat_memory_size(&c), 0);
+    struct vnat_config ok = c;
+    ok.seed = 1;
+    size_t need = vnat_memory_size(&ok);
+    assert_true(need > 0);
+    void *mem = aligned_alloc(16, need);
+    struct fh h;
+    fh_init(&h, NULL);
+    vnat *nat = NULL;
+    assert_int_equal(vnat_create(&c, fh_ops_table(), &h, mem, need, &nat), VNAT_E_CONFIG);
+    assert_null(nat);
+    assert_int_equal(vnat_create_alloc(&c, fh_ops_table(), &h, pin_alloc, NULL, &nat),
+                     VNAT_E_CONFIG);
+    c.flags |= VNAT_F_DETERMINISTIC_SEED;
+    assert_int_equal(vnat_memory_size(&c), need);
+    assert_int_equal(vnat_create(&c, fh_ops_table(), &h, mem, need, &nat), VNAT_OK);
+    vnat_shutdown(nat, 0);
+    assert_int_equal(vnat_create(&ok, fh_ops_table(), &h, mem, need, &nat), VNAT_OK);
+    vnat_shutdown(nat, 0);
+    fh_free(&h);
+    free(mem);
+}
+
 PIN(core_flow_memory_within_256_bytes)
 {
     printf("sizeof(struct flow) = %zu, memory per flow incl. index = %zu\n", vnat_debug_flow_size(),
@@ -109,6 +144,7 @@ PIN(core_flow_memory_within_256_bytes)
     assert_true(vnat_debug_memory_per_flow() <= 256);
     struct vnat_config c;
     vnat_config_init(&c);
+    c.seed = 7;
     c.max_flows = 1000000;
     size_t need = vnat_memory_size(&c);
     assert_true(need / c.max_flows <= 256);
@@ -609,6 +645,7 @@ PIN(core_tcp_state_machine_doc_matches_code)
 PIN_MAIN(cmocka_unit_test(core_config_init_sets_documented_defaults),
          cmocka_unit_test(core_create_checks_config_version_and_memory),
          cmocka_unit_test(core_host_ops_carry_their_size),
+         cmocka_unit_test(core_seed_zero_is_refused_unless_asked_for),
          cmocka_unit_test(core_flow_memory_within_256_bytes),
          cmocka_unit_test(core_stale_token_is_counted_and_ignored),
          cmocka_unit_test(core_time_never_runs_backwards),

@@ -119,6 +119,7 @@ PIN(create_fits_exactly_the_queried_memory)
 {
     struct vnat_config cfg;
     vnat_config_init(&cfg);
+    cfg.seed = 1;
     size_t need = vnat_memory_size(&cfg);
     assert_true(need > 0);
     void *mem = aligned_alloc(16, need + 16);
@@ -137,6 +138,7 @@ PIN(forward_add_opens_a_host_listener)
 {
     struct vnat_config cfg;
     vnat_config_init(&cfg);
+    cfg.seed = 1;
     size_t need = vnat_memory_size(&cfg);
     void *mem = aligned_alloc(16, need + 16);
     assert_non_null(mem);

@@ -175,6 +175,7 @@ PIN(dns_cache_is_off_by_default_and_sized_at_creation)
 {
     struct vnat_config c;
     vnat_config_init(&c);
+    c.seed = 1;
     size_t plain = vnat_memory_size(&c);
     c.flags |= VNAT_F_DNS_CACHE;
     size_t cached = vnat_memory_size(&c);

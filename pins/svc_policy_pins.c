@@ -208,6 +208,117 @@ PIN(policy_broadcast_multicast_and_the_guest_itself_never_leave)
     sfh_free(&h);
 }
 
+/* The guest's own prefix is not the host's network: an address in it other
+ * than vnat's own (gateway, DNS) is refused by TCP, UDP and ICMP, unless the
+ * first rule that matches it allows it. (It used to be connected to
+ * verbatim on the host's network.) */
+static const struct vnat_rule rules_allow_prefix[] = {
+    {.action = VNAT_RULE_ALLOW,
+     .proto = VNAT_PROTO_ANY,
+     .prefix = 32,
+     .net = {.family = VNAT_AF_INET, .addr = {10, 0, 2, 50}},
+     .port_lo = 0,
+     .port_hi = 65535},
+};
+static void allow_prefix_rule(struct vnat_config *c)
+{
+    c->rules = rules_allow_prefix;
+    c->n_rules = 1;
+}
+
+PIN(policy_the_guest_prefix_is_refused_except_vnats_own_addresses)
+{
+    struct sfh h;
+    sfh_init(&h, NULL);
+    static const uint8_t neighbour[4] = {10, 0, 2, 50};
+    static const uint8_t net0[4] = {10, 0, 2, 0};
+    static const uint8_t low[4] = {10, 0, 2, 1};
+    assert_int_equal(try_all(&h, neighbour), 0);
+    assert_int_equal(try_all(&h, net0), 0);
+    assert_int_equal(try_all(&h, low), 0);
+    assert_int_equal(SFH_STAT(&h, drops[VNAT_DROP_POLICY]), 9);
+    assert_int_equal(SFH_STAT(&h, flows_live), 0);
+    /* vnat's own addresses still work: the gateway, the DNS address on 53. */
+    assert_true(try_all(&h, GW) > 0);
+    uint64_t connects = h.ops[VNAT_OP_TCP_CONNECT];
+    static const uint8_t dns[4] = {10, 0, 2, 3};
+    sfh_send_tcp(&h, dns, 40001, 53, 1, 0, VW_TCP_SYN, 65535, true, NULL, 0);
+    assert_int_equal(h.ops[VNAT_OP_TCP_CONNECT], connects + 1);
+    sfh_free(&h);
+    /* An ALLOW rule opens one address of the prefix, and only that one. */
+    sfh_init(&h, allow_prefix_rule);
+    assert_int_equal(try_all(&h, neighbour), 5);
+    struct vnat_sockaddr want = sfh_addr4(10, 0, 2, 50, 0);
+    assert_memory_equal(&sfh_last(&h)->addr.ip, &want.ip, sizeof want.ip);
+    static const uint8_t other[4] = {10, 0, 2, 51};
+    assert_int_equal(try_all(&h, other), 0);
+    sfh_free(&h);
+}
+
+/* Address fields are normalised at creation: junk in the padding or in
+ * addr[4..15] of an IPv4 address does not change what it means. (It used to
+ * switch off the gateway mapping: policy compared whole structs, ARP four
+ * bytes.) */
+static void junk_in_addresses(struct vnat_config *c)
+{
+    c->guest_ip.pad_[1] = 0x5a;
+    c->guest_ip.addr[15] = 1;
+    c->gateway_ip.pad_[0] = 7;
+    c->gateway_ip.addr[5] = 9;
+    c->dns_ip.addr[4] = 0xff;
+    c->dns_servers[0].ip.addr[8] = 3;
+    c->dns_servers[0].pad_ = 0x1234;
+}
+
+PIN(config_addresses_with_junk_in_padding_mean_the_same)
+{
+    struct sfh h;
+    sfh_init(&h, junk_in_addresses);
+    /* The gateway still maps to host loopback, by every protocol. */
+    assert_int_equal(try_all(&h, GW), 5);
+    struct vnat_sockaddr lo = sfh_addr4(127, 0, 0, 1, 0);
+    assert_memory_equal(&sfh_last(&h)->addr.ip, &lo.ip, sizeof lo.ip);
+    /* The DNS address still maps to the (normalised) resolver. */
+    static const uint8_t dns[4] = {10, 0, 2, 3};
+    sfh_send_tcp(&h, dns, 40001, 53, 1, 0, VW_TCP_SYN, 65535, true, NULL, 0);
+    struct vnat_sockaddr res = sfh_addr4(127, 0, 0, 53, 53);
+    assert_memory_equal(&sfh_last(&h)->addr, &res, sizeof res);
+    /* The guest itself is still refused as a destination. */
+    assert_int_equal(try_all(&h, h.cfg.guest_ip.addr), 0);
+    sfh_free(&h);
+}
+
+static void guest_is_gateway(struct vnat_config *c)
+{
+    c->guest_ip = vnat_ip4(10, 0, 2, 2);
+}
+static void guest_is_dns(struct vnat_config *c)
+{
+    c->guest_ip = vnat_ip4(10, 0, 2, 3);
+}
+static void gateway_is_dns(struct vnat_config *c)
+{
+    c->dns_ip = vnat_ip4(10, 0, 2, 2);
+}
+static void collide_but_for_junk(struct vnat_config *c)
+{
+    c->dns_ip = vnat_ip4(10, 0, 2, 15);
+    c->dns_ip.addr[9] = 1; /* the same address as the guest's, once normalised */
+}
+
+PIN(config_colliding_guest_gateway_or_dns_addresses_are_refused)
+{
+    struct sfh h;
+    assert_int_equal(sfh_try_init(&h, guest_is_gateway), VNAT_E_CONFIG);
+    sfh_free(&h);
+    assert_int_equal(sfh_try_init(&h, guest_is_dns), VNAT_E_CONFIG);
+    sfh_free(&h);
+    assert_int_equal(sfh_try_init(&h, gateway_is_dns), VNAT_E_CONFIG);
+    sfh_free(&h);
+    assert_int_equal(sfh_try_init(&h, collide_but_for_junk), VNAT_E_CONFIG);
+    sfh_free(&h);
+}
+
 PIN(antispoof_frames_not_from_the_guest_are_dropped_and_counted)
 {
     struct sfh h;
@@ -254,4 +365,7 @@ PIN_MAIN(cmocka_unit_test(policy_a_denied_address_gets_nothing_by_any_protocol),
          cmocka_unit_test(policy_link_local_is_reachable_when_allowed_by_flag_or_rule),
          cmocka_unit_test(policy_rules_match_protocol_and_port_and_the_first_match_wins),
          cmocka_unit_test(policy_broadcast_multicast_and_the_guest_itself_never_leave),
+         cmocka_unit_test(policy_the_guest_prefix_is_refused_except_vnats_own_addresses),
+         cmocka_unit_test(config_addresses_with_junk_in_padding_mean_the_same),
+         cmocka_unit_test(config_colliding_guest_gateway_or_dns_addresses_are_refused),
          cmocka_unit_test(antispoof_frames_not_from_the_guest_are_dropped_and_counted))

@@ -1085,13 +1085,18 @@ int sim_run(const struct sim_config *cfg, FILE *trace_text, FILE *trace_bin, str
     w->ops.guest_send = op_guest_send;
     w->ops.log = world_log;
     w->ops.panic = world_panic;
-    size_t size = vnat_memory_size(&cfg->core);
+    /* The simulator is deterministic by design: seed 0 (a scenario's
+     * `seed 0`) is meant, so it says so (vnat.h, vnat_config.seed). */
+    struct vnat_config core = cfg->core;
+    if (core.seed == 0)
+        core.flags |= VNAT_F_DETERMINISTIC_SEED;
+    size_t size = vnat_memory_size(&core);
     if (size == 0) {
         sim_fail(w, "vnat_memory_size rejects the configuration");
     } else {
         w->nat_mem = aligned_alloc(16, (size + 15) & ~(size_t)15);
-        vnat_err e = w->nat_mem ? vnat_create(&cfg->core, &w->ops, w, w->nat_mem, size, &w->nat)
-                                : VNAT_E_NOMEM;
+        vnat_err e =
+            w->nat_mem ? vnat_create(&core, &w->ops, w, w->nat_mem, size, &w->nat) : VNAT_E_NOMEM;
         if (e != VNAT_OK)
             sim_fail(w, "vnat_create: %s", vnat_strerror(e));
     }

@@ -267,6 +267,10 @@ static int rp_create(struct replay *rp, const uint8_t *img, size_t len, vnat **n
                        ? (const struct vnat_forward *)(img + sizeof cfg +
                                                        cfg.n_rules * sizeof(struct vnat_rule))
                        : NULL;
+    /* A recorded seed is the one that ran, whatever it is: a recording made
+     * before seed 0 needed VNAT_F_DETERMINISTIC_SEED replays too. */
+    if (cfg.seed == 0)
+        cfg.flags |= VNAT_F_DETERMINISTIC_SEED;
     size_t size = vnat_memory_size(&cfg);
     if (size == 0) {
         rp_diverge(rp, "the recorded configuration is invalid", "");

@@ -55,8 +55,6 @@ static bool ip4_special(const struct vnat *nat, const uint8_t a[4])
         return true; /* unspecified/"this network", the guest's own loopback */
     if (a[0] >= 224)
         return true; /* multicast, reserved, limited broadcast */
-    if (a[0] == 169 && a[1] == 254 && !(nat->cfg.flags & VNAT_F_ALLOW_LINK_LOCAL))
-        return true;
     /* The guest subnet's broadcast address. */
     const struct vnat_ip *g = &nat->cfg.guest_ip;
     unsigned p = nat->cfg.prefix_len;
@@ -72,15 +70,9 @@ static bool ip4_special(const struct vnat *nat, const uint8_t a[4])
     return false;
 }
 
-/* Link-local destinations (169.254/16, e.g. a cloud metadata service) are
- * reachable only when allowed: by VNAT_F_ALLOW_LINK_LOCAL, or by an ALLOW
- * rule that is the first rule matching the destination. */
-static bool link_local_allowed(const struct vnat *nat, uint8_t proto,
-                               const struct vnat_sockaddr *dst)
+/* Is the first rule matching dst an ALLOW rule? (No rule matching: false.) */
+static bool rule_allows(const struct vnat *nat, uint8_t proto, const struct vnat_sockaddr *dst)
 {
-    const uint8_t *a = dst->ip.addr;
-    if (a[0] != 169 || a[1] != 254)
-        return false;
     for (uint32_t i = 0; i < nat->cfg.n_rules; i++) {
         const struct vnat_rule *r = &nat->cfg.rules[i];
         if ((r->proto == VNAT_PROTO_ANY || r->proto == proto) && dst->port >= r->port_lo &&
@@ -88,6 +80,19 @@ static bool link_local_allowed(const struct vnat *nat, uint8_t proto,
             return r->action == VNAT_RULE_ALLOW;
     }
     return false;
+}
+
+/* Destinations refused unless a rule allows them: link-local (169.254/16,
+ * e.g. a cloud metadata service; VNAT_F_ALLOW_LINK_LOCAL allows it too) and
+ * every address of the guest's own prefix other than vnat's (the gateway and
+ * DNS addresses are handled before this): the guest prefix is virtual, and an
+ * address in it means nothing on the host's network. */
+static bool needs_allow_rule(const struct vnat *nat, const struct vnat_ip *ip)
+{
+    const uint8_t *a = ip->addr;
+    if (a[0] == 169 && a[1] == 254 && !(nat->cfg.flags & VNAT_F_ALLOW_LINK_LOCAL))
+        return true;
+    return policy_ip_in(ip, &nat->cfg.guest_ip, nat->cfg.prefix_len);
 }
 
 enum policy_verdict policy_outbound(const struct vnat *nat, uint8_t proto,
@@ -109,7 +114,8 @@ enum policy_verdict policy_outbound(const struct vnat *nat, uint8_t proto,
             return POLICY_DENY_SPECIAL;
         /* The resolver in use (guest services move on after a failure). */
         *host_dst = nat->cfg.dns_servers[policy_resolver(nat)];
-    } else if (ip4_special(nat, dst->ip.addr) && !link_local_allowed(nat, proto, dst)) {
+    } else if (ip4_special(nat, dst->ip.addr) ||
+               (needs_allow_rule(nat, &dst->ip) && !rule_allows(nat, proto, dst))) {
         return POLICY_DENY_SPECIAL;
     }
     if (policy_rules_deny(nat, proto, dst) || policy_rules_deny(nat, proto, host_dst))

@@ -60,8 +60,32 @@ void vnat_config_init(struct vnat_config *cfg)
     cfg->max_forwards = 64;
 }
 
+/* One meaning, one representation: the padding of an address is zeroed and
+ * so are addr[4..15] of an IPv4 one, so every later comparison, of the whole
+ * struct (policy, flow keys) or of four bytes (ARP, the dispatcher), agrees. */
+static void normalize_ip(struct vnat_ip *ip)
+{
+    memset(ip->pad_, 0, sizeof ip->pad_);
+    if (ip->family == VNAT_AF_INET)
+        memset(ip->addr + 4, 0, sizeof ip->addr - 4);
+}
+
+static void normalize_sockaddr(struct vnat_sockaddr *sa)
+{
+    normalize_ip(&sa->ip);
+    sa->pad_ = 0;
+}
+
+static bool ip_equal(const struct vnat_ip *a, const struct vnat_ip *b)
+{
+    return memcmp(a, b, sizeof *a) == 0;
+}
+
 /* Copy the caller's (possibly older, smaller) struct over the defaults and
- * fill zeros with defaults. Returns VNAT_OK or an error. */
+ * fill zeros with defaults. Returns VNAT_OK or an error. The rules and
+ * forwards are the caller's arrays still: place_config() normalises the
+ * copies of the rules, and forward_add() refuses a forward address with junk
+ * in addr[4..15] and cleans its padding. */
 static vnat_err normalize(const struct vnat_config *in, struct vnat_config *out)
 {
     if (in == NULL)
@@ -100,6 +124,8 @@ static vnat_err normalize(const struct vnat_config *in, struct vnat_config *out)
 
     if (out->mtu < 576 || out->mtu > 65521)
         return VNAT_E_CONFIG;
+    if (out->seed == 0 && !(out->flags & VNAT_F_DETERMINISTIC_SEED))
+        return VNAT_E_CONFIG; /* the embedder never chose a seed (vnat.h) */
     if (out->max_flows > MAX_FLOWS_LIMIT)
         return VNAT_E_CONFIG;
     if (out->guest_ip.family != VNAT_AF_INET || out->gateway_ip.family != VNAT_AF_INET ||
@@ -107,6 +133,12 @@ static vnat_err normalize(const struct vnat_config *in, struct vnat_config *out)
         return VNAT_E_CONFIG;
     if (out->prefix_len < 1 || out->prefix_len > 30)
         return VNAT_E_CONFIG;
+    normalize_ip(&out->guest_ip);
+    normalize_ip(&out->gateway_ip);
+    normalize_ip(&out->dns_ip);
+    if (ip_equal(&out->guest_ip, &out->gateway_ip) || ip_equal(&out->guest_ip, &out->dns_ip) ||
+        ip_equal(&out->gateway_ip, &out->dns_ip))
+        return VNAT_E_CONFIG; /* each of the three names one party */
     if (out->n_rules > MAX_RULES_LIMIT || (out->n_rules > 0 && out->rules == NULL))
         return VNAT_E_CONFIG;
     if (out->max_forwards > MAX_FORWARDS_LIMIT || out->n_forwards > out->max_forwards ||
@@ -114,6 +146,8 @@ static vnat_err normalize(const struct vnat_config *in, struct vnat_config *out)
         return VNAT_E_CONFIG;
     if (out->n_dns_servers > VNAT_MAX_DNS_SERVERS)
         return VNAT_E_CONFIG;
+    for (uint32_t i = 0; i < VNAT_MAX_DNS_SERVERS; i++)
+        normalize_sockaddr(&out->dns_servers[i]);
     for (uint32_t i = 0; i < out->n_rules; i++)
         if (out->rules[i].action > VNAT_RULE_ALLOW || out->rules[i].port_lo > out->rules[i].port_hi)
             return VNAT_E_CONFIG;
@@ -231,6 +265,10 @@ static void place_config(struct vnat *nat, const struct vnat_config *c, uint8_t 
         memcpy(rules, c->rules, (size_t)c->n_rules * sizeof(struct vnat_rule));
     if (c->n_forwards > 0)
         memcpy(forwards, c->forwards, (size_t)c->n_forwards * sizeof(struct vnat_forward));
+    for (uint32_t i = 0; i < c->n_rules; i++) {
+        normalize_ip(&rules[i].net);
+        rules[i].pad_ = 0;
+    }
     nat->cfg = *c;
     nat->cfg.rules = rules;
     nat->cfg.forwards = forwards;

@@ -365,6 +365,9 @@ struct vnat_forward {
 #define VNAT_F_ALLOW_LINK_LOCAL 0x4u    /* let the guest reach 169.254/16 */
 #define VNAT_F_DNS_CACHE 0x8u           /* cache DNS answers (TTL respected) */
 #define VNAT_F_DHCP 0x10u               /* serve DHCPv4 to the guest (default on) */
+/* Seed 0 is meant (see vnat_config.seed): without this flag a seed of 0 is
+ * refused with VNAT_E_CONFIG. */
+#define VNAT_F_DETERMINISTIC_SEED 0x20u
 
 #define VNAT_MAX_DNS_SERVERS 4
 
@@ -401,7 +404,16 @@ struct vnat_config {
     uint32_t dhcp_lease_s;           /* default 86400 */
     uint32_t pad2_;
 
-    uint64_t seed; /* hash keys and ISNs derive from it; record it */
+    /* The flow-index hash key, the TCP ISN key and the DNS cache key derive
+     * from it; record it (the CREATE log record carries it). It must be
+     * secret and random in production (getrandom()): a guest that knows it
+     * can aim flows at one probe run and predict ISNs. vnat_config_init()
+     * leaves 0, which is publicly known, so vnat_memory_size() and
+     * vnat_create() refuse a seed of 0 (VNAT_E_CONFIG) unless flags has
+     * VNAT_F_DETERMINISTIC_SEED, which says 0 is meant (tests, replays). Any
+     * other value is taken as given: a fixed nonzero seed is deterministic
+     * too. */
+    uint64_t seed;
 
     const struct vnat_rule *rules; /* copied at creation */
     uint32_t n_rules;
@@ -434,8 +446,13 @@ size_t vnat_memory_size(const struct vnat_config *cfg);
  *   VNAT_E_VERSION  cfg->struct_size or ops->struct_size is outside what
  *                   this library accepts (the extension rule at the top of
  *                   this file);
- *   VNAT_E_CONFIG   a configuration value out of range, or a forward of
- *                   cfg->forwards invalid, repeated or beyond max_forwards;
+ *   VNAT_E_CONFIG   a configuration value out of range; seed 0 without
+ *                   VNAT_F_DETERMINISTIC_SEED; a guest, gateway and DNS
+ *                   address that are not three different addresses (after
+ *                   normalisation: padding and addr[4..15] of an IPv4
+ *                   address are zeroed at creation, in the rules too); or a
+ *                   forward of cfg->forwards invalid, repeated or beyond
+ *                   max_forwards;
  *   VNAT_E_NOMEM    mem_size below vnat_memory_size(cfg);
  *   VNAT_E_HOST     the host refused a listener of cfg->forwards (the ones
  *                   already opened are closed again). */
