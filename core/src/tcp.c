@@ -38,7 +38,9 @@
  *    the frame scratch buffer, within the guest's window and our MSS, build
  *    the headers around it and send. An ACK discards what it covers.
  *    Retransmission re-peeks from the socket (go-back-N from snd_una on RTO;
- *    one segment on the third duplicate ACK).
+ *    one segment on the third duplicate ACK, and one on each partial ACK of
+ *    the fast recovery that follows: NewReno, RFC 6582, with recover =
+ *    snd_max when it began).
  *  - No busy loop: read interest is set only while the guest window has room
  *    and nothing peeked waits for an ACK with the socket drained; an ACK that
  *    opens the window or acknowledges data pushes again directly.
@@ -1427,14 +1429,27 @@ static void on_established(struct vnat *nat, struct flow *f, const struct vw_tcp
         return;
     }
     uint32_t old_una = t->snd_una;
+    bool recovering = t->dupacks >= 3;
     bool window_moved = update_send_window(nat, f, seg);
     if (seq_gt(seg->ack, t->snd_una)) {
         if (!ack_advance(nat, f, seg->ack))
             return;
+        /* A partial ACK in fast recovery (RFC 6582 3.2, step 3): the guest
+         * lacks the segment at the new snd_una too. Send it now: if the
+         * guest dropped what followed the hole, no duplicate ACK would come
+         * and the repair would wait for the RTO, backed off by then. */
+        if (recovering && seq_lt(t->snd_una, t->recover) && t->snd_una != t->snd_nxt) {
+            t->dupacks = 3;
+            if (!retransmit_one(nat, f))
+                return;
+        }
     } else if (seg->ack == t->snd_una && seg->payload_len == 0 && !(seg->flags & VW_TCP_FIN) &&
                !window_moved && t->snd_nxt != t->snd_una) {
-        if (++t->dupacks == 3 && !retransmit_one(nat, f))
-            return;
+        if (++t->dupacks == 3) {
+            t->recover = t->snd_max;
+            if (!retransmit_one(nat, f))
+                return;
+        }
     }
     bool need_push = window_moved || t->snd_una != old_una;
     if (!receive_text(nat, f, seg))
