@@ -56,7 +56,8 @@
  *
  * RTO: RFC 6298 estimator, initial 1 s, minimum 200 ms (the guest link is
  * local, RFC 6298's 1 s minimum would stall a lossy sim link), maximum 60 s,
- * doubled on each expiry; after TCP_RETRY_LIMIT consecutive expiries the flow
+ * doubled on each expiry, back to the estimate (or the initial 1 s) when an
+ * ACK takes new data; after TCP_RETRY_LIMIT consecutive expiries the flow
  * is reset (VNAT_RST_RETRANSMIT_LIMIT). A zero guest window with nothing in
  * flight arms the persist timer instead: it sends an ACK at snd_una - 1 that
  * makes the guest repeat its window (a zero-window probe), with backoff.
@@ -896,6 +897,17 @@ static bool ack_advance(struct vnat *nat, struct flow *f, uint32_t ack)
         t->snd_nxt = ack;
     t->dupacks = 0;
     t->retries = 0;
+    /* The guest took new data: end the RTO backoff, back to the estimate
+     * (the initial RTO before any sample). Karn's rule alone would keep it
+     * until a segment sent once is timed, and once all host data was sent
+     * (go-back-N resends everything) none ever is: the backoffs of separate
+     * losses would add up to 60 s of silence toward a guest that answers. */
+    uint64_t est = TCP_RTO_INIT_US;
+    if (t->srtt_us != 0)
+        est = (uint64_t)t->srtt_us + (4ull * t->rttvar_us > 1000 ? 4ull * t->rttvar_us : 1000);
+    t->rto_us = est < TCP_RTO_MIN_US   ? TCP_RTO_MIN_US
+                : est > TCP_RTO_MAX_US ? TCP_RTO_MAX_US
+                                       : (uint32_t)est;
     if ((f->flags & FF_RTT_TIMING) && seq_gt(ack, t->rtt_seq)) {
         rtt_sample(nat, t);
         f->flags &= (uint16_t)~FF_RTT_TIMING;
