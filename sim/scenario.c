@@ -585,6 +585,10 @@ static bool directive(struct parser *p, struct sim_config *cfg, char **w, int n)
         cfg->allow_time_limit = true;
         return true;
     }
+    if (strcmp(d, "swarm_outcomes") == 0) {
+        cfg->check_outcomes = true;
+        return true;
+    }
     if (strcmp(d, "link_queue") == 0) {
         if (n != 2 || !num(p, w[1], &v) || v == 0 || v > 1000000)
             return perr(p, "link_queue N (1..1000000)", NULL);
