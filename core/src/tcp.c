@@ -38,7 +38,9 @@
  *    the frame scratch buffer, within the guest's window and our MSS, build
  *    the headers around it and send. An ACK discards what it covers.
  *    Retransmission re-peeks from the socket (go-back-N from snd_una on RTO;
- *    one segment on the third duplicate ACK).
+ *    one segment on the third duplicate ACK, and one on each partial ACK of
+ *    the fast recovery that follows: NewReno, RFC 6582, with recover =
+ *    snd_max when it began).
  *  - No busy loop: read interest is set only while the guest window has room
  *    and nothing peeked waits for an ACK with the socket drained; an ACK that
  *    opens the window or acknowledges data pushes again directly.
@@ -54,7 +56,8 @@
  *
  * RTO: RFC 6298 estimator, initial 1 s, minimum 200 ms (the guest link is
  * local, RFC 6298's 1 s minimum would stall a lossy sim link), maximum 60 s,
- * doubled on each expiry; after TCP_RETRY_LIMIT consecutive expiries the flow
+ * doubled on each expiry, back to the estimate (or the initial 1 s) when an
+ * ACK takes new data; after TCP_RETRY_LIMIT consecutive expiries the flow
  * is reset (VNAT_RST_RETRANSMIT_LIMIT). A zero guest window with nothing in
  * flight arms the persist timer instead: it sends an ACK at snd_una - 1 that
  * makes the guest repeat its window (a zero-window probe), with backoff.
@@ -884,6 +887,17 @@ static bool ack_advance(struct vnat *nat, struct flow *f, uint32_t ack)
         t->snd_nxt = ack;
     t->dupacks = 0;
     t->retries = 0;
+    /* The guest took new data: end the RTO backoff, back to the estimate
+     * (the initial RTO before any sample). Karn's rule alone would keep it
+     * until a segment sent once is timed, and once all host data was sent
+     * (go-back-N resends everything) none ever is: the backoffs of separate
+     * losses would add up to 60 s of silence toward a guest that answers. */
+    uint64_t est = TCP_RTO_INIT_US;
+    if (t->srtt_us != 0)
+        est = (uint64_t)t->srtt_us + (4ull * t->rttvar_us > 1000 ? 4ull * t->rttvar_us : 1000);
+    t->rto_us = est < TCP_RTO_MIN_US   ? TCP_RTO_MIN_US
+                : est > TCP_RTO_MAX_US ? TCP_RTO_MAX_US
+                                       : (uint32_t)est;
     if ((f->flags & FF_RTT_TIMING) && seq_gt(ack, t->rtt_seq)) {
         rtt_sample(nat, t);
         f->flags &= (uint16_t)~FF_RTT_TIMING;
@@ -1417,14 +1431,27 @@ static void on_established(struct vnat *nat, struct flow *f, const struct vw_tcp
         return;
     }
     uint32_t old_una = t->snd_una;
+    bool recovering = t->dupacks >= 3;
     bool window_moved = update_send_window(nat, f, seg);
     if (seq_gt(seg->ack, t->snd_una)) {
         if (!ack_advance(nat, f, seg->ack))
             return;
+        /* A partial ACK in fast recovery (RFC 6582 3.2, step 3): the guest
+         * lacks the segment at the new snd_una too. Send it now: if the
+         * guest dropped what followed the hole, no duplicate ACK would come
+         * and the repair would wait for the RTO, backed off by then. */
+        if (recovering && seq_lt(t->snd_una, t->recover) && t->snd_una != t->snd_nxt) {
+            t->dupacks = 3;
+            if (!retransmit_one(nat, f))
+                return;
+        }
     } else if (seg->ack == t->snd_una && seg->payload_len == 0 && !(seg->flags & VW_TCP_FIN) &&
                !window_moved && t->snd_nxt != t->snd_una) {
-        if (++t->dupacks == 3 && !retransmit_one(nat, f))
-            return;
+        if (++t->dupacks == 3) {
+            t->recover = t->snd_max;
+            if (!retransmit_one(nat, f))
+                return;
+        }
     }
     bool need_push = window_moved || t->snd_una != old_una;
     if (!receive_text(nat, f, seg))

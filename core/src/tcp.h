@@ -39,6 +39,7 @@ struct tcp_flow {
     uint32_t host_space_measured; /* host_space when last asked of the host */
     uint32_t rto_us, srtt_us, rttvar_us;
     uint32_t rtt_seq;
+    uint32_t recover; /* snd_max when fast retransmit began (RFC 6582 "recover") */
     /* The hole rule (tcp.c rcv_window): rcv_adv is the right edge the last
      * segment sent offered (rcv_nxt + window); rcv_hole is the end of the
      * furthest guest data received but not taken (dropped out of order or
