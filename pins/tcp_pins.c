@@ -1067,6 +1067,51 @@ PIN(tcp_zero_window_probe_then_window_update_resumes)
     fh_free(&h);
 }
 
+/* Issue 14: the zero-window probe's backoff is its own. It doubled rto_us,
+ * so after two minutes of a closed window the first loss once the window
+ * opened waited 60 s for its retransmission instead of the RTO (1 s with no
+ * sample yet). */
+PIN(tcp_persist_backoff_leaves_the_rto_alone)
+{
+    struct fh h;
+    fh_init(&h, NULL);
+    struct fh_conn c;
+    fh_connect(&h, &c, DST, 51410, 80, 1, 0, 0); /* guest window 0 */
+    fh_drain(&h);
+    uint8_t data[200];
+    fill(data, sizeof data, 5);
+    fh_host_data(c.sock, data, sizeof data);
+    fh_readable(&h, c.tok);
+    uint64_t start = h.now;
+    int probes = 0;
+    while (h.now < start + 120 * SEC) {
+        uint64_t dl = vnat_next_deadline(h.nat);
+        assert_true(dl != UINT64_MAX);
+        h.now = dl;
+        fh_tick(&h);
+        probes += (int)fh_pending(&h);
+        fh_drain(&h);
+        fh_guest_ack(&h, &c); /* still window 0 */
+        fh_drain(&h);
+    }
+    assert_true(probes >= 5); /* backed off: 1, 2, 4, 8, 16, 32, 60 s */
+    assert_true(probes <= 10);
+    /* The window opens; the data goes out and is lost. */
+    c.win = 1000;
+    fh_guest_ack(&h, &c);
+    struct fh_seg d = fh_next(&h);
+    assert_int_equal(d.len, sizeof data);
+    uint64_t dl = vnat_next_deadline(h.nat);
+    assert_true(dl - h.now <= 1 * SEC);
+    h.now = dl;
+    fh_tick(&h);
+    struct fh_seg r = fh_next(&h);
+    assert_true(r.ok);
+    assert_int_equal(r.seq, d.seq);
+    assert_int_equal(r.len, sizeof data);
+    fh_free(&h);
+}
+
 PIN(tcp_read_interest_off_while_peeked_data_waits)
 {
     struct fh h;
@@ -1196,6 +1241,39 @@ PIN(tcp_guest_rst_closes_host_socket_with_reset)
     assert_int_equal(c.sock->close_reset, 1);
     assert_int_equal(FH_STAT(&h, rst_from_guest), 1);
     assert_int_equal(fh_pending(&h), 0); /* never answer a RST with a RST */
+    fh_free(&h);
+}
+
+/* Issue 14: a guest that sent data vnat's zero window did not take resets
+ * at its own snd_nxt, above rcv_nxt. The in-window test over an empty window
+ * took nothing, so the RST was dropped without a word and the host socket
+ * stayed open until the idle timeout. A challenge ACK (RFC 5961 3.2) tells
+ * the guest rcv_nxt, and its exact RST then closes the flow. */
+PIN(tcp_rst_above_rcv_nxt_at_zero_window_gets_a_challenge_ack)
+{
+    struct fh h;
+    fh_init(&h, NULL);
+    struct fh_conn c;
+    fh_connect(&h, &c, DST, 52410, 80, 1, 65535, 0);
+    fh_drain(&h);
+    c.sock->space = 0; /* the host takes nothing: our window closes */
+    uint8_t data[100];
+    fill(data, sizeof data, 3);
+    uint32_t rcv_nxt = c.gseq;
+    fh_guest_data(&h, &c, data, sizeof data);
+    fh_drain(&h);
+    assert_int_equal(c.sock->tx_len, 0);
+    /* The guest gives up with a RST at its snd_nxt. */
+    fh_send_seg(&h, DST, 52410, 80, c.gseq, 0, VW_TCP_RST, 0, 0, NULL, 0);
+    assert_false(c.sock->closed);
+    assert_int_equal(fh_pending(&h), 1);
+    struct fh_seg a = fh_next(&h);
+    assert_int_equal(a.flags, VW_TCP_ACK);
+    assert_int_equal(a.ack, rcv_nxt);
+    /* Its answer: the exact RST, accepted. */
+    fh_send_seg(&h, DST, 52410, 80, a.ack, 0, VW_TCP_RST, 0, 0, NULL, 0);
+    assert_true(c.sock->closed);
+    assert_int_equal(c.sock->close_reset, 1);
     fh_free(&h);
 }
 
@@ -1391,6 +1469,45 @@ PIN(tcp_link_full_loses_frames_and_link_writable_resumes)
     fh_free(&h);
 }
 
+/* Issue 14: a full guest link that refuses one frame costs that frame,
+ * not the window. Link-writable went back to snd_una and sent the whole
+ * window again (64 retransmissions for one refusal under QEMU stream
+ * backpressure); now snd_nxt stays at the refused segment and sending
+ * resumes there. */
+PIN(tcp_refused_frame_resumes_at_that_segment_not_snd_una)
+{
+    struct fh h;
+    fh_init(&h, NULL);
+    struct fh_conn c;
+    fh_connect(&h, &c, DST, 57010, 80, 1, 65535, 0);
+    fh_drain(&h);
+    uint8_t data[3 * 536];
+    fill(data, sizeof data, 9);
+    fh_host_data(c.sock, data, sizeof data);
+    fh_readable(&h, c.tok);
+    uint32_t sent = 0;
+    while (fh_pending(&h) > 0) {
+        struct fh_seg s = fh_next(&h);
+        assert_int_equal(s.seq, c.gack + sent);
+        sent += (uint32_t)s.len;
+    }
+    assert_int_equal(sent, sizeof data);
+    uint64_t retx = FH_STAT(&h, retransmits);
+    h.refuse = 1; /* the link fills as the next segment is sent */
+    fh_host_data(c.sock, data, 100);
+    fh_readable(&h, c.tok);
+    assert_int_equal(fh_pending(&h), 0);
+    h.refuse = 0;
+    assert_int_equal(vnat_on_link_writable(h.nat, h.now), VNAT_OK);
+    fh_check(&h);
+    assert_int_equal(fh_pending(&h), 1);
+    struct fh_seg d = fh_next(&h);
+    assert_int_equal(d.seq, c.gack + sent);
+    assert_int_equal(d.len, 100);
+    assert_int_equal(FH_STAT(&h, retransmits), retx);
+    fh_free(&h);
+}
+
 /* A seeded storm of hostile-but-plausible segments and host events: the
  * invariants hold after every event (fakehost checks them), nothing crashes,
  * and every byte the host took is a prefix of what the guest sent. */
@@ -1480,6 +1597,9 @@ PIN_MAIN(cmocka_unit_test(tcp_handshake_emits_synack), cmocka_unit_test(tcp_data
          cmocka_unit_test(tcp_half_close_host_writes_first),
          cmocka_unit_test(tcp_window_update_refused_by_the_link_is_resent),
          cmocka_unit_test(tcp_rst_refused_by_the_link_is_resent),
+         cmocka_unit_test(tcp_rst_above_rcv_nxt_at_zero_window_gets_a_challenge_ack),
+         cmocka_unit_test(tcp_persist_backoff_leaves_the_rto_alone),
+         cmocka_unit_test(tcp_refused_frame_resumes_at_that_segment_not_snd_una),
          cmocka_unit_test(tcp_window_below_one_scale_unit_keeps_asking_for_the_host),
          cmocka_unit_test(tcp_probe_that_finds_the_window_closed_asks_for_the_host),
          cmocka_unit_test(tcp_connect_with_under_two_segments_of_space_asks_for_the_host),

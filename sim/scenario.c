@@ -410,6 +410,10 @@ static bool directive(struct sim_parser *p, struct sim_config *cfg, char **w, in
         cfg->allow_time_limit = true;
         return true;
     }
+    if (strcmp(d, "swarm_outcomes") == 0) {
+        cfg->check_outcomes = true;
+        return true;
+    }
     if (strcmp(d, "link_queue") == 0) {
         if (n != 2)
             return sim_parse_fail(p, "link_queue N (1..1000000)", NULL);

@@ -826,8 +826,9 @@ static void outcome_checks(struct sim_world *w)
         if (sim_policy_denies(&cfg->core, VNAT_PROTO_TCP, &sp->dst) || d->connect != SC_ACCEPT) {
             /* Refused by the policy (a RST, before any limit is looked at)
              * or by the destination; never connected. On a lossy link the
-             * SYN or the RST may be lost until the guest gives up. */
-            ok = 1u << GO_REFUSED | (lossy ? 1u << GO_TIMEOUT : 0);
+             * SYN or the RST may be lost until the guest gives up, and a
+             * RST refused by a full link is lost the same way. */
+            ok = 1u << GO_REFUSED | (rst_lost ? 1u << GO_TIMEOUT : 0);
         } else {
             bool remote_resets = d->reset_after && d->reset_after < sp->send;
             if (sp->close == SG_ABORT)
@@ -838,8 +839,11 @@ static void outcome_checks(struct sim_world *w)
                 ok |= 1u << GO_RESET | (rst_lost ? 1u << GO_NONE : 0);
             else if (sp->close != SG_ABORT && !remote_resets)
                 ok |= 1u << GO_COMPLETE;
+            /* A limit refuses a SYN with one RST; if every SYN's RST is
+             * lost (swarm seed 105969: seven, each refused by a full link)
+             * the guest gives up before it ever connects. */
             if (limits)
-                ok |= 1u << GO_REFUSED;
+                ok |= 1u << GO_REFUSED | (rst_lost && !f->established ? 1u << GO_TIMEOUT : 0);
             /* The guest gives FIN_WAIT_2 up after fin_wait_2_ns of silence
              * (gtcp.c), as a real stack gives up an orphaned connection.
              * With our FIN acknowledged, two destinations may rightly stay

@@ -29,7 +29,7 @@ struct flow_key {
 #define FF_SOCKET 0x0001u    /* owns a live host socket (token valid) */
 #define FF_LINK_WAIT 0x0080u /* on the link-wait list */
 
-#define FLOW_PROTO_BYTES 88
+#define FLOW_PROTO_BYTES 96
 
 struct flow {
     struct flow_key key;

@@ -38,7 +38,9 @@
  *    the frame scratch buffer, within the guest's window and our MSS, build
  *    the headers around it and send. An ACK discards what it covers.
  *    Retransmission re-peeks from the socket (go-back-N from snd_una on RTO;
- *    one segment on the third duplicate ACK).
+ *    one segment on the third duplicate ACK, and one on each partial ACK of
+ *    the fast recovery that follows: NewReno, RFC 6582, with recover =
+ *    snd_max when it began).
  *  - No busy loop: read interest is set only while the guest window has room
  *    and nothing peeked waits for an ACK with the socket drained; an ACK that
  *    opens the window or acknowledges data pushes again directly.
@@ -54,10 +56,14 @@
  *
  * RTO: RFC 6298 estimator, initial 1 s, minimum 200 ms (the guest link is
  * local, RFC 6298's 1 s minimum would stall a lossy sim link), maximum 60 s,
- * doubled on each expiry; after TCP_RETRY_LIMIT consecutive expiries the flow
- * is reset (VNAT_RST_RETRANSMIT_LIMIT). A zero guest window with nothing in
- * flight arms the persist timer instead: it sends an ACK at snd_una - 1 that
- * makes the guest repeat its window (a zero-window probe), with backoff.
+ * doubled on each expiry, back to the estimate (or the initial 1 s) when an
+ * ACK takes new data or the guest's window opens; after TCP_RETRY_LIMIT
+ * consecutive expiries the flow is reset (VNAT_RST_RETRANSMIT_LIMIT). A zero
+ * guest window with nothing in flight arms the persist timer instead: it
+ * sends an ACK at snd_una - 1 that makes the guest repeat its window (a
+ * zero-window probe), every rto_us << persist_shift (at most 60 s): the
+ * probes' backoff is their own field, so the RTO of the first segment sent
+ * once the window opens is not minutes long.
  *
  * STATES (enum vnat_tcp_state; docs/tcp-state-machine.md has the diagram)
  *  CONNECTING   Guest SYN seen; host connect under way, write interest set,
@@ -600,6 +606,29 @@ static void rtt_sample(const struct vnat *nat, struct tcp_flow *t)
     t->rto_us = (uint32_t)rto;
 }
 
+/* End any RTO backoff: back to the estimate (srtt + 4 rttvar), or the
+ * initial RTO before any sample. */
+static void rto_reset(const struct vnat *nat, struct tcp_flow *t)
+{
+    VNAT_ASSERT(nat, t->srtt_us <= TCP_RTO_MAX_US);
+    uint64_t est = TCP_RTO_INIT_US;
+    if (t->srtt_us != 0)
+        est = (uint64_t)t->srtt_us + (4ull * t->rttvar_us > 1000 ? 4ull * t->rttvar_us : 1000);
+    t->rto_us = est < TCP_RTO_MIN_US   ? TCP_RTO_MIN_US
+                : est > TCP_RTO_MAX_US ? TCP_RTO_MAX_US
+                                       : (uint32_t)est;
+}
+
+/* The zero-window probe interval: the RTO doubled persist_shift times, at
+ * most TCP_RTO_MAX_US. The backoff is the persist timer's own; the RTO a
+ * lost segment waits for once the window opens never inherits it. */
+static uint64_t persist_interval_ns(const struct vnat *nat, const struct tcp_flow *t)
+{
+    VNAT_ASSERT(nat, t->persist_shift <= 31 && t->rto_us <= TCP_RTO_MAX_US);
+    uint64_t us = (uint64_t)t->rto_us << t->persist_shift;
+    return (us > TCP_RTO_MAX_US ? TCP_RTO_MAX_US : us) * VNAT_NS_PER_US;
+}
+
 static uint32_t isn_for(const struct vnat *nat, const struct flow_key *k)
 {
     if (nat->tcp->isn_forced)
@@ -662,7 +691,8 @@ static void send_fin(struct vnat *nat, struct flow *f)
     if (seq_lt(t->snd_nxt, t->snd_max))
         nat->stats.retransmits++;
     f->flags |= FF_FIN_SENT | FF_FIN_EVER | FF_HOST_EOF;
-    send_ctl(nat, f, VW_TCP_FIN | VW_TCP_ACK, t->snd_nxt);
+    if (send_ctl(nat, f, VW_TCP_FIN | VW_TCP_ACK, t->snd_nxt) != 0)
+        f->flags |= FF_FIN_OWED;
     t->snd_nxt++;
     if (seq_gt(t->snd_nxt, t->snd_max))
         t->snd_max = t->snd_nxt;
@@ -725,13 +755,14 @@ static enum push_step push_one(struct vnat *nat, struct flow *f, uint32_t room)
         bad_host_result(nat, f);
         return PUSH_GONE;
     }
+    if (emit(nat, f, &o, (size_t)r) != 0)
+        return PUSH_STOP; /* link full: snd_nxt stays here, link-writable resumes */
     note_data_sent(nat, f);
-    int sink = emit(nat, f, &o, (size_t)r);
     t->snd_nxt += (uint32_t)r;
     if (seq_gt(t->snd_nxt, t->snd_max))
         t->snd_max = t->snd_nxt;
     VNAT_ASSERT(nat, t->snd_nxt - t->snd_una <= t->snd_wnd);
-    return sink != 0 ? PUSH_STOP : PUSH_SENT; /* link full: resume on link-writable */
+    return PUSH_SENT;
 }
 
 /* Timers after a push: RTO while anything is in flight, persist on a zero
@@ -745,7 +776,7 @@ static void arm_send_timer(struct vnat *nat, struct flow *f)
             rto_arm(nat, f);
     } else if (t->snd_wnd == 0 && !(f->flags & FF_FIN_SENT)) {
         if (f->tm.heap_kind != HKIND_PERSIST)
-            flow_heap_set(nat, f, HKIND_PERSIST, nat->now + (uint64_t)t->rto_us * VNAT_NS_PER_US);
+            flow_heap_set(nat, f, HKIND_PERSIST, nat->now + persist_interval_ns(nat, t));
     } else {
         flow_heap_clear(nat, f);
     }
@@ -812,7 +843,8 @@ static bool retransmit_one(struct vnat *nat, struct flow *f)
     if (data_inflight == 0) {
         if ((f->flags & FF_FIN_SENT) && !(f->flags & FF_FIN_ACKED)) {
             nat->stats.retransmits++;
-            send_ctl(nat, f, VW_TCP_FIN | VW_TCP_ACK, t->snd_una);
+            if (send_ctl(nat, f, VW_TCP_FIN | VW_TCP_ACK, t->snd_una) != 0)
+                f->flags |= FF_FIN_OWED;
         }
         return true;
     }
@@ -824,7 +856,8 @@ static bool retransmit_one(struct vnat *nat, struct flow *f)
     if (r > 0 && (size_t)r <= len) {
         nat->stats.retransmits++;
         f->flags &= (uint16_t)~FF_RTT_TIMING;
-        emit(nat, f, &o, (size_t)r);
+        if (emit(nat, f, &o, (size_t)r) != 0)
+            f->flags |= FF_RETX_OWED;
         return true;
     }
     if (r > 0 || r == 0) {
@@ -848,7 +881,7 @@ static bool go_back(struct vnat *nat, struct flow *f)
     t->snd_nxt = t->snd_una;
     if ((f->flags & FF_FIN_EVER) && !(f->flags & FF_FIN_ACKED))
         f->flags &= (uint16_t)~FF_FIN_SENT;
-    f->flags &= (uint16_t)~FF_RTT_TIMING;
+    f->flags &= (uint16_t) ~(FF_RTT_TIMING | FF_FIN_OWED | FF_RETX_OWED); /* all is resent */
     t->dupacks = 0;
     flow_heap_clear(nat, f);
     return push(nat, f);
@@ -884,6 +917,12 @@ static bool ack_advance(struct vnat *nat, struct flow *f, uint32_t ack)
         t->snd_nxt = ack;
     t->dupacks = 0;
     t->retries = 0;
+    /* The guest took new data: end the RTO backoff, back to the estimate
+     * (the initial RTO before any sample). Karn's rule alone would keep it
+     * until a segment sent once is timed, and once all host data was sent
+     * (go-back-N resends everything) none ever is: the backoffs of separate
+     * losses would add up to 60 s of silence toward a guest that answers. */
+    rto_reset(nat, t);
     if ((f->flags & FF_RTT_TIMING) && seq_gt(ack, t->rtt_seq)) {
         rtt_sample(nat, t);
         f->flags &= (uint16_t)~FF_RTT_TIMING;
@@ -1286,8 +1325,13 @@ static void on_lingering(struct vnat *nat, struct flow *f, const struct flow_key
 }
 
 /* A guest RST in a synchronized state: acceptable only at rcv_nxt (the host
- * connection is reset); one elsewhere in the window gets an RFC 5961
- * challenge ACK; any other is dropped. */
+ * connection is reset); one above rcv_nxt up to the furthest right edge of
+ * the window now, the last one offered (rcv_adv) and the guest data received
+ * but not taken (rcv_hole) gets an RFC 5961 challenge ACK, whose answer is
+ * the exact RST; any other is dropped. A guest whose data a closed window
+ * did not take resets at its own snd_nxt, above rcv_nxt: tested over the
+ * empty window alone, that RST got no answer at all, and the host socket
+ * stayed open until the idle timeout. */
 static void on_guest_rst(struct vnat *nat, struct flow *f, const struct vw_tcp *seg)
 {
     struct tcp_flow *t = T(f);
@@ -1298,8 +1342,13 @@ static void on_guest_rst(struct vnat *nat, struct flow *f, const struct vw_tcp *
         return;
     }
     nat->stats.drops[VNAT_DROP_TCP_UNACCEPTABLE]++;
-    uint32_t rwnd = (uint32_t)rcv_window(nat, f, false) << t->rcv_wscale;
-    if (seq_gt(seg->seq, t->rcv_nxt) && seg->seq - t->rcv_nxt < (rwnd ? rwnd : 1))
+    uint32_t edge = t->rcv_nxt + ((uint32_t)rcv_window(nat, f, false) << t->rcv_wscale);
+    if (seq_gt(t->rcv_adv, edge))
+        edge = t->rcv_adv;
+    if (seq_gt(t->rcv_hole, edge))
+        edge = t->rcv_hole;
+    VNAT_ASSERT(nat, seq_le(t->rcv_nxt, edge));
+    if (seq_gt(seg->seq, t->rcv_nxt) && seq_le(seg->seq, edge))
         send_ack(nat, f); /* RFC 5961 challenge ACK */
 }
 
@@ -1396,6 +1445,12 @@ static bool update_send_window(struct vnat *nat, struct flow *f, const struct vw
         return false;
     uint32_t w = (uint32_t)seg->window << t->snd_wscale;
     bool moved = w != t->snd_wnd;
+    if (t->snd_wnd == 0 && w != 0) {
+        /* The window opens: the probes' backoff ends, and so does any RTO
+         * backoff (the guest answers). */
+        t->persist_shift = 0;
+        rto_reset(nat, t);
+    }
     t->snd_wnd = w;
     t->snd_wl1 = seg->seq;
     t->snd_wl2 = seg->ack;
@@ -1417,14 +1472,27 @@ static void on_established(struct vnat *nat, struct flow *f, const struct vw_tcp
         return;
     }
     uint32_t old_una = t->snd_una;
+    bool recovering = t->dupacks >= 3;
     bool window_moved = update_send_window(nat, f, seg);
     if (seq_gt(seg->ack, t->snd_una)) {
         if (!ack_advance(nat, f, seg->ack))
             return;
+        /* A partial ACK in fast recovery (RFC 6582 3.2, step 3): the guest
+         * lacks the segment at the new snd_una too. Send it now: if the
+         * guest dropped what followed the hole, no duplicate ACK would come
+         * and the repair would wait for the RTO, backed off by then. */
+        if (recovering && seq_lt(t->snd_una, t->recover) && t->snd_una != t->snd_nxt) {
+            t->dupacks = 3;
+            if (!retransmit_one(nat, f))
+                return;
+        }
     } else if (seg->ack == t->snd_una && seg->payload_len == 0 && !(seg->flags & VW_TCP_FIN) &&
                !window_moved && t->snd_nxt != t->snd_una) {
-        if (++t->dupacks == 3 && !retransmit_one(nat, f))
-            return;
+        if (++t->dupacks == 3) {
+            t->recover = t->snd_max;
+            if (!retransmit_one(nat, f))
+                return;
+        }
     }
     bool need_push = window_moved || t->snd_una != old_una;
     if (!receive_text(nat, f, seg))
@@ -1566,6 +1634,32 @@ void tcp_on_readable(struct vnat *nat, struct flow *f)
     }
 }
 
+/* Link-writable: send again what the full link refused and a flag owes
+ * (our FIN, the retransmission at snd_una); a refused data segment needs
+ * none, snd_nxt stayed at it and push resumes there. Only what was refused
+ * is sent again, never the window: going back to snd_una resent up to 64
+ * segments for one refusal, which fed the backpressure that refused it.
+ * Returns false if the flow was torn down. */
+static bool resend_owed(struct vnat *nat, struct flow *f)
+{
+    struct tcp_flow *t = T(f);
+    VNAT_ASSERT(nat, state_sends_data(t->state) || !(f->flags & (FF_FIN_OWED | FF_RETX_OWED)));
+    if (f->flags & FF_RETX_OWED) {
+        f->flags &= (uint16_t)~FF_RETX_OWED;
+        if (t->snd_una != t->snd_nxt && !retransmit_one(nat, f))
+            return false;
+    }
+    if (f->flags & FF_FIN_OWED) {
+        f->flags &= (uint16_t)~FF_FIN_OWED;
+        VNAT_ASSERT(nat, !(f->flags & FF_FIN_SENT) || t->snd_nxt != t->snd_una ||
+                             (f->flags & FF_FIN_ACKED));
+        if ((f->flags & FF_FIN_SENT) && !(f->flags & FF_FIN_ACKED) &&
+            send_ctl(nat, f, VW_TCP_FIN | VW_TCP_ACK, t->snd_nxt - 1) != 0)
+            f->flags |= FF_FIN_OWED;
+    }
+    return true;
+}
+
 void tcp_on_link_writable(struct vnat *nat, struct flow *f)
 {
     struct tcp_flow *t = T(f);
@@ -1583,12 +1677,13 @@ void tcp_on_link_writable(struct vnat *nat, struct flow *f)
     default:
         break;
     }
-    if (t->snd_nxt != t->snd_una) {
-        go_back(nat, f);
+    if (!resend_owed(nat, f))
         return;
-    }
-    send_ack(nat, f); /* a lost ACK or window update */
-    push(nat, f);
+    uint32_t before = t->snd_nxt;
+    if (!push(nat, f))
+        return;
+    if (t->snd_nxt == before && !(f->flags & (FF_FIN_OWED | FF_RETX_OWED)))
+        send_ack(nat, f); /* a refused ACK or window update, if that was all */
 }
 
 /* The timer list a flow in state s is on (set_state). */
@@ -1634,19 +1729,19 @@ void tcp_on_heap_timer(struct vnat *nat, struct flow *f, int heap_kind)
     VNAT_ASSERT(nat, heap_kind == HKIND_RTO || heap_kind == HKIND_PERSIST);
     VNAT_ASSERT(nat, t->retries <= TCP_RETRY_LIMIT && t->rto_us <= TCP_RTO_MAX_US);
     VNAT_ASSERT(nat, t->state != VNAT_TCP_CONNECTING && t->state != VNAT_TCP_CLOSED);
-    uint32_t doubled = t->rto_us > TCP_RTO_MAX_US / 2 ? TCP_RTO_MAX_US : t->rto_us * 2;
     if (heap_kind == HKIND_PERSIST) {
         nat->stats.zero_window_probes++;
         send_ctl(nat, f, VW_TCP_ACK, t->snd_una - 1);
-        t->rto_us = doubled;
-        flow_heap_set(nat, f, HKIND_PERSIST, nat->now + (uint64_t)t->rto_us * VNAT_NS_PER_US);
+        if (((uint64_t)t->rto_us << t->persist_shift) < TCP_RTO_MAX_US)
+            t->persist_shift++;
+        flow_heap_set(nat, f, HKIND_PERSIST, nat->now + persist_interval_ns(nat, t));
         return;
     }
     if (++t->retries > TCP_RETRY_LIMIT) {
         teardown(nat, f, TEV_RETRANSMIT_LIMIT, VNAT_RST_RETRANSMIT_LIMIT, 1);
         return;
     }
-    t->rto_us = doubled;
+    t->rto_us = t->rto_us > TCP_RTO_MAX_US / 2 ? TCP_RTO_MAX_US : t->rto_us * 2;
     f->flags &= (uint16_t)~FF_RTT_TIMING;
     if (t->state == VNAT_TCP_SYN_RCVD || t->state == VNAT_TCP_SYN_SENT) {
         nat->stats.retransmits++;

@@ -22,23 +22,28 @@ struct vw_tcp;
 #define FF_RTT_TIMING 0x0100u /* one segment is being timed */
 #define FF_WANT_WUPD 0x0200u  /* a window update is owed when the host drains */
 #define FF_LINGER 0x0400u     /* closed cleanly, lingering: no longer counts to max_tcp_flows */
+/* A frame the full guest link refused, owed on link-writable (data refused
+ * needs no flag: snd_nxt stays at the refused segment). */
+#define FF_FIN_OWED 0x0800u  /* our FIN at snd_nxt-1 was refused */
+#define FF_RETX_OWED 0x1000u /* the retransmission at snd_una was refused */
 
 /* TCP part of a flow. Names follow RFC 9293 from the core's side: "snd" is
  * host->guest (our sequence space), "rcv" is guest->host. */
 struct tcp_flow {
-    uint8_t state;      /* enum vnat_tcp_state */
-    uint8_t snd_wscale; /* shift the guest's windows are scaled by */
-    uint8_t rcv_wscale; /* shift we scale our windows by */
-    uint8_t retries;    /* consecutive RTO / persist expiries */
-    uint8_t dupacks;    /* consecutive duplicate ACKs from the guest */
-    uint8_t pad_;
-    uint16_t mss; /* largest payload we send to the guest */
+    uint8_t state;         /* enum vnat_tcp_state */
+    uint8_t snd_wscale;    /* shift the guest's windows are scaled by */
+    uint8_t rcv_wscale;    /* shift we scale our windows by */
+    uint8_t retries;       /* consecutive RTO / persist expiries */
+    uint8_t dupacks;       /* consecutive duplicate ACKs from the guest */
+    uint8_t persist_shift; /* zero-window probe backoff: the interval is rto_us << it */
+    uint16_t mss;          /* largest payload we send to the guest */
     uint32_t iss, snd_una, snd_nxt, snd_max, snd_wnd, snd_wl1, snd_wl2;
     uint32_t irs, rcv_nxt;
     uint32_t host_space;          /* lower bound of the host socket's free send space */
     uint32_t host_space_measured; /* host_space when last asked of the host */
     uint32_t rto_us, srtt_us, rttvar_us;
     uint32_t rtt_seq;
+    uint32_t recover; /* snd_max when fast retransmit began (RFC 6582 "recover") */
     /* The hole rule (tcp.c rcv_window): rcv_adv is the right edge the last
      * segment sent offered (rcv_nxt + window); rcv_hole is the end of the
      * furthest guest data received but not taken (dropped out of order or
