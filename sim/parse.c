@@ -255,7 +255,10 @@ static bool ip4_until(const char **s, char stop, uint8_t out[4])
 {
     for (int i = 0; i < 4; i++) {
         unsigned v;
-        if (!field(s, 255, i < 3 ? '.' : stop, &v))
+        char sep = stop;
+        if (i < 3)
+            sep = '.';
+        if (!field(s, 255, sep, &v))
             return false;
         out[i] = (uint8_t)v;
     }

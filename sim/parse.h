@@ -71,19 +71,19 @@ bool sim_parse_rate(struct sim_parser *p, const char *s, uint32_t *ppm);
  * uint32_t or a uint64_t (a rate is a uint32_t, at most 100%). */
 struct sim_key {
     const char *name;
-    enum sim_num_kind kind;
     size_t offset;
+    enum sim_num_kind kind;
     uint8_t size;
 };
-/* (A field of another size than 4 or 8 bytes does not compile.) */
-#define SIM_KEY_SIZE(type, field) sizeof(((type *)0)->field)
+/* The size of a field that must be 4 or 8 bytes: another size gives an
+ * array of negative length, which does not compile. */
+#define SIM_KEY_SIZE(type, field)                                                                  \
+    sizeof(char[sizeof(((type *)0)->field) == 4 || sizeof(((type *)0)->field) == 8                 \
+                    ? (long)sizeof(((type *)0)->field)                                             \
+                    : -1])
 #define SIM_KEY(name, kind, type, field)                                                           \
     {                                                                                              \
-        name, kind, offsetof(type, field),                                                         \
-            (uint8_t)(SIM_KEY_SIZE(type, field) *                                                  \
-                      sizeof(char[SIM_KEY_SIZE(type, field) == 4 || SIM_KEY_SIZE(type, field) == 8 \
-                                      ? 1                                                          \
-                                      : -1]))                                                      \
+        name, offsetof(type, field), kind, (uint8_t)SIM_KEY_SIZE(type, field)                      \
     }
 /* If k names one of the n keys, parse v into that field of base: 1 done,
  * -1 a bad value (the error is in p), 0 not one of them. */

@@ -78,7 +78,7 @@ static const struct sim_key flow_keys[] = {
     SIM_KEY("read_every", SIM_NUM_TIME, struct sim_flow_spec, read_every),
 };
 
-#define NKEYS(t) (sizeof t / sizeof t[0])
+#define NKEYS(t) (sizeof(t) / sizeof((t)[0]))
 
 static bool dir_core(struct sim_parser *p, struct sim_config *cfg, char **w, int n)
 {
