@@ -15,6 +15,7 @@
 
 #include "gtcp.h"
 #include "parse.h"
+#include "pcap.h"
 #include "pattern.h"
 #include "queue.h"
 #include "rng.h"
@@ -679,6 +680,78 @@ PIN(parse_key_tables_write_the_named_field_only)
     assert_true(t.n32 == 65536 && t.t64 == 2000000 && t.rate == 500000); /* untouched */
 }
 
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* A trace's guest-link frames become a pcap file: nanosecond magic,
+ * Ethernet, stamps counted from the first frame (the simulator's clock
+ * starts near 2^62 ns, beyond 32-bit seconds), frames byte-exact in order;
+ * a frame the link refused and every non-frame record are left out. */
+PIN(pcap_holds_the_guest_link_frames_with_virtual_time)
+{
+    char *mem = NULL;
+    size_t memlen = 0;
+    FILE *f = open_memstream(&mem, &memlen);
+    const uint8_t in[] = {0xaa, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14};
+    const uint8_t out[] = {0xbb, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1, 2, 3, 4, 5, 6};
+    const uint64_t t0 = (1ull << 62) + 7;
+    struct vnat_log_record recs[5];
+    memset(recs, 0, sizeof recs);
+    recs[0] = (struct vnat_log_record){
+        .kind = VNAT_LOG_EV_FRAME, .now = t0, .data = in, .len = sizeof in};
+    recs[1] = (struct vnat_log_record){
+        .kind = VNAT_LOG_OP, .op = VNAT_OP_SEND, .now = t0, .token = 5, .data = in, .len = 3};
+    recs[2] = (struct vnat_log_record){.kind = VNAT_LOG_OUT_FRAME,
+                                       .op = VNAT_OP_GUEST_SEND,
+                                       .now = t0 + 1500000000u,
+                                       .data = out,
+                                       .len = sizeof out};
+    recs[3] = recs[2];
+    recs[3].a = recs[3].b = 1; /* refused by the link */
+    recs[4] = (struct vnat_log_record){.kind = VNAT_LOG_EV_TICK, .now = t0 + 2000000000u};
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(vnat_trace_write(f, &recs[i]), 0);
+    fclose(f);
+    FILE *tr = fmemopen(mem, memlen, "rb");
+    char *cap = NULL;
+    size_t caplen = 0;
+    FILE *pc = open_memstream(&cap, &caplen);
+    struct vnat_pcap_stats st;
+    char why[128];
+    assert_int_equal(vnat_pcap_from_trace(tr, pc, &st, why, sizeof why), 0);
+    fclose(pc);
+    fclose(tr);
+    assert_true(st.records == 5 && st.from_guest == 1 && st.to_guest == 1 && st.refused == 1);
+    assert_true(st.base_ns == t0);
+    const uint8_t *p = (const uint8_t *)cap;
+    assert_int_equal(caplen, 24 + 16 + sizeof in + 16 + sizeof out);
+    assert_int_equal(le32(p), 0xa1b23c4du);
+    assert_int_equal(le32(p + 16), 65536);
+    assert_int_equal(le32(p + 20), 1); /* Ethernet */
+    p += 24;
+    assert_true(le32(p) == 0 && le32(p + 4) == 0 && le32(p + 8) == sizeof in);
+    assert_int_equal(le32(p + 12), sizeof in);
+    assert_memory_equal(p + 16, in, sizeof in);
+    p += 16 + sizeof in;
+    assert_true(le32(p) == 1 && le32(p + 4) == 500000000u && le32(p + 8) == sizeof out);
+    assert_memory_equal(p + 16, out, sizeof out);
+    free(cap);
+    /* A trace cut inside its last record: the frames before it are kept
+     * and the error says where. */
+    tr = fmemopen(mem, memlen - 2, "rb");
+    cap = NULL;
+    pc = open_memstream(&cap, &caplen);
+    assert_int_equal(vnat_pcap_from_trace(tr, pc, &st, why, sizeof why), -1);
+    fclose(pc);
+    fclose(tr);
+    assert_string_equal(why, "malformed or truncated trace after record 4");
+    assert_int_equal(caplen, 24 + 16 + sizeof in + 16 + sizeof out);
+    free(cap);
+    free(mem);
+}
+
 PIN_MAIN(cmocka_unit_test(queue_pops_by_time_then_push_order),
          cmocka_unit_test(queue_never_runs_back_and_is_bounded),
          cmocka_unit_test(rng_seed_and_bytes_replay_exactly),
@@ -694,4 +767,5 @@ PIN_MAIN(cmocka_unit_test(queue_pops_by_time_then_push_order),
          cmocka_unit_test(parse_addresses_have_one_grammar),
          cmocka_unit_test(parse_good_lines_of_every_directive_family),
          cmocka_unit_test(parse_errors_name_the_file_the_line_and_the_word),
-         cmocka_unit_test(parse_key_tables_write_the_named_field_only))
+         cmocka_unit_test(parse_key_tables_write_the_named_field_only),
+         cmocka_unit_test(pcap_holds_the_guest_link_frames_with_virtual_time))

@@ -6,6 +6,8 @@
  */
 #include "sim.h"
 
+#include "pcap.h"
+
 #include "wallclock.h"
 
 #include <inttypes.h>
@@ -18,13 +20,17 @@ int sim_bench_main(int argc, char **argv);
 static void usage(FILE *f)
 {
     fprintf(f, "usage: vnat sim COMMAND ...\n"
-               "  run FILE... [--trace] [--record OUT]   run scenario files (sim/scenarios/*.scn)\n"
+               "  run FILE... [--trace] [--record OUT] [--pcap OUT]\n"
+               "                                         run scenario files (sim/scenarios/*.scn)\n"
                "  swarm --seeds N [--from S] [--quiet] [--known-failing S1,S2]\n"
                "                                         run N swarm seeds starting at S\n"
-               "  replay SEED [--trace] [--flows] [--record OUT]\n"
+               "  replay SEED [--trace] [--flows] [--record OUT] [--pcap OUT]\n"
                "                                         re-run one swarm seed exactly\n"
                "  replay-file FILE                       feed a recorded log to a fresh core\n"
                "  record SEED OUT                        write a swarm seed's binary log\n"
+               "  pcap LOG OUT                           a recorded log's guest-link frames as\n"
+               "                                         pcap, stamped with virtual time\n"
+               "                                         (--pcap OUT: the same for a run)\n"
                "  determinism --seeds N [--from S]       run each seed twice, compare hashes\n"
                "  bytes FILE                             run the swarm drawn from raw bytes\n"
                "  bench [--quick]                        speed figures (JSON)\n"
@@ -55,10 +61,68 @@ static void print_result_line(const char *name, const struct sim_result *r, doub
            r->aborted, r->pending, r->events, (double)r->sim_time / 1e9, wall, r->hash);
 }
 
+/* The binary log of a run: the --record file, or with only --pcap a
+ * temporary file that becomes the capture. NULL with neither, or when the
+ * file cannot be opened (*bad set). */
+static FILE *open_log(const char *record, const char *pcap, bool *bad)
+{
+    *bad = false;
+    FILE *f = NULL;
+    if (record != NULL)
+        f = fopen(record, pcap != NULL ? "w+b" : "wb");
+    else if (pcap != NULL)
+        f = tmpfile();
+    else
+        return NULL;
+    if (f == NULL) {
+        fprintf(stderr, "vnat sim: cannot write %s\n", record != NULL ? record : "a temporary log");
+        *bad = true;
+    }
+    return f;
+}
+
+/* The guest-link frames of the log `in` (read from its current position)
+ * into the capture file `out`. 0, or 1 with the reason printed. */
+static int write_pcap(FILE *in, const char *out)
+{
+    FILE *o = fopen(out, "wb");
+    if (o == NULL) {
+        fprintf(stderr, "vnat sim: cannot write %s\n", out);
+        return 1;
+    }
+    struct vnat_pcap_stats st;
+    char why[160];
+    int rc = vnat_pcap_from_trace(in, o, &st, why, sizeof why);
+    if (fclose(o) != 0 && rc == 0) {
+        rc = -1;
+        snprintf(why, sizeof why, "cannot write the capture");
+    }
+    printf("pcap %s: %" PRIu64 " frames from the guest, %" PRIu64 " to the guest, %" PRIu64
+           " refused by the link (left out); time 0 = virtual %" PRIu64 ".%09" PRIu64 " s%s%s\n",
+           out, st.from_guest, st.to_guest, st.refused, st.base_ns / 1000000000u,
+           st.base_ns % 1000000000u, rc != 0 ? "; " : "", rc != 0 ? why : "");
+    return rc != 0;
+}
+
+/* Close a run's log, first writing the capture from it when asked. */
+static int close_log(FILE *bin, const char *pcap)
+{
+    if (bin == NULL)
+        return 0;
+    int rc = 0;
+    if (pcap != NULL) {
+        rc = fflush(bin) != 0 || fseek(bin, 0, SEEK_SET) != 0;
+        if (rc == 0)
+            rc = write_pcap(bin, pcap);
+    }
+    fclose(bin);
+    return rc;
+}
+
 static int cmd_run(int argc, char **argv)
 {
     bool trace = false;
-    const char *record = NULL;
+    const char *record = NULL, *pcap = NULL;
     int files = 0, failed = 0;
     uint64_t events = 0;
     double t0 = sim_wall_seconds();
@@ -67,12 +131,14 @@ static int cmd_run(int argc, char **argv)
             trace = true;
         else if (strcmp(argv[i], "--record") == 0 && i + 1 < argc)
             record = argv[++i];
+        else if (strcmp(argv[i], "--pcap") == 0 && i + 1 < argc)
+            pcap = argv[++i];
     }
     printf("%-44s %s\n", "scenario", "result");
     for (int i = 2; i < argc && argv[i] != NULL; i++) {
         if (strcmp(argv[i], "--trace") == 0)
             continue;
-        if (strcmp(argv[i], "--record") == 0) {
+        if (strcmp(argv[i], "--record") == 0 || strcmp(argv[i], "--pcap") == 0) {
             i++;
             continue;
         }
@@ -86,12 +152,17 @@ static int cmd_run(int argc, char **argv)
             sim_config_free(&cfg);
             continue;
         }
-        FILE *bin = record ? fopen(record, "wb") : NULL;
+        bool bad;
+        FILE *bin = open_log(record, pcap, &bad);
+        if (bad) {
+            sim_config_free(&cfg);
+            return 2;
+        }
         struct sim_result res;
         double t = sim_wall_seconds();
         int rc = sim_run(&cfg, trace ? stdout : NULL, bin, &res, stdout);
-        if (bin)
-            fclose(bin);
+        if (close_log(bin, pcap) != 0)
+            failed++;
         print_result_line(cfg.name, &res, sim_wall_seconds() - t);
         if (rc != 0) {
             failed++;
@@ -327,7 +398,7 @@ static int cmd_replay(int argc, char **argv)
         return 2;
     }
     bool trace = false, flows = false;
-    const char *record = NULL;
+    const char *record = NULL, *pcap = NULL;
     for (int i = 3; i < argc; i++) {
         if (strcmp(argv[i], "--trace") == 0)
             trace = true;
@@ -335,16 +406,17 @@ static int cmd_replay(int argc, char **argv)
             flows = true;
         else if (strcmp(argv[i], "--record") == 0 && i + 1 < argc)
             record = argv[++i];
+        else if (strcmp(argv[i], "--pcap") == 0 && i + 1 < argc)
+            pcap = argv[++i];
         else {
             usage(stderr);
             return 2;
         }
     }
-    FILE *bin = NULL;
-    if (record && (bin = fopen(record, "wb")) == NULL) {
-        fprintf(stderr, "vnat sim: cannot write %s\n", record);
+    bool bad;
+    FILE *bin = open_log(record, pcap, &bad);
+    if (bad)
         return 2;
-    }
     struct sim_rng r;
     sim_rng_seed(&r, seed);
     struct sim_config cfg;
@@ -358,14 +430,13 @@ static int cmd_replay(int argc, char **argv)
            cfg.to_guest.corrupt_ppm);
     struct sim_result res;
     int rc = sim_run(&cfg, trace ? stdout : NULL, bin, &res, stdout);
-    if (bin)
-        fclose(bin);
+    int log_rc = close_log(bin, pcap);
     sim_config_free(&cfg);
     print_result_line(cfg.name, &res, 0);
     if (rc != 0)
         printf("  %s\n", res.fail);
     printf("trace hash %016" PRIx64 " (%" PRIu64 " records)\n", res.hash, res.records);
-    return rc;
+    return rc != 0 ? rc : log_rc;
 }
 
 static int cmd_record(int argc, char **argv)
@@ -389,6 +460,22 @@ static int cmd_record(int argc, char **argv)
     /* The exit status says whether the log was written, not how the run went:
      * a failing run's log is exactly what one wants to replay. */
     return write_ok ? 0 : 1;
+}
+
+static int cmd_pcap(int argc, char **argv)
+{
+    if (argc != 4) {
+        usage(stderr);
+        return 2;
+    }
+    FILE *f = fopen(argv[2], "rb");
+    if (f == NULL) {
+        fprintf(stderr, "vnat sim: cannot open %s\n", argv[2]);
+        return 2;
+    }
+    int rc = write_pcap(f, argv[3]);
+    fclose(f);
+    return rc;
 }
 
 static int cmd_replay_file(int argc, char **argv)
@@ -488,7 +575,7 @@ int vnat_sim_main(int argc, char **argv)
         {"replay", cmd_replay}, {"replay-file", cmd_replay_file},
         {"record", cmd_record}, {"determinism", cmd_determinism},
         {"bytes", cmd_bytes},   {"bench", sim_bench_main},
-        {"hashes", cmd_hashes},
+        {"hashes", cmd_hashes}, {"pcap", cmd_pcap},
     };
     if (argc < 2) {
         usage(stderr);
