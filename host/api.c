@@ -204,6 +204,8 @@ static void do_stats(struct host *h, struct host_api_out *o)
     put_counter(o, "policy_denied", s.drops[VNAT_DROP_POLICY], false);
     put_counter(o, "dhcp_leases", s.dhcp_leases, false);
     put_counter(o, "dns_queries", s.dns_queries, false);
+    put_counter(o, "dns_answers_unmatched", s.dns_answers_unmatched, false);
+    put_counter(o, "dns_answers_duplicate", s.dns_answers_duplicate, false);
     host_api_put(o, "}}\n");
 }
 

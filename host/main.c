@@ -413,6 +413,8 @@ static void print_stats(struct host *h)
     P(s.dns_queries);
     P(s.arp_replies);
     P(s.forwards_accepted);
+    P(s.dns_answers_unmatched);
+    P(s.dns_answers_duplicate);
     for (int i = 0; i < VNAT_DROP__COUNT; i++)
         if (s.drops[i])
             fprintf(f, "vnat:   drop %-17s %" PRIu64 "\n", vnat_drop_reason_name(i), s.drops[i]);

@@ -329,7 +329,61 @@ PIN(dns_without_resolvers_sends_nothing_to_the_host)
     sfh_free(&h);
 }
 
-PIN_MAIN(cmocka_unit_test(dns_query_resolves), cmocka_unit_test(dns_cache_keys_by_question_not_xid),
+/* The poisoning attack: someone who only guessed the host socket's
+ * ephemeral port (no ID to guess, no timing window) sends an answer for
+ * another name. Only an answer whose ID and question (byte for byte, so the
+ * guest's 0x20 letter case counts) match a query still outstanding on that
+ * socket reaches the guest or the cache, and only once. */
+PIN(dns_answers_to_no_outstanding_query_are_dropped_never_cached)
+{
+    struct sfh h;
+    sfh_init(&h, cache_on);
+    struct vnat_sockaddr res = sfh_addr4(127, 0, 0, 53, 53);
+    struct dmsg q1, q2, bank, r;
+    query(&q1, 0x1111, "vIctim.test");
+    query(&q2, 0x2222, "second.test");
+    struct sfh_sock *s = ask(&h, &q1, 40000);
+    assert_non_null(s);
+    assert_int_equal(sfh_send_udp(&h, DNS, 40000, 53, q2.b, q2.len), VNAT_OK);
+    assert_int_equal(s->nsent, 2); /* one flow, one socket, both queries */
+    /* Spoofed: another name with an unguessed ID; another name with q1's
+     * ID; q1's name in other letter case; q1's question with q2's ID. */
+    struct dmsg spoof[4];
+    query(&bank, 0x7777, "bank.test");
+    answer(&spoof[0], &bank, 86400);
+    query(&bank, 0x1111, "bank.test");
+    answer(&spoof[1], &bank, 86400);
+    query(&bank, 0x1111, "victim.test");
+    answer(&spoof[2], &bank, 86400);
+    query(&bank, 0x2222, "vIctim.test");
+    answer(&spoof[3], &bank, 86400);
+    for (int i = 0; i < 4; i++) {
+        sfh_incoming(s, &res, spoof[i].b, spoof[i].len);
+        assert_int_equal(sfh_readable(&h, s->tok), VNAT_OK);
+        assert_int_equal(sfh_pending(&h), 0);
+    }
+    assert_int_equal(SFH_STAT(&h, dns_answers_unmatched), 4);
+    /* The real answer reaches the guest once; a second copy does not. */
+    answer(&r, &q1, 300);
+    sfh_incoming(s, &res, r.b, r.len);
+    sfh_readable(&h, s->tok);
+    struct tk_pkt o = expect_guest_answer(&h, 40000);
+    assert_int_equal(o.len, r.len);
+    sfh_incoming(s, &res, r.b, r.len);
+    sfh_readable(&h, s->tok);
+    assert_int_equal(sfh_pending(&h), 0);
+    assert_int_equal(SFH_STAT(&h, dns_answers_duplicate), 1);
+    /* The cache holds only the real answer: bank.test goes to the resolver. */
+    query(&bank, 0x3333, "bank.test");
+    assert_non_null(ask(&h, &bank, 40001));
+    assert_null(ask(&h, &q1, 40002));
+    assert_int_equal(SFH_STAT(&h, dns_cache_hits), 1);
+    sfh_free(&h);
+}
+
+PIN_MAIN(cmocka_unit_test(dns_query_resolves),
+         cmocka_unit_test(dns_answers_to_no_outstanding_query_are_dropped_never_cached),
+         cmocka_unit_test(dns_cache_keys_by_question_not_xid),
          cmocka_unit_test(dns_cache_ages_ttls_and_expires_at_the_smallest),
          cmocka_unit_test(dns_cache_is_off_by_default_and_sized_at_creation),
          cmocka_unit_test(dns_malformed_queries_are_dropped_and_counted),

@@ -1213,12 +1213,30 @@ struct stat_field {
 #f, offsetof(struct vnat_stats, f)                                                         \
     }
 static const struct stat_field stat_fields[] = {
-    SF(frames_in),           SF(frames_out),        SF(frames_refused),  SF(bytes_guest_to_host),
-    SF(bytes_host_to_guest), SF(rst_from_guest),    SF(tcp_flows_total), SF(udp_flows),
-    SF(icmp_flows),          SF(flows_live),        SF(retransmits),     SF(dup_acks_sent),
-    SF(zero_window_probes),  SF(time_backwards),    SF(stale_tokens),    SF(bad_host_results),
-    SF(timers_fired),        SF(dhcp_leases),       SF(dns_queries),     SF(dns_cache_hits),
-    SF(arp_replies),         SF(forwards_accepted),
+    SF(frames_in),
+    SF(frames_out),
+    SF(frames_refused),
+    SF(bytes_guest_to_host),
+    SF(bytes_host_to_guest),
+    SF(rst_from_guest),
+    SF(tcp_flows_total),
+    SF(udp_flows),
+    SF(icmp_flows),
+    SF(flows_live),
+    SF(retransmits),
+    SF(dup_acks_sent),
+    SF(zero_window_probes),
+    SF(time_backwards),
+    SF(stale_tokens),
+    SF(bad_host_results),
+    SF(timers_fired),
+    SF(dhcp_leases),
+    SF(dns_queries),
+    SF(dns_cache_hits),
+    SF(arp_replies),
+    SF(forwards_accepted),
+    SF(dns_answers_unmatched),
+    SF(dns_answers_duplicate),
 };
 #undef SF
 

@@ -519,6 +519,8 @@ static void vs_write_stats(const Slirp *s)
         {"dns_queries", st.dns_queries},
         {"arp_replies", st.arp_replies},
         {"forwards_accepted", st.forwards_accepted},
+        {"dns_answers_unmatched", st.dns_answers_unmatched},
+        {"dns_answers_duplicate", st.dns_answers_duplicate},
         {"slirp_polls", s->polls},
         {"slirp_poll_events", s->poll_events},
         {"slirp_timer_fires", s->timer_fires},

@@ -24,18 +24,28 @@ enum dgram_kind {
 #define DGDIR_OUT 1u /* guest -> host */
 #define DGDIR_IN 2u  /* host -> guest */
 
+#define DGRAM_DNS_PENDING_BYTES 64
+
 /* UDP/ICMP part of a flow (the flow's protocol bytes). */
 struct dgram_flow {
     uint8_t kind;       /* enum dgram_kind */
     uint8_t dirs;       /* DGDIR_* seen: both = traffic went both ways */
     uint8_t dns_server; /* DG_DNS: index of the resolver in cfg.dns_servers */
     uint8_t paused;     /* reading paused while the guest link is full */
-    uint32_t listener;  /* DG_UDP_IN: listener slot */
-    uint32_t listener_gen;
-    uint32_t pad_;
-    struct vnat_sockaddr peer; /* DG_UDP_IN: the host-side peer */
-    uint64_t to_host;          /* datagrams the host took */
-    uint64_t to_guest;         /* datagrams given to the guest */
+    union {
+        struct {               /* DG_UDP_IN */
+            uint32_t listener; /* listener slot */
+            uint32_t listener_gen;
+            uint32_t pad_;
+            struct vnat_sockaddr peer; /* the host-side peer */
+        };
+        /* DG_DNS: the queries outstanding on the flow, a struct
+         * dns_pending that udp.c keeps here (dns.h; this row may not
+         * include it). */
+        uint32_t dns_pending[DGRAM_DNS_PENDING_BYTES / 4];
+    };
+    uint64_t to_host;  /* datagrams the host took */
+    uint64_t to_guest; /* datagrams given to the guest */
 };
 
 /* The UDP/ICMP state lives in the flow's protocol bytes: it must never make

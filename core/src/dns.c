@@ -17,6 +17,12 @@
  * reduced by the time the entry has been held. Only clean positive answers
  * are cached: one question, at least one answer, NOERROR, not truncated.
  *
+ * Answers are matched to the queries that their flow carried (struct
+ * dns_pending, kept by udp.c in the flow): ID and a keyed hash of the
+ * question's exact bytes, once each. An answer to no waiting query, or a
+ * second answer, is dropped and counted, so a spoofed datagram on a guessed
+ * port reaches neither the guest nor the cache.
+ *
  * Every byte is hostile. Names are walked label by label with a bound on
  * the labels and the length; compression pointers are never followed (a
  * question that contains one is forwarded uncached; in records a pointer
@@ -184,7 +190,8 @@ bool dns_query(struct vnat *nat, const struct vw_ipv4 *ip, const struct vw_udp *
     return true;
 }
 
-void dns_on_answer(struct vnat *nat, const uint8_t *msg, size_t len)
+/* A matched answer on its way to the guest: cache it if cacheable. */
+static void cache_answer(struct vnat *nat, const uint8_t *msg, size_t len)
 {
     if (nat->dns->cache == NULL || len < DNS_HDR || len > DNS_CACHE_MAX_MSG)
         return;
@@ -252,4 +259,107 @@ void dns_on_answer(struct vnat *nat, const uint8_t *msg, size_t len)
     memcpy(e->ttl_off, ttl_off, n_ttls * sizeof ttl_off[0]);
     e->stored = nat->now;
     e->expires = nat->now + (uint64_t)min_ttl * VNAT_NS_PER_S;
+}
+
+/* ------------------------------------------------------------------ */
+/* Answers match the queries a flow carried                           */
+/* ------------------------------------------------------------------ */
+
+enum {
+    DNS_SLOT_FREE = 0,
+    DNS_SLOT_WAITS,
+    DNS_SLOT_WAITS_ID,
+    DNS_SLOT_ANSWERED,
+    DNS_SLOT_ANSWERED_ID
+};
+
+_Static_assert(sizeof(struct dns_pending) == 64, "dns_pending: the flow keeps 64 bytes for it");
+
+/* The keyed hash of the message's one question, exactly as its bytes are
+ * (letter case included). False if there is not exactly one question or it
+ * does not parse (it holds a compression pointer, or is malformed). */
+static bool question_hash(const struct vnat *nat, const uint8_t *msg, size_t len, uint32_t *hash)
+{
+    if (len < DNS_HDR || vw_get16(msg + 4) != 1)
+        return false;
+    uint8_t q[DNS_MAX_NAME + 4];
+    size_t qlen, end;
+    if (read_question(msg, len, q, &qlen, &end) != NAME_OK)
+        return false;
+    *hash = (uint32_t)vnat_siphash24(nat->dns->sip, msg + DNS_HDR, end - DNS_HDR);
+    return true;
+}
+
+/* The slot of the waiting or answered query with this ID and question
+ * (by_id: a query whose question could not be read), or NULL. */
+static struct dns_pending_slot *find_slot(struct dns_pending *p, uint16_t id, bool by_id,
+                                          uint32_t hash)
+{
+    for (unsigned i = 0; i < DNS_PENDING_SLOTS; i++) {
+        struct dns_pending_slot *s = &p->slot[i];
+        bool id_only = s->state == DNS_SLOT_WAITS_ID || s->state == DNS_SLOT_ANSWERED_ID;
+        if (s->state != DNS_SLOT_FREE && s->id == id && id_only == by_id &&
+            (by_id || s->qhash == hash))
+            return s;
+    }
+    return NULL;
+}
+
+static struct dns_pending_slot *take_slot(struct dns_pending *p)
+{
+    for (unsigned i = 0; i < DNS_PENDING_SLOTS; i++)
+        if (p->slot[i].state == DNS_SLOT_FREE)
+            return &p->slot[i];
+    for (unsigned i = 0; i < DNS_PENDING_SLOTS; i++)
+        if (p->slot[i].state == DNS_SLOT_ANSWERED || p->slot[i].state == DNS_SLOT_ANSWERED_ID)
+            return &p->slot[i];
+    struct dns_pending_slot *s = &p->slot[p->next % DNS_PENDING_SLOTS];
+    p->next = (uint8_t)((p->next + 1) % DNS_PENDING_SLOTS);
+    return s;
+}
+
+void dns_note_query(struct vnat *nat, struct dns_pending *p, const uint8_t *msg, size_t len)
+{
+    VNAT_ASSERT(nat, len >= DNS_HDR); /* dns_query dropped shorter ones */
+    uint32_t hash = 0;
+    bool by_id = !question_hash(nat, msg, len, &hash);
+    uint16_t id = vw_get16(msg);
+    struct dns_pending_slot *s = find_slot(p, id, by_id, hash);
+    if (s == NULL)
+        s = take_slot(p); /* else the guest asked again: wait again */
+    s->id = id;
+    s->qhash = hash;
+    s->state = by_id ? DNS_SLOT_WAITS_ID : DNS_SLOT_WAITS;
+}
+
+enum dns_match dns_on_host_answer(struct vnat *nat, struct dns_pending *p, const uint8_t *msg,
+                                  size_t len)
+{
+    if (len < DNS_HDR || !(msg[2] & 0x80)) {
+        nat->stats.dns_answers_unmatched++;
+        return DNS_UNMATCHED;
+    }
+    uint32_t hash = 0;
+    bool by_id = !question_hash(nat, msg, len, &hash);
+    struct dns_pending_slot *s = find_slot(p, vw_get16(msg), by_id, hash);
+    if (s == NULL) {
+        nat->stats.dns_answers_unmatched++;
+        return DNS_UNMATCHED;
+    }
+    if (s->state == DNS_SLOT_ANSWERED || s->state == DNS_SLOT_ANSWERED_ID) {
+        nat->stats.dns_answers_duplicate++;
+        return DNS_DUPLICATE;
+    }
+    s->state = by_id ? DNS_SLOT_ANSWERED_ID : DNS_SLOT_ANSWERED;
+    if (!by_id)
+        cache_answer(nat, msg, len);
+    return DNS_MATCHED;
+}
+
+bool dns_pending_waits(const struct dns_pending *p)
+{
+    for (unsigned i = 0; i < DNS_PENDING_SLOTS; i++)
+        if (p->slot[i].state == DNS_SLOT_WAITS || p->slot[i].state == DNS_SLOT_WAITS_ID)
+            return true;
+    return false;
 }

@@ -19,6 +19,42 @@ struct dns_state {
     uint64_t sip[2];         /* cache hash key */
 };
 
+/* The queries outstanding on one DNS flow. udp.c keeps it in the flow; only
+ * this module reads it. A slot is free, waiting for its answer (matched by
+ * ID and by a keyed hash of the question's exact bytes, or by ID alone when
+ * the question could not be read), or answered (so a second answer is told
+ * apart as a duplicate). When every slot waits, a new query takes the
+ * oldest one's place (round robin). */
+#define DNS_PENDING_SLOTS 7
+struct dns_pending_slot {
+    uint32_t qhash;
+    uint16_t id;
+    uint8_t state; /* DNS_SLOT_* (dns.c) */
+    uint8_t pad_;
+};
+struct dns_pending {
+    uint8_t next; /* the slot a query takes when every slot waits */
+    uint8_t pad_[7];
+    struct dns_pending_slot slot[DNS_PENDING_SLOTS];
+};
+
+/* What an answer on a DNS flow is to the queries it carried. */
+enum dns_match {
+    DNS_MATCHED,   /* answers a waiting query: deliver (and cache if clean) */
+    DNS_UNMATCHED, /* answers no query of this flow: drop */
+    DNS_DUPLICATE, /* answers one already answered: drop */
+};
+
+/* A guest query was sent on the flow: wait for its answer. */
+void dns_note_query(struct vnat *nat, struct dns_pending *p, const uint8_t *msg, size_t len);
+/* A host datagram on the flow: match it against the waiting queries (a
+ * match marks its slot answered, and caches the answer when it is clean and
+ * its question was matched byte for byte); the caller delivers or drops. */
+enum dns_match dns_on_host_answer(struct vnat *nat, struct dns_pending *p, const uint8_t *msg,
+                                  size_t len);
+/* Does any query of the flow still wait for its answer? */
+bool dns_pending_waits(const struct dns_pending *p);
+
 /* Bytes of core memory the cache needs (0 without VNAT_F_DNS_CACHE). */
 size_t dns_memory_size(const struct vnat_config *cfg);
 /* mem: dns_memory_size() bytes (16-aligned), or NULL if that is 0. */
@@ -28,7 +64,5 @@ void dns_init(struct vnat *nat, void *mem);
  * checksum). Returns true if it was answered from the cache (or dropped as
  * malformed); false if it must be forwarded. */
 bool dns_query(struct vnat *nat, const struct vw_ipv4 *ip, const struct vw_udp *udp);
-/* A resolver's answer on its way to the guest: cache it if cacheable. */
-void dns_on_answer(struct vnat *nat, const uint8_t *msg, size_t len);
 
 #endif

@@ -34,6 +34,15 @@
 #define UDP_RECV_BURST 64 /* datagrams read per readable event and flow */
 #define DNS_PORT 53
 
+_Static_assert(sizeof(struct dns_pending) == DGRAM_DNS_PENDING_BYTES,
+               "a DNS flow keeps its outstanding queries in its datagram bytes");
+
+/* The queries outstanding on a DG_DNS flow. */
+static struct dns_pending *pending_of(struct dgram_flow *d)
+{
+    return (struct dns_pending *)(void *)d->dns_pending;
+}
+
 static bool ip4_is(const uint8_t *a, const struct vnat_ip *b)
 {
     return b->family == VNAT_AF_INET && memcmp(a, b->addr, 4) == 0;
@@ -100,6 +109,8 @@ static bool send_to_host(struct vnat *nat, struct flow *f, const uint8_t *payloa
     long r = d->kind == DG_UDP_IN ? forward_udp_send(nat, f, payload, len)
                                   : host_dgram_send(nat, flow_token(nat, f), payload, len, NULL);
     if (r == (long)len) {
+        if (d->kind == DG_DNS)
+            dns_note_query(nat, pending_of(d), payload, len);
         d->to_host++;
         nat->stats.bytes_guest_to_host += len;
         dgram_saw(nat, f, DGDIR_OUT);
@@ -184,8 +195,9 @@ void udp_on_readable(struct vnat *nat, struct flow *f)
             stats_drop(nat, VNAT_DROP_OTHER); /* larger than the guest MTU: no fragments */
             continue;
         }
-        if (dgram_of(f)->kind == DG_DNS)
-            dns_on_answer(nat, buf, (size_t)r);
+        if (dgram_of(f)->kind == DG_DNS &&
+            dns_on_host_answer(nat, pending_of(dgram_of(f)), buf, (size_t)r) != DNS_MATCHED)
+            continue; /* counted: it answers no query this flow carried */
         if (dgram_deliver(nat, f, (size_t)r) != 0) {
             /* The link is full: keep the rest in the socket until it drains. */
             dgram_pause(nat, f);

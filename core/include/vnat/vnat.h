@@ -653,6 +653,10 @@ struct vnat_stats {
     uint64_t dns_cache_hits;
     uint64_t arp_replies;
     uint64_t forwards_accepted;
+    /* DNS answers dropped because they answer no query outstanding on their
+     * flow (ID and question, byte for byte), or answer one a second time. */
+    uint64_t dns_answers_unmatched;
+    uint64_t dns_answers_duplicate;
 };
 
 /* Copy the counters into *out. `size` is sizeof(*out) of the caller (fields
