@@ -70,9 +70,9 @@ static void cache_on(struct vnat_config *c)
 /* Guest query from sport; returns the socket it went to (or NULL). */
 static struct sfh_sock *ask(struct sfh *h, const struct dmsg *q, uint16_t sport)
 {
-    int before = sfh_count(h, SFH_DGRAM, false);
+    uint64_t before = h->ops[VNAT_OP_DGRAM_OPEN]; /* closed records are reused */
     assert_int_equal(sfh_send_udp(h, DNS, sport, 53, q->b, q->len), VNAT_OK);
-    if (sfh_count(h, SFH_DGRAM, false) == before)
+    if (h->ops[VNAT_OP_DGRAM_OPEN] == before)
         return NULL;
     return sfh_last(h);
 }
@@ -381,7 +381,46 @@ PIN(dns_answers_to_no_outstanding_query_are_dropped_never_cached)
     sfh_free(&h);
 }
 
+/* A DNS flow ends once every query it carried is answered: it holds no
+ * flow slot and no host socket for the UDP stream timeout (issue 14, item
+ * 2: 34 lookups a second used to fill the default table). glibc sends A and
+ * AAAA on one socket: the flow waits for both. */
+PIN(dns_flow_ends_when_every_query_it_carried_is_answered)
+{
+    struct sfh h;
+    sfh_init(&h, NULL);
+    struct vnat_sockaddr res = sfh_addr4(127, 0, 0, 53, 53);
+    struct dmsg a, aaaa, r;
+    query(&a, 0x0a0a, "host.test");
+    query(&aaaa, 0x0b0b, "host.test");
+    vw_put16(aaaa.b + aaaa.len - 4, 28); /* AAAA */
+    struct sfh_sock *s = ask(&h, &a, 40000);
+    assert_non_null(s);
+    assert_int_equal(sfh_send_udp(&h, DNS, 40000, 53, aaaa.b, aaaa.len), VNAT_OK);
+    answer(&r, &a, 300);
+    sfh_incoming(s, &res, r.b, r.len);
+    sfh_readable(&h, s->tok);
+    expect_guest_answer(&h, 40000);
+    assert_false(s->closed); /* AAAA still waits */
+    assert_int_equal(SFH_STAT(&h, udp_flows), 1);
+    answer(&r, &aaaa, 300);
+    sfh_incoming(s, &res, r.b, r.len);
+    sfh_readable(&h, s->tok);
+    expect_guest_answer(&h, 40000);
+    assert_true(s->closed);
+    assert_int_equal(SFH_STAT(&h, udp_flows), 0);
+    assert_int_equal(SFH_STAT(&h, flows_live), 0);
+    /* The next query from that port opens a new flow. */
+    query(&a, 0x0c0c, "host.test");
+    vnat_token old = s->tok;
+    struct sfh_sock *s2 = ask(&h, &a, 40000);
+    assert_non_null(s2);
+    assert_true(s2->tok != old && !s2->closed);
+    sfh_free(&h);
+}
+
 PIN_MAIN(cmocka_unit_test(dns_query_resolves),
+         cmocka_unit_test(dns_flow_ends_when_every_query_it_carried_is_answered),
          cmocka_unit_test(dns_answers_to_no_outstanding_query_are_dropped_never_cached),
          cmocka_unit_test(dns_cache_keys_by_question_not_xid),
          cmocka_unit_test(dns_cache_ages_ttls_and_expires_at_the_smallest),

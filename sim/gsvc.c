@@ -154,6 +154,11 @@ static int dir_app(struct sim_parser *p, struct sim_config *cfg, uint8_t kind, c
             ok = (name_ok(val) && vlen < sizeof sp.name) || sim_parse_fail(p, "bad DNS name", val);
             if (ok)
                 memcpy(sp.name, val, vlen + 1);
+        } else if (strcmp(k, "ports") == 0 && kind == GS_DNS) {
+            /* query q uses port base + q % ports, as a guest's stub cycles
+             * through its ephemeral ports */
+            ok = sim_parse_num(p, val, SIM_NUM_NUMBER, 1, GSVC_PORT_LIMIT - GSVC_PORT_BASE, &v);
+            sp.ports = (uint32_t)v;
         } else if (strcmp(k, "answer") == 0 && kind == GS_DNS) {
             ok = sp.has_answer = sim_parse_ip4(val, sp.answer) ||
                                  sim_parse_fail(p, "bad address (want a.b.c.d)", val);
@@ -169,7 +174,7 @@ static int dir_app(struct sim_parser *p, struct sim_config *cfg, uint8_t kind, c
         return fail(p, "dns needs name=NAME", NULL);
     if (kind != GS_DNS && !have_to)
         return fail(p, kind == GS_UDP ? "needs to=ADDR:PORT" : "needs to=ADDR", NULL);
-    if (kind == GS_DNS && sp.count > GSVC_PORT_LIMIT - GSVC_PORT_BASE)
+    if (kind == GS_DNS && sp.ports == 0 && sp.count > GSVC_PORT_LIMIT - GSVC_PORT_BASE)
         return fail(p, "too many queries", NULL);
     for (uint64_t i = 0; i < flows; i++) {
         struct gsvc_spec *s = add_spec(cfg);
@@ -462,11 +467,42 @@ static void fill_payload(const struct app *a, uint32_t i, uint32_t seq, uint8_t 
     sim_pattern_fill(a->salt, (uint64_t)seq * len, buf + 8, len - 8);
 }
 
+/* The guest ports a DNS application takes in turn. */
+static uint32_t dns_ports(const struct gsvc_spec *sp)
+{
+    return sp->ports != 0 ? sp->ports : sp->count;
+}
+
+static uint16_t query_xid(const struct app *a, uint32_t q)
+{
+    return (uint16_t)sim_mix64(a->salt ^ q);
+}
+
+/* Which query an answer on the application's r-th port (carrying ID xid)
+ * answers: with one port per query, query r; with ports taken in turn, the
+ * latest query sent on that port whose ID is xid (the 8 latest are looked
+ * at), else the latest (the caller's checks then fail it). a->next if none
+ * was sent on it. */
+static uint32_t dns_query_on(const struct gsvc_spec *sp, const struct app *a, uint32_t r,
+                             uint16_t xid)
+{
+    uint32_t n = dns_ports(sp);
+    if (sp->ports == 0 || r >= n || a->next <= r)
+        return sp->ports == 0 ? r : a->next;
+    uint32_t last = r + (a->next - 1 - r) / n * n;
+    for (uint32_t q = last, k = 0; k < 8; q -= n, k++) {
+        if (query_xid(a, q) == xid)
+            return q;
+        if (q < n)
+            break;
+    }
+    return last;
+}
+
 /* Query q of DNS application i; returns its length. */
 static size_t build_query(const struct gsvc_spec *sp, const struct app *a, uint32_t q, uint8_t *buf)
 {
-    uint16_t xid = (uint16_t)sim_mix64(a->salt ^ q);
-    vw_put16(buf, xid);
+    vw_put16(buf, query_xid(a, q));
     vw_put16(buf + 2, 0x0100); /* standard query, recursion desired */
     vw_put16(buf + 4, 1);
     memset(buf + 6, 0, 6);
@@ -507,7 +543,7 @@ static void app_send(struct sim_world *w, uint32_t i)
     case GS_DNS: {
         size_t n = build_query(sp, a, seq, g->buf);
         ad.ip_dst = c->dns_ip.addr;
-        send_udp(w, &ad, (uint16_t)(a->port + seq), DNS_PORT, g->buf, n);
+        send_udp(w, &ad, (uint16_t)(a->port + seq % dns_ports(sp)), DNS_PORT, g->buf, n);
         break;
     }
     case GS_PING: {
@@ -830,7 +866,8 @@ static void dns_reply(struct sim_world *w, uint32_t i, uint16_t port, const stru
     const struct vnat_config *c = &w->cfg->core;
     const char *gn = w->cfg->groups[sp->group].name;
     char a1[20];
-    uint32_t q = (uint32_t)(port - a->port);
+    uint32_t q = dns_query_on(sp, a, (uint32_t)(port - a->port),
+                              u->payload_len >= 2 ? vw_get16(u->payload) : 0);
     if (q >= a->next) {
         sim_fail(w, "dns %u (%s): an answer on port %u, where no query was sent", i, gn, port);
         return;
@@ -1020,7 +1057,7 @@ int gsvc_init(struct sim_world *w)
         if (a->seen == NULL || a->sent_at == NULL)
             return -1;
         if (sp->kind == GS_UDP || sp->kind == GS_DNS) {
-            uint32_t need = sp->kind == GS_DNS ? sp->count : 1;
+            uint32_t need = sp->kind == GS_DNS ? dns_ports(sp) : 1;
             if (port + need > GSVC_PORT_LIMIT + 1) {
                 sim_fail(w, "gsvc: more than %u guest ports", GSVC_PORT_LIMIT - GSVC_PORT_BASE);
                 return 0;

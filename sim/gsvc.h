@@ -46,6 +46,7 @@ struct gsvc_spec {
     uint64_t interval;        /* between datagrams / queries / echoes */
     uint32_t count;           /* datagrams / queries / echo requests / frames */
     uint32_t size;            /* payload bytes (udp, ping) */
+    uint32_t ports;           /* dns: guest ports taken in turn; 0: one per query */
     uint8_t answer[4];
     char name[128]; /* dns: the name queried (type A) */
 };

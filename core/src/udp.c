@@ -203,5 +203,12 @@ void udp_on_readable(struct vnat *nat, struct flow *f)
             dgram_pause(nat, f);
             return;
         }
+        if (dgram_of(f)->kind == DG_DNS && !dns_pending_waits(pending_of(dgram_of(f)))) {
+            /* Every query the flow carried is answered: it holds no slot or
+             * socket for the UDP stream timeout. A later query from the same
+             * port opens a new flow. */
+            dgram_release(nat, f);
+            return;
+        }
     }
 }
