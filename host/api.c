@@ -206,6 +206,7 @@ static void do_stats(struct host *h, struct host_api_out *o)
     put_counter(o, "dns_queries", s.dns_queries, false);
     put_counter(o, "dns_answers_unmatched", s.dns_answers_unmatched, false);
     put_counter(o, "dns_answers_duplicate", s.dns_answers_duplicate, false);
+    put_counter(o, "flows_reclaimed", s.flows_reclaimed, false);
     host_api_put(o, "}}\n");
 }
 

@@ -292,7 +292,40 @@ PIN(udp_bad_guest_datagrams_are_dropped_and_counted)
     sfh_free(&h);
 }
 
+static void table_of_two(struct vnat_config *c)
+{
+    c->max_flows = 2;
+}
+
+/* Issue 14 item 2: a full table frees the datagram flow idle longest, if
+ * it has been idle at least 1 s, before refusing a new flow; a flow in use
+ * is never taken. */
+PIN(udp_full_table_reclaims_the_flow_idle_longest)
+{
+    struct sfh h;
+    sfh_init(&h, table_of_two);
+    sfh_send_udp(&h, FAR, 5000, 9, "a", 1);
+    vnat_token first = sfh_last(&h)->tok;
+    sfh_advance(&h, 100000000ull);
+    sfh_send_udp(&h, FAR, 5001, 9, "a", 1);
+    sfh_advance(&h, 500000000ull);
+    sfh_send_udp(&h, FAR, 5002, 9, "a", 1); /* the oldest is idle 0.6 s: refused */
+    assert_int_equal(SFH_STAT(&h, drops[VNAT_DROP_FLOW_LIMIT]), 1);
+    assert_int_equal(SFH_STAT(&h, flows_reclaimed), 0);
+    assert_int_equal(h.ops[VNAT_OP_CLOSE], 0);
+    sfh_advance(&h, 500000000ull);
+    sfh_send_udp(&h, FAR, 5003, 9, "a", 1); /* now 1.1 s: 5000's flow goes */
+    assert_int_equal(SFH_STAT(&h, flows_reclaimed), 1);
+    assert_int_equal(SFH_STAT(&h, drops[VNAT_DROP_FLOW_LIMIT]), 1);
+    assert_int_equal(h.ops[VNAT_OP_CLOSE], 1);
+    assert_null(sfh_sock(&h, first)); /* closed (its record holds the new socket) */
+    assert_int_equal(h.ops[VNAT_OP_DGRAM_OPEN], 3);
+    assert_int_equal(SFH_STAT(&h, udp_flows), 2);
+    sfh_free(&h);
+}
+
 PIN_MAIN(cmocka_unit_test(udp_non_dns_round_trips),
+         cmocka_unit_test(udp_full_table_reclaims_the_flow_idle_longest),
          cmocka_unit_test(udp_one_host_socket_per_guest_flow),
          cmocka_unit_test(nat_translate_outbound_gateway_to_host_loopback),
          cmocka_unit_test(nat_translate_outbound_other_destinations_unchanged),

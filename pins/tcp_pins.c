@@ -1589,7 +1589,60 @@ PIN(tcp_random_segment_storm_keeps_invariants)
     }
 }
 
-PIN_MAIN(cmocka_unit_test(tcp_handshake_emits_synack), cmocka_unit_test(tcp_data_round_trip),
+/* A flow closed cleanly both ways, left lingering (no socket). */
+static void close_cleanly(struct fh *h, struct fh_conn *c, uint16_t port)
+{
+    fh_connect(h, c, DST, port, 80, 100, 65535, FH_OPT_MSS);
+    fh_drain(h);
+    fh_send_seg(h, DST, port, 80, c->gseq, c->gack, VW_TCP_ACK | VW_TCP_FIN, 65535, 0, NULL, 0);
+    fh_drain(h);
+    c->sock->rx_eof = true;
+    fh_readable(h, c->tok);
+    c->gseq++;
+    uint8_t got[16];
+    size_t have = 0;
+    guest_collect(h, c, got, &have);
+    fh_guest_ack(h, c);
+    assert_true(c->sock->closed);
+    assert_int_equal(c->sock->close_reset, 0);
+}
+
+static void two_flows(struct vnat_config *c)
+{
+    c->max_flows = 2;
+}
+
+/* Issue 14 item 2: lingering flows (outside the TCP count, inside the
+ * table) must not make a new connection refused: a full table frees the
+ * flow that has lingered longest, and only that one. */
+PIN(tcp_full_table_reclaims_the_flow_lingering_longest)
+{
+    struct fh h;
+    fh_init(&h, two_flows);
+    struct fh_conn a, b;
+    close_cleanly(&h, &a, 44000);
+    h.now += 1000;
+    close_cleanly(&h, &b, 44001);
+    assert_int_equal(FH_STAT(&h, tcp_flows_by_state[VNAT_TCP_CLOSED]), 2);
+    assert_int_equal(FH_STAT(&h, flows_live), 2);
+    fh_drain(&h);
+    fh_send_seg(&h, DST, 44002, 80, 500, 0, VW_TCP_SYN, 65535, 0, NULL, 0);
+    assert_int_equal(h.ops_count[VNAT_OP_TCP_CONNECT], 3); /* not refused */
+    assert_int_equal(FH_STAT(&h, rst_sent[VNAT_RST_FLOW_LIMIT]), 0);
+    assert_int_equal(FH_STAT(&h, flows_reclaimed), 1);
+    assert_int_equal(FH_STAT(&h, tcp_flows_by_state[VNAT_TCP_CLOSED]), 1);
+    /* b still lingers: its late FIN is acknowledged again, not reset. */
+    fh_send_seg(&h, DST, 44001, 80, b.gseq - 1, b.gack, VW_TCP_ACK | VW_TCP_FIN, 65535, 0, NULL, 0);
+    struct fh_seg r = fh_next(&h);
+    assert_true(r.ok);
+    assert_int_equal(r.flags, VW_TCP_ACK);
+    assert_int_equal(r.dport, 44001);
+    fh_free(&h);
+}
+
+PIN_MAIN(cmocka_unit_test(tcp_handshake_emits_synack),
+         cmocka_unit_test(tcp_full_table_reclaims_the_flow_lingering_longest),
+         cmocka_unit_test(tcp_data_round_trip),
          cmocka_unit_test(tcp_writes_more_than_256kb_succeed),
          cmocka_unit_test(tcp_rate_limit_emits_rst), cmocka_unit_test(tcp_max_concurrent_emits_rst),
          cmocka_unit_test(tcp_deny_list_emits_rst),

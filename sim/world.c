@@ -1237,6 +1237,7 @@ static const struct stat_field stat_fields[] = {
     SF(forwards_accepted),
     SF(dns_answers_unmatched),
     SF(dns_answers_duplicate),
+    SF(flows_reclaimed),
 };
 #undef SF
 

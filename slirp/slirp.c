@@ -521,6 +521,7 @@ static void vs_write_stats(const Slirp *s)
         {"forwards_accepted", st.forwards_accepted},
         {"dns_answers_unmatched", st.dns_answers_unmatched},
         {"dns_answers_duplicate", st.dns_answers_duplicate},
+        {"flows_reclaimed", st.flows_reclaimed},
         {"slirp_polls", s->polls},
         {"slirp_poll_events", s->poll_events},
         {"slirp_timer_fires", s->timer_fires},

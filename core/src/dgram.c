@@ -29,6 +29,26 @@ bool dgram_has_room(const struct vnat *nat)
     return nat->dgram->live < nat->cfg.max_udp_flows && !flow_table_full(nat);
 }
 
+bool dgram_reclaim_idle(struct vnat *nat, uint64_t min_idle_ns)
+{
+    static const enum timer_class lists[] = {TCLASS_UDP, TCLASS_UDP_STREAM, TCLASS_ICMP};
+    uint32_t best = VNAT_NONE32;
+    uint64_t best_since = 0;
+    for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
+        uint64_t since;
+        uint32_t slot = timer_list_oldest(nat, lists[i], &since);
+        if (slot != VNAT_NONE32 && (best == VNAT_NONE32 || since < best_since)) {
+            best = slot;
+            best_since = since;
+        }
+    }
+    if (best == VNAT_NONE32 || nat->now - best_since < min_idle_ns)
+        return false;
+    dgram_release(nat, flow_at(nat, best));
+    nat->stats.flows_reclaimed++;
+    return true;
+}
+
 /* ------------------------------------------------------------------ */
 /* Flow life cycle                                                     */
 /* ------------------------------------------------------------------ */

@@ -73,6 +73,12 @@ struct dgram_state {
 void dgram_init(struct vnat *nat);
 /* May one more datagram flow be created (table and max_udp_flows)? */
 bool dgram_has_room(const struct vnat *nat);
+/* Free the datagram flow that has been idle longest, if that is at least
+ * min_idle_ns, to make room in a full table. False if there is none. O(1):
+ * it compares the heads of the three datagram timer lists. */
+bool dgram_reclaim_idle(struct vnat *nat, uint64_t min_idle_ns);
+/* The idle time a datagram flow must have before it may be reclaimed. */
+#define DGRAM_RECLAIM_IDLE_NS (1ull * VNAT_NS_PER_S)
 /* A new flow of kind for key (the caller checked dgram_has_room), counted and
  * on its timer list. */
 struct flow *dgram_open(struct vnat *nat, const struct flow_key *key, enum dgram_kind kind);

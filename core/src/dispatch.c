@@ -45,6 +45,16 @@ static bool ip4_is(const uint8_t *a, const struct vnat_ip *b)
 /* Guest frames                                                        */
 /* ------------------------------------------------------------------ */
 
+/* A frame that may open a flow found the table full: free the flow that
+ * lingered longest after a clean TCP close, else the datagram flow idle
+ * longest (at least DGRAM_RECLAIM_IDLE_NS), so that finished or idle flows
+ * of one kind never make another kind refused. One per frame, O(1). */
+static void make_room(struct vnat *nat)
+{
+    if (flow_table_full(nat) && !tcp_reclaim_lingering(nat))
+        dgram_reclaim_idle(nat, DGRAM_RECLAIM_IDLE_NS);
+}
+
 /* IPv4 UDP: DHCP, the DNS cache, or a UDP flow. */
 static void on_udp4(struct vnat *nat, const struct vw_eth *eth, const struct vw_ipv4 *ip)
 {
@@ -81,6 +91,7 @@ static void on_udp4(struct vnat *nat, const struct vw_eth *eth, const struct vw_
     }
     if (u.dport == DNS_PORT && ip4_is(ip->dst, &c->dns_ip) && dns_query(nat, ip, &u))
         return;
+    make_room(nat);
     udp_input(nat, ip, &u, eth->payload);
 }
 
@@ -107,6 +118,8 @@ static void on_tcp4(struct vnat *nat, const struct vw_ipv4 *ip)
     }
     struct vnat_ip src = vnat_ip4(ip->src[0], ip->src[1], ip->src[2], ip->src[3]);
     struct vnat_ip dst = vnat_ip4(ip->dst[0], ip->dst[1], ip->dst[2], ip->dst[3]);
+    if ((seg.flags & (VW_TCP_SYN | VW_TCP_ACK)) == VW_TCP_SYN)
+        make_room(nat);
     tcp_on_segment(nat, &src, &dst, &seg);
 }
 
@@ -134,6 +147,7 @@ static void on_ipv4(struct vnat *nat, const struct vw_eth *eth)
         on_udp4(nat, eth, &ip);
         return;
     case VW_IPPROTO_ICMP:
+        make_room(nat);
         icmp_input(nat, eth, &ip);
         return;
     case VW_IPPROTO_TCP:

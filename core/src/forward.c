@@ -238,6 +238,8 @@ static void tcp_accept_burst(struct vnat *nat, struct listener *l, uint32_t slot
     VNAT_ASSERT(nat, slot < nat->cfg.max_forwards && l->in_use && l->fwd.proto == VNAT_PROTO_TCP);
     vnat_token ltok = listener_token(nat, slot);
     for (int n = 0; n < FWD_ACCEPT_BURST; n++) {
+        if (flow_table_full(nat) && !tcp_reclaim_lingering(nat))
+            dgram_reclaim_idle(nat, DGRAM_RECLAIM_IDLE_NS);
         bool room = tcp_has_room(nat);
         vnat_token tok = room ? flow_next_token(nat) : reject_token(nat, slot);
         struct vnat_sockaddr peer;

@@ -1845,6 +1845,19 @@ void tcp_init(struct vnat *nat)
                                                                  : TCP_LINGER_NS);
 }
 
+bool tcp_reclaim_lingering(struct vnat *nat)
+{
+    uint64_t since;
+    uint32_t slot = timer_list_oldest(nat, TCLASS_LINGER, &since);
+    if (slot == VNAT_NONE32)
+        return false;
+    struct flow *f = flow_at(nat, slot);
+    VNAT_ASSERT(nat, f->in_use && (f->flags & FF_LINGER));
+    release(nat, f);
+    nat->stats.flows_reclaimed++;
+    return true;
+}
+
 bool tcp_has_room(const struct vnat *nat)
 {
     return !flow_table_full(nat) && nat->tcp->live < nat->cfg.max_tcp_flows;

@@ -78,6 +78,10 @@ struct tcp_state {
 void tcp_init(struct vnat *nat);
 /* May one more TCP flow be created (table and max_tcp_flows)? */
 bool tcp_has_room(const struct vnat *nat);
+/* Free the flow that has lingered longest after a clean close (it only
+ * re-acknowledges late FINs), to make room in a full table. False if no
+ * flow lingers. O(1). */
+bool tcp_reclaim_lingering(struct vnat *nat);
 
 /* A TCP segment from the guest, already checked (header, checksum, source
  * address) by the dispatcher. src is the guest, dst the address it sent to. */

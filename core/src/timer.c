@@ -102,6 +102,17 @@ void timer_list_set(struct vnat *nat, uint32_t slot, enum timer_class c)
     VNAT_ASSERT(nat, l->count <= nat->timers->cap);
 }
 
+uint32_t timer_list_oldest(const struct vnat *nat, enum timer_class c, uint64_t *since)
+{
+    VNAT_ASSERT(nat, c > TCLASS_NONE && c < TCLASS_COUNT);
+    const struct timer_list *l = &nat->timers->lists[c];
+    if (l->head == VNAT_NONE32)
+        return VNAT_NONE32;
+    uint64_t d = node(nat, l->head)->list_deadline;
+    *since = d >= l->duration ? d - l->duration : 0;
+    return l->head;
+}
+
 void timer_list_touch(struct vnat *nat, uint32_t slot)
 {
     const struct timer_node *f = node(nat, slot);

@@ -88,6 +88,11 @@ void timer_heap_clear(struct vnat *nat, uint32_t slot);
 void timer_inst_set(struct vnat *nat, enum inst_timer t, uint64_t deadline);
 void timer_inst_clear(struct vnat *nat, enum inst_timer t);
 
+/* The node that has waited longest on class c's list (its head: a list is
+ * in deadline order), or VNAT_NONE32 if the list is empty. O(1). When not
+ * empty, *since is the time it was put there or last touched. */
+uint32_t timer_list_oldest(const struct vnat *nat, enum timer_class c, uint64_t *since);
+
 uint64_t timer_next_deadline(const struct vnat *nat);
 /* The earliest timer due at nat->now, disarmed and counted (timers_fired):
  * true and *d filled, or false if none is due. Lists before the heap before

@@ -657,6 +657,10 @@ struct vnat_stats {
      * flow (ID and question, byte for byte), or answer one a second time. */
     uint64_t dns_answers_unmatched;
     uint64_t dns_answers_duplicate;
+    /* Flows freed to make room in a full table: the one lingering longest
+     * after a clean TCP close, else the datagram flow idle longest (at
+     * least 1 s). */
+    uint64_t flows_reclaimed;
 };
 
 /* Copy the counters into *out. `size` is sizeof(*out) of the caller (fields
