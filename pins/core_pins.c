@@ -28,7 +28,9 @@ PIN(core_config_init_sets_documented_defaults)
     assert_int_equal(c.struct_size, sizeof c);
     assert_int_equal(c.mtu, 1500);
     assert_int_equal(c.max_flows, 4096);
-    assert_int_equal(c.max_tcp_flows, 4096);
+    assert_int_equal(c.max_tcp_flows, 0); /* derived from max_flows */
+    assert_int_equal(c.max_udp_flows, 0);
+    assert_int_equal(c.max_icmp_flows, 0);
     assert_int_equal(c.prefix_len, 24);
     assert_true(c.flags & VNAT_F_GATEWAY_IS_LOOPBACK);
     assert_true(c.flags & VNAT_F_DHCP);
@@ -39,6 +41,37 @@ PIN(core_config_init_sets_documented_defaults)
     assert_int_equal(c.guest_mac[5], 0x56);
     assert_int_equal(c.gateway_mac[5], 0x01);
     assert_int_equal(VNAT_VERSION_NUMBER, 100);
+}
+
+/* Issue 14 item 2: no kind of flow can take the whole table from the
+ * others. TCP leaves 1/16 of it to datagrams, UDP and ICMP together take
+ * at most half, ICMP at most 1/16; explicit values above the table are
+ * the table, and ICMP never exceeds the datagram budget. */
+PIN(core_flow_budgets_are_derived_from_the_table)
+{
+    struct vnat_config c, e;
+    vnat_config_init(&c);
+    c.flags |= VNAT_F_DETERMINISTIC_SEED;
+    assert_int_equal(vnat_config_effective(&c, &e), VNAT_OK);
+    assert_int_equal(e.max_flows, 4096);
+    assert_int_equal(e.max_tcp_flows, 3840);
+    assert_int_equal(e.max_udp_flows, 2048);
+    assert_int_equal(e.max_icmp_flows, 256);
+    c.max_flows = 8;
+    c.max_tcp_flows = 100;
+    c.max_udp_flows = 3;
+    assert_int_equal(vnat_config_effective(&c, &e), VNAT_OK);
+    assert_int_equal(e.max_tcp_flows, 8);
+    assert_int_equal(e.max_udp_flows, 3);
+    assert_int_equal(e.max_icmp_flows, 1);
+    c.max_flows = 1;
+    c.max_tcp_flows = c.max_udp_flows = 0;
+    assert_int_equal(vnat_config_effective(&c, &e), VNAT_OK);
+    assert_true(e.max_tcp_flows == 1 && e.max_udp_flows == 1 && e.max_icmp_flows == 1);
+    c.seed = 0;
+    c.flags &= ~(uint32_t)VNAT_F_DETERMINISTIC_SEED;
+    assert_int_equal(vnat_config_effective(&c, &e), VNAT_E_CONFIG);
+    assert_int_equal(vnat_config_effective(&c, NULL), VNAT_E_INVAL);
 }
 
 PIN(core_create_checks_config_version_and_memory)
@@ -232,6 +265,7 @@ PIN(core_flow_table_is_fixed_and_reuses_slots)
 static void big_table(struct vnat_config *c)
 {
     c->max_flows = 1024;
+    c->max_tcp_flows = 1024; /* the whole table (the default leaves 1/16 to datagrams) */
 }
 
 PIN(core_siphash_matches_the_papers_test_vector)
@@ -643,6 +677,7 @@ PIN(core_tcp_state_machine_doc_matches_code)
 }
 
 PIN_MAIN(cmocka_unit_test(core_config_init_sets_documented_defaults),
+         cmocka_unit_test(core_flow_budgets_are_derived_from_the_table),
          cmocka_unit_test(core_create_checks_config_version_and_memory),
          cmocka_unit_test(core_host_ops_carry_their_size),
          cmocka_unit_test(core_seed_zero_is_refused_unless_asked_for),

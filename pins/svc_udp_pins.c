@@ -295,6 +295,7 @@ PIN(udp_bad_guest_datagrams_are_dropped_and_counted)
 static void table_of_two(struct vnat_config *c)
 {
     c->max_flows = 2;
+    c->max_udp_flows = 2; /* the whole table (the default is half) */
 }
 
 /* Issue 14 item 2: a full table frees the datagram flow idle longest, if
@@ -324,7 +325,79 @@ PIN(udp_full_table_reclaims_the_flow_idle_longest)
     sfh_free(&h);
 }
 
+static void table_of_16(struct vnat_config *c)
+{
+    c->max_flows = 16;
+}
+
+/* Issue 14 item 2: with the default budgets, UDP and ICMP together take at
+ * most half the table, ICMP echo identifiers at most 1/16 of it, and what
+ * they leave is TCP's: a guest that floods new datagram flows cannot make
+ * a TCP connection refused. */
+PIN(udp_and_icmp_budgets_leave_the_table_to_tcp)
+{
+    struct sfh h;
+    sfh_init(&h, table_of_16);
+    for (uint16_t p = 0; p < 9; p++)
+        sfh_send_udp(&h, FAR, (uint16_t)(5000 + p), 9, "a", 1);
+    assert_int_equal(SFH_STAT(&h, udp_flows), 8);
+    assert_int_equal(SFH_STAT(&h, drops[VNAT_DROP_FLOW_LIMIT]), 1);
+    sfh_send_ping(&h, FAR, 0x77, 0, "p", 1); /* the UDP+ICMP budget is spent */
+    assert_int_equal(SFH_STAT(&h, icmp_flows), 0);
+    assert_int_equal(SFH_STAT(&h, drops[VNAT_DROP_FLOW_LIMIT]), 2);
+    for (uint16_t p = 0; p < 8; p++)
+        sfh_send_tcp(&h, FAR, (uint16_t)(30000 + p), 80, 1, 0, VW_TCP_SYN, 65535, false, NULL, 0);
+    assert_int_equal(h.ops[VNAT_OP_TCP_CONNECT], 8);
+    assert_int_equal(SFH_STAT(&h, rst_sent[VNAT_RST_FLOW_LIMIT]), 0);
+    sfh_free(&h);
+}
+
+PIN(icmp_echo_identifiers_have_a_budget_of_their_own)
+{
+    struct sfh h;
+    sfh_init(&h, table_of_16);
+    sfh_send_ping(&h, FAR, 0x10, 0, "p", 1);
+    sfh_send_ping(&h, FAR, 0x11, 0, "p", 1); /* 16/16 = 1 ICMP flow */
+    assert_int_equal(SFH_STAT(&h, icmp_flows), 1);
+    assert_int_equal(SFH_STAT(&h, drops[VNAT_DROP_FLOW_LIMIT]), 1);
+    sfh_send_udp(&h, FAR, 5000, 9, "a", 1); /* UDP still has room */
+    assert_int_equal(SFH_STAT(&h, udp_flows), 1);
+    sfh_free(&h);
+}
+
+static void rate2(struct vnat_config *c)
+{
+    c->syn_rate_per_sec = 2;
+}
+
+/* New guest UDP and ICMP flows are rate limited like SYNs, from a bucket of
+ * their own: a datagram flood neither passes the limit nor spends TCP's. */
+PIN(new_datagram_flows_are_rate_limited_in_their_own_bucket)
+{
+    struct sfh h;
+    sfh_init(&h, rate2);
+    sfh_send_udp(&h, FAR, 5000, 9, "a", 1);
+    sfh_send_udp(&h, FAR, 5001, 9, "a", 1);
+    sfh_send_udp(&h, FAR, 5002, 9, "a", 1);
+    sfh_send_ping(&h, FAR, 0x20, 0, "p", 1);
+    assert_int_equal(SFH_STAT(&h, udp_flows), 2);
+    assert_int_equal(SFH_STAT(&h, icmp_flows), 0);
+    assert_int_equal(SFH_STAT(&h, drops[VNAT_DROP_RATE_LIMIT]), 2);
+    sfh_send_udp(&h, FAR, 5000, 9, "b", 1); /* an existing flow is not new */
+    assert_int_equal(SFH_STAT(&h, drops[VNAT_DROP_RATE_LIMIT]), 2);
+    sfh_send_tcp(&h, FAR, 30000, 80, 1, 0, VW_TCP_SYN, 65535, false, NULL, 0);
+    sfh_send_tcp(&h, FAR, 30001, 80, 1, 0, VW_TCP_SYN, 65535, false, NULL, 0);
+    assert_int_equal(h.ops[VNAT_OP_TCP_CONNECT], 2); /* TCP's bucket is whole */
+    sfh_advance(&h, 1000000000ull);
+    sfh_send_udp(&h, FAR, 5003, 9, "a", 1);
+    assert_int_equal(SFH_STAT(&h, udp_flows), 3);
+    sfh_free(&h);
+}
+
 PIN_MAIN(cmocka_unit_test(udp_non_dns_round_trips),
+         cmocka_unit_test(udp_and_icmp_budgets_leave_the_table_to_tcp),
+         cmocka_unit_test(icmp_echo_identifiers_have_a_budget_of_their_own),
+         cmocka_unit_test(new_datagram_flows_are_rate_limited_in_their_own_bucket),
          cmocka_unit_test(udp_full_table_reclaims_the_flow_idle_longest),
          cmocka_unit_test(udp_one_host_socket_per_guest_flow),
          cmocka_unit_test(nat_translate_outbound_gateway_to_host_loopback),

@@ -29,6 +29,7 @@ static const struct sim_key core_keys[] = {
     SIM_KEY("max_flows", SIM_NUM_NUMBER, struct vnat_config, max_flows),
     SIM_KEY("max_tcp_flows", SIM_NUM_NUMBER, struct vnat_config, max_tcp_flows),
     SIM_KEY("max_udp_flows", SIM_NUM_NUMBER, struct vnat_config, max_udp_flows),
+    SIM_KEY("max_icmp_flows", SIM_NUM_NUMBER, struct vnat_config, max_icmp_flows),
     SIM_KEY("syn_rate", SIM_NUM_NUMBER, struct vnat_config, syn_rate_per_sec),
     SIM_KEY("connect_timeout", SIM_NUM_TIME, struct vnat_config, connect_timeout_ns),
     SIM_KEY("idle_timeout", SIM_NUM_TIME, struct vnat_config, tcp_idle_timeout_ns),

@@ -807,7 +807,11 @@ static void outcome_checks(struct sim_world *w)
     uint64_t socks_total =
         cfg->n_flows + inbound + gsvc_sockets_needed(cfg) + sim_inbound_forwards(cfg);
     bool sock_limits = cfg->max_sockets < socks_total;
-    bool tcp_limits = cfg->core.max_tcp_flows < tcp_total || cfg->core.max_flows < cfg->n_flows;
+    /* The budgets the core derives from max_flows (vnat.h), as in force. */
+    struct vnat_config eff;
+    if (vnat_config_effective(&cfg->core, &eff) != VNAT_OK)
+        eff = cfg->core;
+    bool tcp_limits = eff.max_tcp_flows < tcp_total || eff.max_flows < cfg->n_flows;
     /* The SYN rate limit applies to the guest's SYNs only (tcp.c). */
     bool limits = tcp_limits || cfg->core.syn_rate_per_sec != 0 || sock_limits;
     for (uint32_t i = 0; i < cfg->n_flows && !w->failed; i++) {
@@ -908,6 +912,10 @@ static void outcome_checks(struct sim_world *w)
                w->host.dgram_overflow + dropped;
     b.clean = b.damage == 0;
     b.dgram_budget = w->dgram_damage + w->host.dgram_overflow + dropped;
+    /* New guest UDP and ICMP flows have a rate limit of their own (the
+     * SYN rate, its own bucket): each refused one may cost its datagrams. */
+    if (cfg->core.syn_rate_per_sec != 0)
+        b.limits = true;
     uint64_t missing = gsvc_outcome_checks(w, &b);
     if (!w->failed)
         missing += sim_inbound_outcome_checks(w, &b);

@@ -13,6 +13,7 @@
 #include "dgram.h"
 
 #include "log.h"
+#include "policy.h"
 #include "wire.h"
 
 void dgram_init(struct vnat *nat)
@@ -24,9 +25,15 @@ void dgram_init(struct vnat *nat)
     timer_set_duration(nat, TCLASS_ICMP, c->icmp_timeout_ns);
 }
 
-bool dgram_has_room(const struct vnat *nat)
+int dgram_admit(struct vnat *nat, enum dgram_kind kind)
 {
-    return nat->dgram->live < nat->cfg.max_udp_flows && !flow_table_full(nat);
+    if (nat->dgram->live >= nat->cfg.max_udp_flows || flow_table_full(nat))
+        return VNAT_DROP_FLOW_LIMIT;
+    if (kind == DG_ICMP && nat->stats.icmp_flows >= nat->cfg.max_icmp_flows)
+        return VNAT_DROP_FLOW_LIMIT;
+    if (kind != DG_UDP_IN && !policy_dgram_rate_take(nat))
+        return VNAT_DROP_RATE_LIMIT;
+    return 0;
 }
 
 bool dgram_reclaim_idle(struct vnat *nat, uint64_t min_idle_ns)

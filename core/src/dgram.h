@@ -71,8 +71,11 @@ struct dgram_state {
 
 /* Instance setup: the counter and the durations of the datagram timer classes. */
 void dgram_init(struct vnat *nat);
-/* May one more datagram flow be created (table and max_udp_flows)? */
-bool dgram_has_room(const struct vnat *nat);
+/* May one more datagram flow of kind be created? 0, or the drop reason:
+ * VNAT_DROP_FLOW_LIMIT (the table, max_udp_flows, for ICMP max_icmp_flows)
+ * or VNAT_DROP_RATE_LIMIT (a guest flow over syn_rate_per_sec: datagram
+ * flows have their own bucket). Checked last, the rate takes a token. */
+int dgram_admit(struct vnat *nat, enum dgram_kind kind);
 /* Free the datagram flow that has been idle longest, if that is at least
  * min_idle_ns, to make room in a full table. False if there is none. O(1):
  * it compares the heads of the three datagram timer lists. */

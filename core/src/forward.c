@@ -312,8 +312,9 @@ static void udp_listener_burst(struct vnat *nat, struct listener *l, uint32_t sl
         forward_key(nat, l, &from, &key);
         struct flow *f = flow_lookup(nat, &key);
         if (f == NULL) {
-            if (!dgram_has_room(nat)) {
-                stats_drop(nat, VNAT_DROP_FLOW_LIMIT);
+            int why = dgram_admit(nat, DG_UDP_IN);
+            if (why != 0) {
+                stats_drop(nat, (enum vnat_drop_reason)why);
                 continue;
             }
             f = dgram_open(nat, &key, DG_UDP_IN);

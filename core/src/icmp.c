@@ -62,8 +62,9 @@ static struct flow *open_icmp(struct vnat *nat, const struct flow_key *key, cons
                               orig_len);
         return NULL;
     }
-    if (!dgram_has_room(nat)) {
-        stats_drop(nat, VNAT_DROP_FLOW_LIMIT);
+    int why = dgram_admit(nat, DG_ICMP);
+    if (why != 0) {
+        stats_drop(nat, (enum vnat_drop_reason)why);
         return NULL;
     }
     host_dst.port = 0;

@@ -12,6 +12,7 @@ void policy_init(struct vnat *nat)
 {
     memset(nat->policy, 0, sizeof *nat->policy);
     nat->policy->syn_bucket = (uint64_t)nat->cfg.syn_rate_per_sec * VNAT_NS_PER_S;
+    nat->policy->dgram_bucket = nat->policy->syn_bucket;
 }
 
 bool policy_ip_in(const struct vnat_ip *ip, const struct vnat_ip *net, unsigned prefix)
@@ -123,29 +124,39 @@ enum policy_verdict policy_outbound(const struct vnat *nat, uint8_t proto,
     return POLICY_ALLOW;
 }
 
-bool policy_rate_take(struct vnat *nat)
+/* Take one token from a bucket of syn_rate_per_sec tokens a second. Tokens
+ * are counted in token-nanoseconds: one flow costs 1e9, the bucket refills
+ * at `rate` per nanosecond up to rate * 1e9 (one second's worth, so a burst
+ * of `rate` is allowed). */
+static bool bucket_take(struct vnat *nat, uint64_t *tokens, uint64_t *last)
 {
     uint64_t rate = nat->cfg.syn_rate_per_sec;
     if (rate == 0)
         return true;
-    /* Tokens are counted in token-nanoseconds: one connection costs 1e9,
-     * the bucket refills at `rate` per nanosecond up to rate * 1e9 (one
-     * second's worth, so a burst of `rate` is allowed). */
     uint64_t cap = rate * VNAT_NS_PER_S;
-    uint64_t elapsed = nat->now - nat->policy->syn_bucket_last;
-    nat->policy->syn_bucket_last = nat->now;
+    uint64_t elapsed = nat->now - *last;
+    *last = nat->now;
     if (elapsed >= VNAT_NS_PER_S)
-        nat->policy->syn_bucket = cap;
+        *tokens = cap;
     else {
         uint64_t add = elapsed * rate;
-        nat->policy->syn_bucket =
-            (cap - nat->policy->syn_bucket < add) ? cap : nat->policy->syn_bucket + add;
+        *tokens = (cap - *tokens < add) ? cap : *tokens + add;
     }
-    VNAT_ASSERT(nat, nat->policy->syn_bucket <= cap);
-    if (nat->policy->syn_bucket < VNAT_NS_PER_S)
+    VNAT_ASSERT(nat, *tokens <= cap);
+    if (*tokens < VNAT_NS_PER_S)
         return false;
-    nat->policy->syn_bucket -= VNAT_NS_PER_S;
+    *tokens -= VNAT_NS_PER_S;
     return true;
+}
+
+bool policy_rate_take(struct vnat *nat)
+{
+    return bucket_take(nat, &nat->policy->syn_bucket, &nat->policy->syn_bucket_last);
+}
+
+bool policy_dgram_rate_take(struct vnat *nat)
+{
+    return bucket_take(nat, &nat->policy->dgram_bucket, &nat->policy->dgram_bucket_last);
 }
 
 unsigned policy_resolver(const struct vnat *nat)

@@ -17,7 +17,9 @@
 struct policy_state {
     uint64_t syn_bucket;      /* rate limiter tokens, in token-nanoseconds */
     uint64_t syn_bucket_last; /* when it was last refilled */
-    uint8_t resolver;         /* cfg.dns_servers index the DNS address maps to now */
+    uint64_t dgram_bucket;    /* the same for new guest UDP and ICMP flows */
+    uint64_t dgram_bucket_last;
+    uint8_t resolver; /* cfg.dns_servers index the DNS address maps to now */
     uint8_t pad_[7];
 };
 
@@ -44,6 +46,8 @@ bool policy_ip_in(const struct vnat_ip *ip, const struct vnat_ip *net, unsigned 
 /* New-connection rate limiter (token bucket in virtual time). Returns true
  * and takes a token if a new connection may start at nat->now. */
 bool policy_rate_take(struct vnat *nat);
+/* The same for a new guest UDP or ICMP flow, from a bucket of its own. */
+bool policy_dgram_rate_take(struct vnat *nat);
 
 /* The resolver the DNS address maps to now (an index into cfg.dns_servers,
  * 0 when there is none), and the failover: a resolver that failed while in

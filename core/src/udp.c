@@ -70,8 +70,9 @@ static struct flow *open_udp(struct vnat *nat, const struct flow_key *key, const
                               orig_len);
         return NULL;
     }
-    if (!dgram_has_room(nat)) {
-        stats_drop(nat, VNAT_DROP_FLOW_LIMIT);
+    int why = dgram_admit(nat, dns ? DG_DNS : DG_UDP);
+    if (why != 0) {
+        stats_drop(nat, (enum vnat_drop_reason)why);
         return NULL;
     }
     struct flow *f = dgram_open(nat, key, dns ? DG_DNS : DG_UDP);

@@ -30,6 +30,19 @@
 /* Configuration                                                       */
 /* ------------------------------------------------------------------ */
 
+static vnat_err normalize(const struct vnat_config *in, struct vnat_config *out);
+
+vnat_err vnat_config_effective(const struct vnat_config *cfg, struct vnat_config *out)
+{
+    if (out == NULL)
+        return VNAT_E_INVAL;
+    struct vnat_config c;
+    vnat_err e = normalize(cfg, &c);
+    if (e == VNAT_OK)
+        *out = c;
+    return e;
+}
+
 void vnat_config_init(struct vnat_config *cfg)
 {
     static const uint8_t guest_mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
@@ -47,8 +60,9 @@ void vnat_config_init(struct vnat_config *cfg)
     cfg->prefix_len = 24;
     cfg->mtu = 1500;
     cfg->max_flows = 4096;
-    cfg->max_tcp_flows = 4096;
-    cfg->max_udp_flows = 4096;
+    cfg->max_tcp_flows = 0; /* derived from max_flows (vnat.h) */
+    cfg->max_udp_flows = 0;
+    cfg->max_icmp_flows = 0;
     cfg->syn_rate_per_sec = 0;
     cfg->connect_timeout_ns = 3 * VNAT_NS_PER_S;
     cfg->tcp_idle_timeout_ns = 2 * 3600 * VNAT_NS_PER_S;
@@ -81,6 +95,25 @@ static bool ip_equal(const struct vnat_ip *a, const struct vnat_ip *b)
     return memcmp(a, b, sizeof *a) == 0;
 }
 
+/* Zeros take the default budgets (vnat.h); values above the table are the
+ * table. Every budget is at least 1. */
+static void derive_budgets(struct vnat_config *c)
+{
+    uint32_t n = c->max_flows;
+    if (c->max_tcp_flows == 0)
+        c->max_tcp_flows = n - n / 16;
+    if (c->max_udp_flows == 0)
+        c->max_udp_flows = n / 2 > 0 ? n / 2 : 1;
+    if (c->max_icmp_flows == 0)
+        c->max_icmp_flows = n / 16 > 0 ? n / 16 : 1;
+    if (c->max_tcp_flows > n)
+        c->max_tcp_flows = n;
+    if (c->max_udp_flows > n)
+        c->max_udp_flows = n;
+    if (c->max_icmp_flows > c->max_udp_flows)
+        c->max_icmp_flows = c->max_udp_flows;
+}
+
 /* Copy the caller's (possibly older, smaller) struct over the defaults and
  * fill zeros with defaults. Returns VNAT_OK or an error. The rules and
  * forwards are the caller's arrays still: place_config() normalises the
@@ -101,10 +134,7 @@ static vnat_err normalize(const struct vnat_config *in, struct vnat_config *out)
     vnat_config_init(&d);
     if (out->max_flows == 0)
         out->max_flows = d.max_flows;
-    if (out->max_tcp_flows == 0 || out->max_tcp_flows > out->max_flows)
-        out->max_tcp_flows = out->max_flows;
-    if (out->max_udp_flows == 0 || out->max_udp_flows > out->max_flows)
-        out->max_udp_flows = out->max_flows;
+    derive_budgets(out);
     if (out->connect_timeout_ns == 0)
         out->connect_timeout_ns = d.connect_timeout_ns;
     if (out->tcp_idle_timeout_ns == 0)

@@ -390,10 +390,15 @@ struct vnat_config {
     uint8_t pad_[3];
     uint32_t mtu; /* IP MTU of the guest link, 576..65521; default 1500 */
 
-    uint32_t max_flows;        /* flow table capacity, all protocols; default 4096 */
-    uint32_t max_tcp_flows;    /* concurrent TCP flows; default max_flows */
-    uint32_t max_udp_flows;    /* concurrent UDP+ICMP flows; default max_flows */
-    uint32_t syn_rate_per_sec; /* new guest connections per second; 0 = unlimited (default) */
+    /* Budgets: no kind of flow can take the whole table from the others.
+     * 0 (the default) derives each from max_flows; a value above max_flows
+     * is max_flows. vnat_config_effective() shows the values in force. */
+    uint32_t max_flows;     /* flow table capacity, all protocols; default 4096 */
+    uint32_t max_tcp_flows; /* concurrent TCP flows; default max_flows - max_flows/16 */
+    uint32_t max_udp_flows; /* concurrent UDP+ICMP flows; default max_flows/2 */
+    /* New guest TCP connections per second, and (a bucket of their own, at
+     * the same rate) new guest UDP and ICMP flows; 0 = unlimited (default). */
+    uint32_t syn_rate_per_sec;
 
     uint64_t connect_timeout_ns;     /* default 3 s */
     uint64_t tcp_idle_timeout_ns;    /* default 2 h */
@@ -422,10 +427,19 @@ struct vnat_config {
     uint32_t n_forwards;
     uint32_t n_dns_servers;
     struct vnat_sockaddr dns_servers[VNAT_MAX_DNS_SERVERS]; /* host resolvers */
+    /* Concurrent ICMP echo flows, within max_udp_flows (distinct echo
+     * identifiers must not exhaust UDP); default max_flows/16, at least 1. */
+    uint32_t max_icmp_flows;
+    uint32_t pad3_;
 };
 
 /* Fill *cfg with defaults (documented on each field) and set struct_size. */
 void vnat_config_init(struct vnat_config *cfg);
+/* The configuration as vnat_create() would use it: the caller's fields over
+ * the defaults, zeros replaced by defaults and the budgets derived (out's
+ * struct_size is this library's). VNAT_OK, or the error vnat_create() would
+ * return for it (VNAT_E_INVAL, VNAT_E_VERSION, VNAT_E_CONFIG). */
+vnat_err vnat_config_effective(const struct vnat_config *cfg, struct vnat_config *out);
 
 /* ------------------------------------------------------------------------ */
 /* Lifecycle                                                                 */
