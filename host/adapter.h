@@ -141,6 +141,7 @@ struct host_stats {
     uint64_t link_refused;     /* guest_send refusals (link full) */
     uint64_t link_resets;      /* stream links dropped (closed, error, bad length) */
     uint64_t link_bad_lengths; /* of which: a bad frame length */
+    uint64_t link_torn_frames; /* of which: the peer left with a frame half sent */
     uint64_t peek_calls;
     uint64_t peek_off_sets; /* SO_PEEK_OFF setsockopt calls (offset moved) */
     uint64_t peek_fallback; /* peeks done without SO_PEEK_OFF */

@@ -19,6 +19,7 @@
 #define TAP_FRAMES_PER_WAKEUP 128
 #define STREAM_READS_PER_WAKEUP 16
 #define STREAM_TX_QUEUE (4u << 20)
+#define STREAM_DRAIN_READS 128
 
 static void link_close_fd(struct host_io *io, int fd)
 {
@@ -105,20 +106,33 @@ static void tap_readable(struct host_io *io, uint64_t now)
     }
 }
 
-static void stream_readable(struct host_io *io, uint64_t now)
+/* The peer's side ended (EOF or an error): a frame it left half sent is a
+ * torn frame, counted. */
+static void link_stream_lost(struct host_io *io, const char *why)
 {
-    for (int i = 0; i < STREAM_READS_PER_WAKEUP && io->link_fd >= 0; i++) {
+    if (io->srx.end > io->srx.start)
+        io->st.link_torn_frames++;
+    link_stream_reset(io, why);
+}
+
+/* Read and hand on up to max_reads buffers. A short read ends it unless
+ * to_end (then only EAGAIN, the end or an error does: the drain before an
+ * accept). Returns 1 when it stopped with bytes possibly left, 0 when
+ * drained or the link was reset. */
+static int stream_read(struct host_io *io, uint64_t now, int max_reads, bool to_end)
+{
+    for (int i = 0; i < max_reads && io->link_fd >= 0; i++) {
         size_t avail;
         uint8_t *p = stream_rx_space(&io->srx, &avail);
         ssize_t n = recv(io->link_fd, p, avail, MSG_DONTWAIT);
         if (n == 0) {
-            link_stream_reset(io, "peer closed the stream");
-            return;
+            link_stream_lost(io, "peer closed the stream");
+            return 0;
         }
         if (n < 0) {
             if (errno != EAGAIN && errno != EWOULDBLOCK)
-                link_stream_reset(io, strerror(errno));
-            return;
+                link_stream_lost(io, strerror(errno));
+            return 0;
         }
         stream_rx_commit(&io->srx, (size_t)n);
         const uint8_t *frame;
@@ -130,11 +144,17 @@ static void stream_readable(struct host_io *io, uint64_t now)
         if (r == STREAM_RX_BAD_LENGTH) {
             io->st.link_bad_lengths++;
             link_stream_reset(io, "bad frame length");
-            return;
+            return 0;
         }
-        if ((size_t)n < avail)
-            return;
+        if ((size_t)n < avail && !to_end)
+            return 0; /* level-triggered: a rest, or the end, re-fires */
     }
+    return io->link_fd >= 0;
+}
+
+static void stream_readable(struct host_io *io, uint64_t now)
+{
+    (void)stream_read(io, now, STREAM_READS_PER_WAKEUP, false);
 }
 
 static void link_writable(struct host_io *io, uint64_t now)
@@ -211,11 +231,15 @@ void host_link_accept(struct host_io *io, uint64_t now)
     if (fd < 0)
         return;
     if (io->link_fd >= 0) {
-        /* The old guest may have gone with its hang-up still unread in
-         * this batch: a pending EOF means the new connection replaces it. */
-        char b;
-        if (recv(io->link_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0)
-            link_stream_reset(io, "peer closed the stream");
+        /* The old guest may have gone with its last frames, a torn frame
+         * or its hang-up (EOF or ECONNRESET) still unread in this batch:
+         * read it to its end now, in order, so that its end is seen
+         * before the new connection is judged. Bounded: whatever the old
+         * peer wrote before it closed is in its socket's buffer (4 MiB,
+         * at most 8 MiB after the kernel's doubling, read 128 KiB at a
+         * time); a peer still writing keeps the link and the newcomer is
+         * refused. */
+        (void)stream_read(io, now, STREAM_DRAIN_READS, true);
     }
     if (io->link_fd >= 0) {
         close(fd);

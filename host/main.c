@@ -428,6 +428,7 @@ static void print_stats(struct host *h)
     P(h->io.st.link_refused);
     P(h->io.st.link_resets);
     P(h->io.st.link_bad_lengths);
+    P(h->io.st.link_torn_frames);
     P(h->io.st.peek_calls);
     P(h->io.st.peek_off_sets);
     P(h->io.st.peek_fallback);

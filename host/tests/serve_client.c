@@ -9,15 +9,26 @@
  *   2. ACK + "ping" -> the host side reads "ping"; the host writes "pong"
  *      -> a segment carrying "pong" reaches the guest; then RST;
  *   3. a bad length (0xffffffff) -> vnat drops the link (EOF);
- *   4. a new connection and a new SYN -> SYN-ACK again (the link recovered).
+ *   4. a new connection and a new SYN -> SYN-ACK again (the link recovered);
+ *   5. lengths that lie (issue 14 item 6): 0 and HOST_MAX_FRAME + 1 each
+ *      drop the link, and the next connection is served; a frame of exactly
+ *      HOST_MAX_FRAME keeps the link up;
+ *   6. torn frames: a length prefix announcing 100 bytes, 10 sent, then
+ *      the peer closes. Once plainly; once with vnat stopped (SIGSTOP, with
+ *      VNAT_PID given) while the torn frame, the close and the next
+ *      connection with its SYN all happen, and with a reply left unread by
+ *      the closing peer (its close then reports ECONNRESET to vnat, as a
+ *      killed QEMU's does): vnat sees the old link's end and the new
+ *      connection in one wakeup, and must still serve the new one.
  * Exit 0 on success, 1 with a message on the first failure.
- * usage: serve_client SOCKET_PATH
+ * usage: serve_client SOCKET_PATH [VNAT_PID]
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -252,6 +263,67 @@ static int connect_unix(const char *path)
     }
 }
 
+/* Wait until the peer (vnat) drops the link: EOF or an error. */
+static void expect_dropped(int fd, const char *what)
+{
+    uint8_t junk[512];
+    uint64_t deadline = now_ms() + 3000;
+    for (;;) {
+        struct pollfd pf = {.fd = fd, .events = POLLIN};
+        if (now_ms() > deadline)
+            FAIL("vnat kept the link after %s", what);
+        if (poll(&pf, 1, 100) == 1) {
+            ssize_t r = read(fd, junk, sizeof(junk));
+            if (r <= 0)
+                return;
+        }
+    }
+}
+
+/* An ARP request for the gateway, from the guest. */
+static size_t build_arp(uint8_t *f)
+{
+    memset(f, 0xff, 6);
+    memcpy(f + 6, guest_mac, 6);
+    put16(f + 12, 0x0806);
+    uint8_t *a = f + 14;
+    put16(a, 1);
+    put16(a + 2, 0x0800);
+    a[4] = 6;
+    a[5] = 4;
+    put16(a + 6, 1);
+    memcpy(a + 8, guest_mac, 6);
+    memcpy(a + 14, guest_ip, 4);
+    memset(a + 18, 0, 6);
+    memcpy(a + 24, gw_ip, 4);
+    return 14 + 28;
+}
+
+/* Stop or continue vnat; for a stop, wait until it is stopped. */
+static void vnat_signal(pid_t pid, int sig)
+{
+    if (kill(pid, sig) != 0)
+        FAIL("kill %d: %s", (int)pid, strerror(errno));
+    if (sig != SIGSTOP)
+        return;
+    char path[64], st[512];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    for (int i = 0; i < 500; i++) {
+        FILE *fp = fopen(path, "r");
+        if (fp) {
+            size_t n = fread(st, 1, sizeof(st) - 1, fp);
+            fclose(fp);
+            st[n] = 0;
+            const char *p = strrchr(st, ')');
+            if (p && p[1] == ' ' && p[2] == 'T')
+                return;
+        }
+        usleep(2000);
+    }
+    kill(pid, SIGCONT);
+    FAIL("vnat did not stop");
+}
+
 static int accept_within(int lfd, int ms)
 {
     struct pollfd pf = {.fd = lfd, .events = POLLIN};
@@ -278,8 +350,8 @@ static uint32_t handshake_syn(int fd, uint8_t *buf, uint16_t port, uint16_t spor
 
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: serve_client SOCKET_PATH\n");
+    if (argc != 2 && argc != 3) {
+        fprintf(stderr, "usage: serve_client SOCKET_PATH [VNAT_PID]\n");
         return 2;
     }
     static uint8_t buf[70000];
@@ -331,6 +403,7 @@ int main(int argc, char **argv)
     uint8_t bad[4] = {0xff, 0xff, 0xff, 0xff};
     write_all(fd, bad, 4);
     uint8_t junk[64];
+    memset(junk, 0, sizeof(junk));
     deadline = now_ms() + 3000;
     for (;;) {
         pf.fd = fd;
@@ -350,6 +423,71 @@ int main(int argc, char **argv)
     (void)handshake_syn(fd, buf, port, 40002, 5000, false);
     close(fd);
     printf("serve_client: link works again after the reset\n");
+
+    /* 5. lengths that lie: 0, and one above HOST_MAX_FRAME (65568) */
+    static const uint32_t lies[] = {0, 65568 + 1};
+    for (size_t i = 0; i < 2; i++) {
+        fd = connect_unix(argv[1]);
+        uint8_t h[4];
+        put32(h, lies[i]);
+        write_all(fd, h, 4);
+        write_all(fd, junk, 16);
+        expect_dropped(fd, lies[i] ? "a length above the bound" : "a length of 0");
+        close(fd);
+        fd = connect_unix(argv[1]);
+        (void)handshake_syn(fd, buf, port, (uint16_t)(40010 + i), 6000, false);
+        close(fd);
+        printf("serve_client: length %u reset the link, the next connection works\n", lies[i]);
+    }
+    /* exactly the bound is a frame (the core drops it), the link stays */
+    fd = connect_unix(argv[1]);
+    {
+        static uint8_t big[65568];
+        memset(big, 0, sizeof(big));
+        memcpy(big, gw_mac, 6);
+        memcpy(big + 6, guest_mac, 6);
+        put16(big + 12, 0x88b5); /* local experimental ethertype */
+        send_frame(fd, big, sizeof(big), false);
+    }
+    (void)handshake_syn(fd, buf, port, 40012, 7000, false);
+    close(fd);
+    printf("serve_client: a frame of exactly 65568 bytes kept the link\n");
+
+    /* 6. a torn frame: 100 announced, 10 sent, close */
+    uint8_t torn[14];
+    put32(torn, 100);
+    memset(torn + 4, 0, 10);
+    fd = connect_unix(argv[1]);
+    write_all(fd, torn, sizeof(torn));
+    close(fd);
+    fd = connect_unix(argv[1]);
+    (void)handshake_syn(fd, buf, port, 40013, 8000, false);
+    close(fd);
+    printf("serve_client: a torn frame, the next connection works\n");
+
+    if (argc == 3) {
+        pid_t vpid = (pid_t)atoi(argv[2]);
+        fd = connect_unix(argv[1]);
+        n = build_arp(f);
+        send_frame(fd, f, n, false);
+        pf.fd = fd;
+        if (poll(&pf, 1, 3000) != 1)
+            FAIL("no ARP reply");
+        /* the reply stays unread: this close reports ECONNRESET to vnat */
+        vnat_signal(vpid, SIGSTOP);
+        write_all(fd, torn, sizeof(torn));
+        close(fd);
+        fd = connect_unix(argv[1]);
+        n = build_tcp(f, 40014, port, 9000, 0, TH_SYN, NULL, 0);
+        send_frame(fd, f, n, false);
+        vnat_signal(vpid, SIGCONT);
+        struct seg s;
+        next_segment(fd, buf, port, 40014, &s, now_ms() + 5000);
+        if ((s.flags & (TH_SYN | TH_ACK)) != (TH_SYN | TH_ACK) || s.ack != 9001)
+            FAIL("expected SYN-ACK after the torn frame, got flags 0x%02x", s.flags);
+        close(fd);
+        printf("serve_client: a torn frame and a reconnect in one wakeup, the new one works\n");
+    }
     close(lfd);
     return 0;
 }
