@@ -38,8 +38,11 @@ static void link_arm_out(struct host_io *io, bool on)
 }
 
 /* Drop the stream connection (bad length, error, hang-up); vnat serve then
- * waits for the next one. Flows stay in the core and recover or time out. */
-static void link_stream_reset(struct host_io *io, const char *why)
+ * waits for the next one. The guest that held the flows is gone or no
+ * longer understood, so every flow ends toward the host at once
+ * (vnat_reset_flows: host peers see a reset, not an idle timeout later);
+ * listeners and forwards stay for the next guest. */
+static void link_stream_reset(struct host_io *io, uint64_t now, const char *why)
 {
     if (io->link_fd < 0)
         return;
@@ -50,6 +53,7 @@ static void link_stream_reset(struct host_io *io, const char *why)
     io->st.link_resets++;
     stream_rx_reset(&io->srx);
     io->stx.start = io->stx.end = 0;
+    (void)vnat_reset_flows(io->nat, now);
 }
 
 int guest_link_send(struct host_io *io, const uint8_t *frame, size_t len)
@@ -108,11 +112,11 @@ static void tap_readable(struct host_io *io, uint64_t now)
 
 /* The peer's side ended (EOF or an error): a frame it left half sent is a
  * torn frame, counted. */
-static void link_stream_lost(struct host_io *io, const char *why)
+static void link_stream_lost(struct host_io *io, uint64_t now, const char *why)
 {
     if (io->srx.end > io->srx.start)
         io->st.link_torn_frames++;
-    link_stream_reset(io, why);
+    link_stream_reset(io, now, why);
 }
 
 /* Read and hand on up to max_reads buffers. A short read ends it unless
@@ -126,12 +130,12 @@ static int stream_read(struct host_io *io, uint64_t now, int max_reads, bool to_
         uint8_t *p = stream_rx_space(&io->srx, &avail);
         ssize_t n = recv(io->link_fd, p, avail, MSG_DONTWAIT);
         if (n == 0) {
-            link_stream_lost(io, "peer closed the stream");
+            link_stream_lost(io, now, "peer closed the stream");
             return 0;
         }
         if (n < 0) {
             if (errno != EAGAIN && errno != EWOULDBLOCK)
-                link_stream_lost(io, strerror(errno));
+                link_stream_lost(io, now, strerror(errno));
             return 0;
         }
         stream_rx_commit(&io->srx, (size_t)n);
@@ -143,7 +147,7 @@ static int stream_read(struct host_io *io, uint64_t now, int max_reads, bool to_
             guest_frame_in(io, now, frame, len);
         if (r == STREAM_RX_BAD_LENGTH) {
             io->st.link_bad_lengths++;
-            link_stream_reset(io, "bad frame length");
+            link_stream_reset(io, now, "bad frame length");
             return 0;
         }
         if ((size_t)n < avail && !to_end)
@@ -162,7 +166,7 @@ static void link_writable(struct host_io *io, uint64_t now)
     if (io->link_kind == HOST_LINK_STREAM && stream_tx_pending(&io->stx)) {
         int rc = stream_tx_flush(&io->stx, io->link_fd);
         if (rc < 0) {
-            link_stream_reset(io, strerror(-rc));
+            link_stream_reset(io, now, strerror(-rc));
             return;
         }
         if (rc == 0)

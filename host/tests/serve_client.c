@@ -20,8 +20,14 @@
  *      the closing peer (its close then reports ECONNRESET to vnat, as a
  *      killed QEMU's does): vnat sees the old link's end and the new
  *      connection in one wakeup, and must still serve the new one.
+ * With --restart, a VM restart instead (issue 14 item 6): a guest with an
+ * established flow to the host listener goes away (its link closes); the
+ * host end of that flow must see ECONNRESET within 2 s; then a new guest on
+ * a new connection gets an ARP reply, a DHCP offer, and a TCP handshake
+ * from the same source port as the old flow, with data both ways.
  * Exit 0 on success, 1 with a message on the first failure.
  * usage: serve_client SOCKET_PATH [VNAT_PID]
+ *        serve_client --restart SOCKET_PATH
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -348,8 +354,146 @@ static uint32_t handshake_syn(int fd, uint8_t *buf, uint16_t port, uint16_t spor
     return s.seq;
 }
 
+/* A DHCPDISCOVER from the guest (UDP checksum 0: none). */
+static size_t build_dhcp_discover(uint8_t *f, uint32_t xid)
+{
+    size_t bootp = 236 + 4 + 3 + 1;
+    size_t udplen = 8 + bootp;
+    memset(f, 0, 14 + 20 + udplen);
+    memset(f, 0xff, 6);
+    memcpy(f + 6, guest_mac, 6);
+    put16(f + 12, 0x0800);
+    uint8_t *ip = f + 14;
+    ip[0] = 0x45;
+    put16(ip + 2, (uint16_t)(20 + udplen));
+    ip[8] = 64;
+    ip[9] = 17;
+    memset(ip + 16, 0xff, 4); /* from 0.0.0.0 to 255.255.255.255 */
+    put16(ip + 10, csum_fold(csum_add(0, ip, 20)));
+    uint8_t *u = ip + 20;
+    put16(u, 68);
+    put16(u + 2, 67);
+    put16(u + 4, (uint16_t)udplen);
+    uint8_t *b = u + 8;
+    b[0] = 1; /* BOOTREQUEST */
+    b[1] = 1;
+    b[2] = 6;
+    put32(b + 4, xid);
+    put16(b + 10, 0x8000); /* broadcast */
+    memcpy(b + 28, guest_mac, 6);
+    put32(b + 236, 0x63825363);
+    b[240] = 53;
+    b[241] = 1;
+    b[242] = 1; /* DISCOVER */
+    b[243] = 255;
+    return 14 + 20 + udplen;
+}
+
+/* Wait for a frame matching `want` (1: an ARP reply for the gateway, 2: a
+ * DHCPOFFER for xid), skipping others. */
+static void expect_frame(int fd, uint8_t *buf, int want, uint32_t xid)
+{
+    uint64_t deadline = now_ms() + 3000;
+    for (int i = 0; i < 1000; i++) {
+        uint8_t hdr[4];
+        if (!read_exact(fd, hdr, 4, deadline))
+            FAIL("vnat closed the link");
+        uint32_t len = get32(hdr);
+        if (len == 0 || len > 70000)
+            FAIL("vnat sent a bad frame length %u", len);
+        if (!read_exact(fd, buf, len, deadline))
+            FAIL("vnat closed the link mid-frame");
+        if (want == 1 && len >= 42 && buf[12] == 0x08 && buf[13] == 0x06 && buf[21] == 2 &&
+            !memcmp(buf + 28, gw_ip, 4) && !memcmp(buf + 22, gw_mac, 6))
+            return;
+        if (want == 2 && len >= 14 + 20 + 8 + 243 && buf[12] == 0x08 && buf[13] == 0x00 &&
+            buf[23] == 17) {
+            const uint8_t *b = buf + 14 + (size_t)(buf[14] & 0x0f) * 4 + 8;
+            if (b[0] == 2 && get32(b + 4) == xid && get32(b + 236) == 0x63825363 && b[240] == 53 &&
+                b[242] == 2)
+                return;
+        }
+    }
+    FAIL("too many unrelated frames");
+}
+
+/* --restart: see the top of the file. */
+static int restart(const char *path)
+{
+    static uint8_t buf[70000];
+    uint8_t f[512];
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in la = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t ll = sizeof(la);
+    if (lfd < 0 || bind(lfd, (struct sockaddr *)&la, sizeof(la)) < 0 || listen(lfd, 8) < 0 ||
+        getsockname(lfd, (struct sockaddr *)&la, &ll) < 0)
+        FAIL("loopback listener: %s", strerror(errno));
+    uint16_t port = ntohs(la.sin_port);
+    const uint16_t sport = 42001;
+
+    /* the first guest: an established flow with data both ways */
+    int fd = connect_unix(path);
+    uint32_t srv = handshake_syn(fd, buf, port, sport, 1000, false);
+    int hfd = accept_within(lfd, 3000);
+    if (hfd < 0)
+        FAIL("the host listener saw no connection");
+    size_t n = build_tcp(f, sport, port, 1001, srv + 1, TH_ACK | TH_PSH, "ping", 4);
+    send_frame(fd, f, n, false);
+    char got[8] = {0};
+    struct pollfd pf = {.fd = hfd, .events = POLLIN};
+    if (poll(&pf, 1, 3000) != 1 || read(hfd, got, 4) != 4 || memcmp(got, "ping", 4) != 0)
+        FAIL("the host side did not read \"ping\"");
+    if (write(hfd, "pong", 4) != 4)
+        FAIL("host write: %s", strerror(errno));
+    /* the VM goes away with vnat's "pong" unread, as a killed QEMU does */
+    usleep(100000);
+    close(fd);
+    uint64_t t0 = now_ms();
+
+    /* the host end of the old flow sees a reset, promptly */
+    pf.fd = hfd;
+    int pr = poll(&pf, 1, 2000);
+    ssize_t r = pr == 1 ? read(hfd, got, sizeof(got)) : 0;
+    if (pr != 1)
+        FAIL("the old flow's host end saw nothing within 2 s of the guest leaving");
+    if (r != -1 || errno != ECONNRESET)
+        FAIL("the old flow's host end read %zd (%s), expected ECONNRESET", r,
+             r < 0 ? strerror(errno) : "no error");
+    printf("serve_client: the old flow was reset toward the host after %llu ms\n",
+           (unsigned long long)(now_ms() - t0));
+    close(hfd);
+
+    /* the new guest: ARP, DHCP, TCP from the same port, data */
+    fd = connect_unix(path);
+    n = build_arp(f);
+    send_frame(fd, f, n, false);
+    expect_frame(fd, buf, 1, 0);
+    n = build_dhcp_discover(f, 0x1234abcd);
+    send_frame(fd, f, n, false);
+    expect_frame(fd, buf, 2, 0x1234abcd);
+    srv = handshake_syn(fd, buf, port, sport, 777000, false);
+    hfd = accept_within(lfd, 3000);
+    if (hfd < 0)
+        FAIL("the host listener saw no connection from the new guest");
+    n = build_tcp(f, sport, port, 777001, srv + 1, TH_ACK | TH_PSH, "ping", 4);
+    send_frame(fd, f, n, false);
+    pf.fd = hfd;
+    memset(got, 0, sizeof(got));
+    if (poll(&pf, 1, 3000) != 1 || read(hfd, got, 4) != 4 || memcmp(got, "ping", 4) != 0)
+        FAIL("the host side did not read the new guest's \"ping\"");
+    close(hfd);
+    close(fd);
+    close(lfd);
+    printf("serve_client: the new guest got ARP, DHCP and TCP\n");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    signal(SIGPIPE, SIG_IGN); /* a write to a dropped link fails, it does not kill */
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc == 3 && !strcmp(argv[1], "--restart"))
+        return restart(argv[2]);
     if (argc != 2 && argc != 3) {
         fprintf(stderr, "usage: serve_client SOCKET_PATH [VNAT_PID]\n");
         return 2;
@@ -428,10 +572,9 @@ int main(int argc, char **argv)
     static const uint32_t lies[] = {0, 65568 + 1};
     for (size_t i = 0; i < 2; i++) {
         fd = connect_unix(argv[1]);
-        uint8_t h[4];
+        uint8_t h[20] = {0}; /* one write: vnat may drop the link after the prefix */
         put32(h, lies[i]);
-        write_all(fd, h, 4);
-        write_all(fd, junk, 16);
+        write_all(fd, h, sizeof(h));
         expect_dropped(fd, lies[i] ? "a length above the bound" : "a length of 0");
         close(fd);
         fd = connect_unix(argv[1]);
