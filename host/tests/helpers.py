@@ -18,6 +18,10 @@ line of stdout, then serves until killed.
                                "refused" (exit 3) on a reset, exit 4 on a timeout
   helpers.py send HOST PORT FILE   client: send FILE, half-close, wait for EOF
   helpers.py stall HOST PORT SECS  client: connect, never read, sleep
+  helpers.py drink HOST PORT LOG  client: read until the stream ends; touch
+                               LOG.started after the first MiB; write how
+                               it ended ("reset", "closed", "timeout" after
+                               5 s without a byte) to LOG
   helpers.py resolve NAME      client: print NAME's IPv4 address
   helpers.py udp-ask HOST PORT TEXT  client: send TEXT, print the answer
   helpers.py echo-servers ADDR TCPPORT UDPPORT  TCP and UDP echo on fixed
@@ -239,6 +243,28 @@ def client_stall(host, port, secs):
     c.close()
 
 
+def client_drink(host, port, log):
+    how = "closed"
+    c = socket.create_connection((host, int(port)), timeout=5)
+    n = 0
+    try:
+        while True:
+            b = c.recv(1 << 20)
+            if not b:
+                break
+            if n < (1 << 20) <= n + len(b):
+                open(log + ".started", "w").close()
+            n += len(b)
+    except ConnectionResetError:
+        how = "reset"
+    except socket.timeout:
+        how = "timeout"
+    c.close()
+    with open(log + ".tmp", "w") as f:
+        f.write("%s %d\n" % (how, n))
+    os.rename(log + ".tmp", log)
+
+
 def client_resolve(name):
     print(socket.gethostbyname(name))
 
@@ -455,6 +481,8 @@ def main(argv):
         client_send(argv[2], argv[3], argv[4])
     elif cmd == "stall":
         client_stall(argv[2], argv[3], argv[4])
+    elif cmd == "drink":
+        client_drink(argv[2], argv[3], argv[4])
     elif cmd == "echo-servers":
         serve_echo_servers(argv[2], argv[3], argv[4])
     elif cmd == "tcp-ask":

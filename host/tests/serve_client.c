@@ -25,9 +25,14 @@
  * host end of that flow must see ECONNRESET within 2 s; then a new guest on
  * a new connection gets an ARP reply, a DHCP offer, and a TCP handshake
  * from the same source port as the old flow, with data both ways.
+ * With --sigterm, SIGTERM to vnat (VNAT_PID) in the middle of a transfer
+ * from the host listener to the guest, which reads and acknowledges: the
+ * guest must see a RST for the flow and the host end ECONNRESET, each
+ * within 1 s of the signal.
  * Exit 0 on success, 1 with a message on the first failure.
  * usage: serve_client SOCKET_PATH [VNAT_PID]
  *        serve_client --restart SOCKET_PATH
+ *        serve_client --sigterm SOCKET_PATH VNAT_PID
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -488,12 +493,100 @@ static int restart(const char *path)
     return 0;
 }
 
+/* Write what the host socket takes without blocking. */
+static void top_up(int hfd)
+{
+    static const uint8_t chunk[16384];
+    while (send(hfd, chunk, sizeof(chunk), MSG_DONTWAIT | MSG_NOSIGNAL) > 0)
+        ;
+}
+
+/* --sigterm: see the top of the file. */
+static int sigterm(const char *path, pid_t vpid)
+{
+    static uint8_t buf[70000];
+    uint8_t f[128];
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in la = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t ll = sizeof(la);
+    if (lfd < 0 || bind(lfd, (struct sockaddr *)&la, sizeof(la)) < 0 || listen(lfd, 8) < 0 ||
+        getsockname(lfd, (struct sockaddr *)&la, &ll) < 0)
+        FAIL("loopback listener: %s", strerror(errno));
+    uint16_t port = ntohs(la.sin_port);
+    const uint16_t sport = 43001;
+    int fd = connect_unix(path);
+    uint32_t srv = handshake_syn(fd, buf, port, sport, 1000, false);
+    int hfd = accept_within(lfd, 3000);
+    if (hfd < 0)
+        FAIL("the host listener saw no connection");
+    size_t n = build_tcp(f, sport, port, 1001, srv + 1, TH_ACK, NULL, 0);
+    send_frame(fd, f, n, false);
+    uint32_t rcv_nxt = srv + 1;
+    uint64_t got = 0, t_term = 0;
+    bool host_reset = false;
+    for (;;) {
+        if (!t_term)
+            top_up(hfd);
+        if (!t_term && got >= (256u << 10)) {
+            if (kill(vpid, SIGTERM) != 0)
+                FAIL("kill: %s", strerror(errno));
+            t_term = now_ms();
+            printf("serve_client: SIGTERM after %llu bytes\n", (unsigned long long)got);
+        }
+        struct seg s;
+        next_segment(fd, buf, port, sport, &s, (t_term ? t_term + 1000 : now_ms() + 5000));
+        if (s.flags & TH_RST) {
+            if (!t_term)
+                FAIL("the flow was reset before the signal");
+            break;
+        }
+        if (s.dlen && s.seq == rcv_nxt) {
+            rcv_nxt += (uint32_t)s.dlen;
+            got += s.dlen;
+        }
+        n = build_tcp(f, sport, port, 1001, rcv_nxt, TH_ACK, NULL, 0);
+        if (!t_term) {
+            send_frame(fd, f, n, false);
+        } else {
+            /* vnat may be gone already: best effort, what it sent is still
+             * to be read */
+            uint8_t fr[4 + 128];
+            put32(fr, (uint32_t)n);
+            memcpy(fr + 4, f, n);
+            (void)send(fd, fr, 4 + n, MSG_DONTWAIT | MSG_NOSIGNAL);
+        }
+    }
+    printf("serve_client: the guest saw a RST %llu ms after the signal\n",
+           (unsigned long long)(now_ms() - t_term));
+    struct pollfd pf = {.fd = hfd, .events = POLLIN};
+    while (now_ms() < t_term + 1000 && !host_reset) {
+        if (poll(&pf, 1, 50) == 1) {
+            char c;
+            ssize_t r = recv(hfd, &c, 1, MSG_DONTWAIT);
+            if (r < 0 && errno == ECONNRESET)
+                host_reset = true;
+            else if (r == 0)
+                FAIL("the host end saw an orderly close, not a reset");
+        }
+    }
+    if (!host_reset)
+        FAIL("the host end saw no reset within 1 s of the signal");
+    printf("serve_client: the host end saw ECONNRESET %llu ms after the signal\n",
+           (unsigned long long)(now_ms() - t_term));
+    close(hfd);
+    close(fd);
+    close(lfd);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN); /* a write to a dropped link fails, it does not kill */
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc == 3 && !strcmp(argv[1], "--restart"))
         return restart(argv[2]);
+    if (argc == 4 && !strcmp(argv[1], "--sigterm"))
+        return sigterm(argv[2], (pid_t)atoi(argv[3]));
     if (argc != 2 && argc != 3) {
         fprintf(stderr, "usage: serve_client SOCKET_PATH [VNAT_PID]\n");
         return 2;
