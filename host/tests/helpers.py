@@ -12,6 +12,14 @@ line of stdout, then serves until killed.
   helpers.py firehose [LOG]    per connection: send until the peer goes away;
                                append how it ended ("reset", "closed") to LOG
   helpers.py dns NAME ADDR     UDP DNS: answers A queries for NAME with ADDR
+  helpers.py dns-rcode RCODE   UDP DNS: answers every query with RCODE
+                               (2 SERVFAIL, 5 REFUSED) and no records
+  helpers.py dead-udp-port     print a loopback UDP port nothing listens on
+  helpers.py dns-try SERVER NAME QID  client: one A query on a new
+                               connected UDP socket (as glibc does); print
+                               "answer RCODE MS", "unreachable MS" (an ICMP
+                               error came back: ECONNREFUSED) or "timeout MS"
+                               (5 s)
   helpers.py udp-echo [ADDR]   UDP: sends every datagram back, reversed
   helpers.py hello ADDR TEXT   TCP on ADDR: sends TEXT to each client, closes
   helpers.py hello-ask HOST PORT   client: print what the server sends;
@@ -172,6 +180,51 @@ def serve_dns(name, addr):
         if found:
             ans = struct.pack("!HHHLH", 0xC00C, 1, 1, 60, 4) + socket.inet_aton(addr)
         s.sendto(hdr + question + ans, peer)
+
+
+def serve_dns_rcode(rcode):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    announce(s.getsockname()[1])
+    while True:
+        q, peer = s.recvfrom(4096)
+        if len(q) < 12:
+            continue
+        i = 12
+        while i < len(q) and q[i] != 0:
+            i += 1 + q[i]
+        hdr = struct.pack("!HHHHHH", struct.unpack("!H", q[:2])[0], 0x8180 | int(rcode), 1, 0, 0, 0)
+        s.sendto(hdr + q[12:i + 5], peer)
+
+
+def dead_udp_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    print(s.getsockname()[1], flush=True)
+    s.close()
+
+
+def client_dns_try(server, name, qid):
+    q = struct.pack("!HHHHHH", int(qid), 0x0100, 1, 0, 0, 0)
+    for label in name.split("."):
+        q += bytes([len(label)]) + label.encode()
+    q += b"\0" + struct.pack("!HH", 1, 1)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(5.0)
+    s.connect((server, 53))
+    t0 = time.monotonic()
+    ms = lambda: int((time.monotonic() - t0) * 1000)
+    try:
+        s.send(q)
+        while True:
+            d = s.recv(4096)
+            if len(d) >= 12 and struct.unpack("!H", d[:2])[0] == int(qid):
+                print("answer %d %d" % (d[3] & 0x0F, ms()))
+                return
+    except ConnectionRefusedError:
+        print("unreachable %d" % ms())
+    except socket.timeout:
+        print("timeout %d" % ms())
 
 
 def serve_udp_echo(addr="127.0.0.1"):
@@ -469,6 +522,12 @@ def main(argv):
         serve_firehose(argv[2] if len(argv) > 2 else None)
     elif cmd == "dns":
         serve_dns(argv[2], argv[3])
+    elif cmd == "dns-rcode":
+        serve_dns_rcode(argv[2])
+    elif cmd == "dead-udp-port":
+        dead_udp_port()
+    elif cmd == "dns-try":
+        client_dns_try(argv[2], argv[3], argv[4])
     elif cmd == "udp-echo":
         serve_udp_echo(*argv[2:3])
     elif cmd == "hello":
