@@ -437,6 +437,7 @@ static void print_stats(struct host *h)
     P(h->io.st.sockets_opened);
     P(h->io.st.stale_events);
     P(h->io.st.deadline_guard);
+    P(h->io.st.accept_shed);
 #undef P
 }
 

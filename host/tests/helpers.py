@@ -12,6 +12,17 @@ line of stdout, then serves until killed.
   helpers.py firehose [LOG]    per connection: send until the peer goes away;
                                append how it ended ("reset", "closed") to LOG
   helpers.py dns NAME ADDR     UDP DNS: answers A queries for NAME with ADDR
+  helpers.py holder [ADDR PORT]  TCP (127.0.0.1, any port unless given):
+                               per connection send "hi\n", then hold it
+                               until the peer closes
+  helpers.py grab HOST PORT N  client: open up to N connections and hold
+                               them; each is "ok" (got "hi"), "reset" or
+                               "timeout" (2 s); stop at the first that is
+                               not ok, print "ok K FAILURE MS" (MS: how
+                               long the failure took), then wait for a
+                               line on stdin,
+                               close them all, open one more and print
+                               "after RESULT"
   helpers.py dns-rcode RCODE   UDP DNS: answers every query with RCODE
                                (2 SERVFAIL, 5 REFUSED) and no records
   helpers.py dead-udp-port     print a loopback UDP port nothing listens on
@@ -180,6 +191,65 @@ def serve_dns(name, addr):
         if found:
             ans = struct.pack("!HHHLH", 0xC00C, 1, 1, 60, 4) + socket.inet_aton(addr)
         s.sendto(hdr + question + ans, peer)
+
+
+def serve_holder(addr="127.0.0.1", port=0):
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((addr, int(port)))
+    ls.listen(128)
+    announce(ls.getsockname()[1])
+
+    def handle(c):
+        try:
+            c.sendall(b"hi\n")
+            while c.recv(4096):
+                pass
+        except OSError:
+            pass
+        c.close()
+
+    while True:
+        c, _ = ls.accept()
+        threading.Thread(target=handle, args=(c,), daemon=True).start()
+
+
+def grab_one(host, port):
+    t0 = time.monotonic()
+    try:
+        c = socket.create_connection((host, int(port)), timeout=2)
+        b = b""
+        while len(b) < 3:
+            d = c.recv(3 - len(b))
+            if not d:
+                c.close()
+                return None, "reset", time.monotonic() - t0
+            b += d
+        return c, "ok", time.monotonic() - t0
+    except (ConnectionResetError, ConnectionRefusedError):
+        return None, "reset", time.monotonic() - t0
+    except socket.timeout:
+        return None, "timeout", time.monotonic() - t0
+
+
+def client_grab(host, port, n):
+    held = []
+    how, took = "none", 0.0
+    for _ in range(int(n)):
+        c, how, took = grab_one(host, port)
+        if c is None:
+            break
+        held.append(c)
+    print("ok %d %s %d" % (len(held), how if len(held) < int(n) else "none", int(took * 1000)),
+          flush=True)
+    sys.stdin.readline()
+    for c in held:
+        c.close()
+    time.sleep(0.3)
+    c, how, _ = grab_one(host, port)
+    if c:
+        c.close()
+    print("after " + how, flush=True)
 
 
 def serve_dns_rcode(rcode):
@@ -522,6 +592,10 @@ def main(argv):
         serve_firehose(argv[2] if len(argv) > 2 else None)
     elif cmd == "dns":
         serve_dns(argv[2], argv[3])
+    elif cmd == "holder":
+        serve_holder(*argv[2:4])
+    elif cmd == "grab":
+        client_grab(argv[2], argv[3], argv[4])
     elif cmd == "dns-rcode":
         serve_dns_rcode(argv[2])
     elif cmd == "dead-udp-port":
