@@ -493,6 +493,15 @@ static int restart(const char *path)
     return 0;
 }
 
+static pid_t parse_pid(const char *s)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*s == 0 || *end != 0 || v <= 0 || v > INT32_MAX)
+        FAIL("not a process id: '%s'", s);
+    return (pid_t)v;
+}
+
 /* Write what the host socket takes without blocking. */
 static void top_up(int hfd)
 {
@@ -586,7 +595,7 @@ int main(int argc, char **argv)
     if (argc == 3 && !strcmp(argv[1], "--restart"))
         return restart(argv[2]);
     if (argc == 4 && !strcmp(argv[1], "--sigterm"))
-        return sigterm(argv[2], (pid_t)atoi(argv[3]));
+        return sigterm(argv[2], parse_pid(argv[3]));
     if (argc != 2 && argc != 3) {
         fprintf(stderr, "usage: serve_client SOCKET_PATH [VNAT_PID]\n");
         return 2;
@@ -702,7 +711,7 @@ int main(int argc, char **argv)
     printf("serve_client: a torn frame, the next connection works\n");
 
     if (argc == 3) {
-        pid_t vpid = (pid_t)atoi(argv[2]);
+        pid_t vpid = parse_pid(argv[2]);
         fd = connect_unix(argv[1]);
         n = build_arp(f);
         send_frame(fd, f, n, false);
