@@ -16,7 +16,8 @@
  * Host results: -EAGAIN / -ENOBUFS / -ENOMEM drop the datagram (counted
  * host_error). -ECONNREFUSED (an earlier ICMP port unreachable on the host)
  * sends the guest an ICMP port unreachable; -ENETUNREACH / -EHOSTUNREACH
- * the matching ICMP unreachable; -EACCES / -EPERM (a host firewall) ICMP
+ * the matching ICMP unreachable; -EACCES / -EPERM (a host firewall) and
+ * -EMFILE / -ENFILE (no descriptor for the flow's socket) ICMP
  * "administratively prohibited". A DNS answer SERVFAIL, NOTIMP or REFUSED
  * moves new DNS flows to the next resolver (resolver_refused). A policy
  * refusal also answers with ICMP "administratively prohibited" from the

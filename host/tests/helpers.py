@@ -15,11 +15,14 @@ line of stdout, then serves until killed.
   helpers.py holder [ADDR PORT]  TCP (127.0.0.1, any port unless given):
                                per connection send "hi\n", then hold it
                                until the peer closes
-  helpers.py grab HOST PORT N  client: open up to N connections and hold
-                               them; each is "ok" (got "hi"), "reset" or
-                               "timeout" (2 s); stop at the first that is
-                               not ok, print "ok K FAILURE MS" (MS: how
-                               long the failure took), then wait for a
+  helpers.py grab HOST PORT N [UDPPORT]  client: open up to N connections
+                               and hold them; each is "ok" (got "hi"),
+                               "reset" or "timeout" (2 s); stop at the
+                               first that is not ok, print "ok K FAILURE
+                               MS" (MS: how long the failure took); with
+                               UDPPORT, then send a datagram there on a new
+                               connected socket and print "udp RESULT MS"
+                               (answer, timeout, error:ERRNO); then wait for a
                                line on stdin,
                                close them all, open one more and print
                                "after RESULT"
@@ -232,7 +235,29 @@ def grab_one(host, port):
         return None, "timeout", time.monotonic() - t0
 
 
-def client_grab(host, port, n):
+def udp_try(host, port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(2.0)
+    s.connect((host, int(port)))
+    t0 = time.monotonic()
+    try:
+        s.send(b"ping")
+        s.recv(4096)
+        how = "answer"
+    except socket.timeout:
+        how = "timeout"
+    except OSError as e:
+        how = "error:" + (errno_name(e.errno) if e.errno else "?")
+    s.close()
+    return how, int((time.monotonic() - t0) * 1000)
+
+
+def errno_name(n):
+    import errno as _e
+    return _e.errorcode.get(n, str(n))
+
+
+def client_grab(host, port, n, udp_port=None):
     held = []
     how, took = "none", 0.0
     for _ in range(int(n)):
@@ -242,6 +267,8 @@ def client_grab(host, port, n):
         held.append(c)
     print("ok %d %s %d" % (len(held), how if len(held) < int(n) else "none", int(took * 1000)),
           flush=True)
+    if udp_port:
+        print("udp %s %d" % udp_try(host, udp_port), flush=True)
     sys.stdin.readline()
     for c in held:
         c.close()
@@ -595,7 +622,7 @@ def main(argv):
     elif cmd == "holder":
         serve_holder(*argv[2:4])
     elif cmd == "grab":
-        client_grab(argv[2], argv[3], argv[4])
+        client_grab(*argv[2:6])
     elif cmd == "dns-rcode":
         serve_dns_rcode(argv[2])
     elif cmd == "dead-udp-port":

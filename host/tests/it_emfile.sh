@@ -2,22 +2,29 @@
 # vnat out of descriptors (EMFILE; issue 14 item 6). vnat runs with a soft
 # limit of 40 open files (COMMAND raises its own back); the guest, then a
 # host client through a forward, open connections until one fails. The one
-# that fails must fail cleanly and at once (a reset, not a hang), vnat must
-# not spin meanwhile, and once connections close, a new one works.
+# that fails must fail cleanly and at once (a reset, not a hang; for a
+# datagram an ICMP unreachable), vnat must not spin meanwhile, and once
+# connections close, a new one works.
 . "$(dirname "$0")/lib.sh" "$@"
 require_netns
 G="python3 -u $HERE/helpers.py"
 
-# Outbound: the guest connects to a holder on host loopback.
+# Outbound: the guest connects to a holder on host loopback; while they are
+# held, a datagram to a UDP echo server must fail at once too (ICMP
+# administratively prohibited: EHOSTUNREACH on the guest's connected
+# socket).
 start_helper HOLD holder
-(ulimit -Sn 40; exec "$VNAT" run --stats -- sh -c "ulimit -Sn 1024; echo go | $G grab 10.0.2.2 $HOLD 200") \
+start_helper ECHO udp-echo
+(ulimit -Sn 40; exec "$VNAT" run --stats -- sh -c "ulimit -Sn 1024; echo go | $G grab 10.0.2.2 $HOLD 200 $ECHO") \
     >"$T/out.txt" 2>"$T/out.err" || { cat "$T/out.err" >&2; fail "vnat run (outbound)"; }
 read -r _ n how ms <<<"$(sed -n 1p "$T/out.txt")"
-read -r _ after <<<"$(sed -n 2p "$T/out.txt")"
+read -r _ uhow ums <<<"$(sed -n 2p "$T/out.txt")"
+read -r _ after <<<"$(sed -n 3p "$T/out.txt")"
+[ "$uhow" = error:EHOSTUNREACH ] && [ "$ums" -lt 1000 ] || { cat "$T/out.txt" >&2; grep -E "drop|icmp|udp|rst|sockets" "$T/out.err" >&2; fail "outbound: a datagram out of descriptors: '$uhow' after $ums ms, expected error:EHOSTUNREACH at once"; }
 [ "$how" = reset ] || { cat "$T/out.txt" >&2; fail "outbound: connection $((n + 1)) ended '$how', expected reset"; }
 [ "$n" -ge 5 ] && [ "$ms" -lt 1000 ] || { cat "$T/out.txt" >&2; fail "outbound: $n held, the failure took $ms ms"; }
 [ "$after" = ok ] || fail "outbound: after closing, a new connection: '$after'"
-pass "outbound: $n connections held, the next reset after $ms ms, recovered"
+pass "outbound: $n connections held, the next reset after $ms ms, a datagram unreachable after $ums ms, recovered"
 
 # Inbound: a host client through -t into a holder inside.
 FP=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
