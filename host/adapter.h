@@ -141,6 +141,7 @@ struct host_stats {
     uint64_t link_refused;     /* guest_send refusals (link full) */
     uint64_t link_resets;      /* stream links dropped (closed, error, bad length) */
     uint64_t link_bad_lengths; /* of which: a bad frame length */
+    uint64_t link_torn_frames; /* of which: the peer left with a frame half sent */
     uint64_t peek_calls;
     uint64_t peek_off_sets; /* SO_PEEK_OFF setsockopt calls (offset moved) */
     uint64_t peek_fallback; /* peeks done without SO_PEEK_OFF */
@@ -149,6 +150,7 @@ struct host_stats {
     uint64_t sockets_opened;
     uint64_t stale_events;   /* events for a token closed earlier in the batch */
     uint64_t deadline_guard; /* loop: a deadline not in the future after a tick */
+    uint64_t accept_shed;    /* out of descriptors: a waiting connection taken and reset */
 };
 
 /* What the socket operations (sockops.c) and the guest link (link.c) act
@@ -163,6 +165,8 @@ struct host_io {
     bool peek_off_supported; /* false once setsockopt(SO_PEEK_OFF) failed */
     uint8_t *peek_scratch;   /* fallback peek: bytes before the offset land here */
     size_t peek_scratch_len;
+    bool reserve_open; /* reserve_fd is held (sockops.c, shed_one) */
+    int reserve_fd;
 
     /* guest link */
     enum host_link_kind link_kind;

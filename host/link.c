@@ -19,6 +19,7 @@
 #define TAP_FRAMES_PER_WAKEUP 128
 #define STREAM_READS_PER_WAKEUP 16
 #define STREAM_TX_QUEUE (4u << 20)
+#define STREAM_DRAIN_READS 128
 
 static void link_close_fd(struct host_io *io, int fd)
 {
@@ -37,8 +38,11 @@ static void link_arm_out(struct host_io *io, bool on)
 }
 
 /* Drop the stream connection (bad length, error, hang-up); vnat serve then
- * waits for the next one. Flows stay in the core and recover or time out. */
-static void link_stream_reset(struct host_io *io, const char *why)
+ * waits for the next one. The guest that held the flows is gone or no
+ * longer understood, so every flow ends toward the host at once
+ * (vnat_reset_flows: host peers see a reset, not an idle timeout later);
+ * listeners and forwards stay for the next guest. */
+static void link_stream_reset(struct host_io *io, uint64_t now, const char *why)
 {
     if (io->link_fd < 0)
         return;
@@ -49,6 +53,7 @@ static void link_stream_reset(struct host_io *io, const char *why)
     io->st.link_resets++;
     stream_rx_reset(&io->srx);
     io->stx.start = io->stx.end = 0;
+    (void)vnat_reset_flows(io->nat, now);
 }
 
 int guest_link_send(struct host_io *io, const uint8_t *frame, size_t len)
@@ -105,20 +110,33 @@ static void tap_readable(struct host_io *io, uint64_t now)
     }
 }
 
-static void stream_readable(struct host_io *io, uint64_t now)
+/* The peer's side ended (EOF or an error): a frame it left half sent is a
+ * torn frame, counted. */
+static void link_stream_lost(struct host_io *io, uint64_t now, const char *why)
 {
-    for (int i = 0; i < STREAM_READS_PER_WAKEUP && io->link_fd >= 0; i++) {
+    if (io->srx.end > io->srx.start)
+        io->st.link_torn_frames++;
+    link_stream_reset(io, now, why);
+}
+
+/* Read and hand on up to max_reads buffers. A short read ends it unless
+ * to_end (then only EAGAIN, the end or an error does: the drain before an
+ * accept). Returns 1 when it stopped with bytes possibly left, 0 when
+ * drained or the link was reset. */
+static int stream_read(struct host_io *io, uint64_t now, int max_reads, bool to_end)
+{
+    for (int i = 0; i < max_reads && io->link_fd >= 0; i++) {
         size_t avail;
         uint8_t *p = stream_rx_space(&io->srx, &avail);
         ssize_t n = recv(io->link_fd, p, avail, MSG_DONTWAIT);
         if (n == 0) {
-            link_stream_reset(io, "peer closed the stream");
-            return;
+            link_stream_lost(io, now, "peer closed the stream");
+            return 0;
         }
         if (n < 0) {
             if (errno != EAGAIN && errno != EWOULDBLOCK)
-                link_stream_reset(io, strerror(errno));
-            return;
+                link_stream_lost(io, now, strerror(errno));
+            return 0;
         }
         stream_rx_commit(&io->srx, (size_t)n);
         const uint8_t *frame;
@@ -129,12 +147,18 @@ static void stream_readable(struct host_io *io, uint64_t now)
             guest_frame_in(io, now, frame, len);
         if (r == STREAM_RX_BAD_LENGTH) {
             io->st.link_bad_lengths++;
-            link_stream_reset(io, "bad frame length");
-            return;
+            link_stream_reset(io, now, "bad frame length");
+            return 0;
         }
-        if ((size_t)n < avail)
-            return;
+        if ((size_t)n < avail && !to_end)
+            return 0; /* level-triggered: a rest, or the end, re-fires */
     }
+    return io->link_fd >= 0;
+}
+
+static void stream_readable(struct host_io *io, uint64_t now)
+{
+    (void)stream_read(io, now, STREAM_READS_PER_WAKEUP, false);
 }
 
 static void link_writable(struct host_io *io, uint64_t now)
@@ -142,7 +166,7 @@ static void link_writable(struct host_io *io, uint64_t now)
     if (io->link_kind == HOST_LINK_STREAM && stream_tx_pending(&io->stx)) {
         int rc = stream_tx_flush(&io->stx, io->link_fd);
         if (rc < 0) {
-            link_stream_reset(io, strerror(-rc));
+            link_stream_reset(io, now, strerror(-rc));
             return;
         }
         if (rc == 0)
@@ -211,11 +235,15 @@ void host_link_accept(struct host_io *io, uint64_t now)
     if (fd < 0)
         return;
     if (io->link_fd >= 0) {
-        /* The old guest may have gone with its hang-up still unread in
-         * this batch: a pending EOF means the new connection replaces it. */
-        char b;
-        if (recv(io->link_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0)
-            link_stream_reset(io, "peer closed the stream");
+        /* The old guest may have gone with its last frames, a torn frame
+         * or its hang-up (EOF or ECONNRESET) still unread in this batch:
+         * read it to its end now, in order, so that its end is seen
+         * before the new connection is judged. Bounded: whatever the old
+         * peer wrote before it closed is in its socket's buffer (4 MiB,
+         * at most 8 MiB after the kernel's doubling, read 128 KiB at a
+         * time); a peer still writing keeps the link and the newcomer is
+         * refused. */
+        (void)stream_read(io, now, STREAM_DRAIN_READS, true);
     }
     if (io->link_fd >= 0) {
         close(fd);

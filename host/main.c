@@ -431,6 +431,7 @@ static void print_stats(struct host *h)
     P(h->io.st.link_refused);
     P(h->io.st.link_resets);
     P(h->io.st.link_bad_lengths);
+    P(h->io.st.link_torn_frames);
     P(h->io.st.peek_calls);
     P(h->io.st.peek_off_sets);
     P(h->io.st.peek_fallback);
@@ -439,6 +440,7 @@ static void print_stats(struct host *h)
     P(h->io.st.sockets_opened);
     P(h->io.st.stale_events);
     P(h->io.st.deadline_guard);
+    P(h->io.st.accept_shed);
 #undef P
 }
 

@@ -16,6 +16,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -34,6 +35,42 @@
 #define PEEK_SCRATCH_LEN (64u * 1024u)
 #define DISCARD_MAX_CALLS 64
 
+/* The reserve descriptor (see shed_one): held open so that, out of
+ * descriptors, one can still be freed for a moment. */
+static void reserve_take(struct host_io *io)
+{
+    if (io->reserve_open)
+        return;
+    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        io->reserve_fd = fd;
+        io->reserve_open = true;
+    }
+}
+
+/* accept() failed for want of descriptors (EMFILE, ENFILE) with a
+ * connection waiting, and listeners are level-triggered: without this the
+ * listener would be reported again at once, as long as the connection
+ * waits, and the loop would spin. The reserve descriptor is given up for a
+ * moment to take that connection and close it with a reset (the host peer
+ * sees ECONNRESET at once, not a hang), so each report takes one waiting
+ * connection off the queue. */
+static void shed_one(struct host_io *io, int lfd)
+{
+    if (!io->reserve_open)
+        return;
+    close(io->reserve_fd);
+    io->reserve_open = false;
+    int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) {
+        struct linger lg = {.l_onoff = 1, .l_linger = 0};
+        (void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+        close(fd);
+        io->st.accept_shed++;
+    }
+    reserve_take(io);
+}
+
 int host_io_init(struct host_io *io, uint32_t socket_slots)
 {
     io->link_fd = io->link_listen_fd = -1;
@@ -46,6 +83,7 @@ int host_io_init(struct host_io *io, uint32_t socket_slots)
     io->nsocks = socket_slots;
     io->peek_scratch_len = PEEK_SCRATCH_LEN;
     io->peek_off_supported = true;
+    reserve_take(io);
     return 0;
 }
 
@@ -66,6 +104,9 @@ void host_io_fini(struct host_io *io)
     free(io->peek_scratch);
     io->socks = NULL;
     io->nsocks = 0;
+    if (io->reserve_open)
+        close(io->reserve_fd);
+    io->reserve_open = false;
 }
 
 struct host_sock *host_sock_find(struct host_io *io, vnat_token tok)
@@ -286,9 +327,14 @@ static int op_tcp_accept(void *ctx, vnat_token listener, vnat_token tok, struct 
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
     memset(&ss, 0, sizeof(ss));
+    reserve_take(io); /* if it could not be taken back last time */
     int fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0)
-        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    if (fd < 0) {
+        int e = errno;
+        if (e == EMFILE || e == ENFILE)
+            shed_one(io, l->fd);
+        return e == EWOULDBLOCK ? -EAGAIN : -e;
+    }
     struct host_sock *s = sock_claim(io, tok);
     if (!s) {
         close(fd);

@@ -299,6 +299,40 @@ PIN(dns_refused_resolver_gives_port_unreachable_and_the_next_one_is_used)
     sfh_free(&h);
 }
 
+/* A resolver that answers REFUSED, SERVFAIL or NOTIMP (issue 14 item 6):
+ * the guest gets the answer at once, and new flows go to the next resolver,
+ * as for one that is down. NXDOMAIN is an answer: no move. */
+PIN(dns_refusing_resolver_answer_is_delivered_and_the_next_one_is_used)
+{
+    static const uint8_t rcodes[] = {5, 2, 4, 3};
+    struct sfh h;
+    sfh_init(&h, two_resolvers);
+    uint8_t at = 53;
+    for (unsigned i = 0; i < sizeof rcodes; i++) {
+        struct dmsg q, r;
+        query(&q, (uint16_t)(10 + i), "example.test");
+        struct sfh_sock *s = ask(&h, &q, (uint16_t)(40000 + i));
+        assert_non_null(s);
+        assert_int_equal(s->addr.ip.addr[3], at);
+        answer(&r, &q, 300);
+        r.b[3] = (uint8_t)((r.b[3] & 0xf0) | rcodes[i]);
+        sfh_incoming(s, &s->addr, r.b, r.len);
+        assert_int_equal(sfh_readable(&h, s->tok), VNAT_OK);
+        struct tk_pkt o = expect_guest_answer(&h, (uint16_t)(40000 + i));
+        assert_int_equal(o.len, r.len);
+        assert_memory_equal(o.payload, r.b, r.len);
+        if (rcodes[i] != 3)
+            at = at == 53 ? 54 : 53;
+    }
+    /* after REFUSED, SERVFAIL, NOTIMP: 53 -> 54 -> 53 -> 54; NXDOMAIN stays */
+    struct dmsg q;
+    query(&q, 20, "example.test");
+    struct sfh_sock *s = ask(&h, &q, 40010);
+    assert_non_null(s);
+    assert_int_equal(s->addr.ip.addr[3], 54);
+    sfh_free(&h);
+}
+
 PIN(dns_over_tcp_goes_to_the_resolver)
 {
     struct sfh h;
@@ -428,5 +462,6 @@ PIN_MAIN(cmocka_unit_test(dns_query_resolves),
          cmocka_unit_test(dns_malformed_queries_are_dropped_and_counted),
          cmocka_unit_test(dns_hostile_answers_are_delivered_but_never_cached),
          cmocka_unit_test(dns_refused_resolver_gives_port_unreachable_and_the_next_one_is_used),
+         cmocka_unit_test(dns_refusing_resolver_answer_is_delivered_and_the_next_one_is_used),
          cmocka_unit_test(dns_over_tcp_goes_to_the_resolver),
          cmocka_unit_test(dns_without_resolvers_sends_nothing_to_the_host))

@@ -377,6 +377,55 @@ PIN(shutdown_closes_listeners_and_datagram_flows)
     sfh_free(&h);
 }
 
+/* The guest went away (issue 14 item 6, a VM restart on vnat serve): every
+ * flow ends toward the host at once, listeners stay, the next guest is
+ * served. */
+PIN(reset_flows_ends_every_flow_and_keeps_the_forwards)
+{
+    struct sfh h;
+    sfh_init(&h, with_forwards);
+    struct vnat_sockaddr peer = sfh_addr4(127, 0, 0, 1, 45678);
+    struct inbound in = accept_one(&h, &peer);
+    handshake(&h, &in, GW);
+    static const uint8_t far[4] = {198, 51, 100, 7};
+    sfh_send_tcp(&h, far, 40000, 80, 1000, 0, VW_TCP_SYN, 65535, true, NULL, 0);
+    struct sfh_sock *out = sfh_last(&h);
+    vnat_token out_tok = out->tok;
+    assert_int_equal(out->kind, SFH_STREAM);
+    assert_int_equal(vnat_on_writable(h.nat, h.now, out->tok, 0), VNAT_OK); /* connected */
+    sfh_check(&h);
+    sfh_send_udp(&h, far, 5000, 9, "x", 1);
+    sfh_send_ping(&h, far, 1, 1, "x", 1);
+    assert_int_equal(sfh_count(&h, SFH_DGRAM, true), 2);
+    assert_int_equal(SFH_STAT(&h, flows_live), 4);
+    sfh_drain(&h);
+
+    assert_int_equal(vnat_reset_flows(h.nat, h.now), VNAT_OK);
+    assert_true(in.sock->closed);
+    assert_int_equal(in.sock->close_reset, 1);
+    assert_true(out->closed);
+    assert_int_equal(out->close_reset, 1);
+    assert_int_equal(sfh_count(&h, SFH_DGRAM, true), 0);
+    assert_int_equal(SFH_STAT(&h, flows_live), 0);
+    assert_int_equal(SFH_STAT(&h, rst_sent[VNAT_RST_SHUTDOWN]), 2);
+    /* the forwards' listeners stay open */
+    assert_int_equal(sfh_count(&h, SFH_LISTENER, true), 1);
+    assert_int_equal(sfh_count(&h, SFH_DGRAM_BOUND, true), 1);
+    sfh_check(&h);
+    /* the next guest is served: the forward and a new outbound flow */
+    sfh_drain(&h);
+    peer.port = 45679;
+    in = accept_one(&h, &peer);
+    handshake(&h, &in, GW);
+    sfh_send_tcp(&h, far, 40000, 80, 2000, 0, VW_TCP_SYN, 65535, true, NULL, 0);
+    assert_true(sfh_last(&h)->tok != out_tok && !sfh_last(&h)->closed);
+    assert_int_equal(SFH_STAT(&h, flows_live), 2);
+    vnat_shutdown(h.nat, h.now);
+    assert_int_equal(vnat_reset_flows(h.nat, h.now), VNAT_E_STATE);
+    assert_int_equal(vnat_reset_flows(NULL, h.now), VNAT_E_INVAL);
+    sfh_free(&h);
+}
+
 PIN_MAIN(cmocka_unit_test(tcp_port_forward_inbound_connect_succeeds),
          cmocka_unit_test(forward_guest_rst_resets_the_host_connection),
          cmocka_unit_test(forward_syn_is_retransmitted_then_times_out),
@@ -386,4 +435,5 @@ PIN_MAIN(cmocka_unit_test(tcp_port_forward_inbound_connect_succeeds),
          cmocka_unit_test(udp_port_forward_round_trips),
          cmocka_unit_test(forwards_are_added_and_removed_at_run_time),
          cmocka_unit_test(forward_that_cannot_listen_fails_creation_cleanly),
-         cmocka_unit_test(shutdown_closes_listeners_and_datagram_flows))
+         cmocka_unit_test(shutdown_closes_listeners_and_datagram_flows),
+         cmocka_unit_test(reset_flows_ends_every_flow_and_keeps_the_forwards))

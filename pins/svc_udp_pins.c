@@ -186,6 +186,29 @@ PIN(udp_refused_by_the_host_gives_the_guest_port_unreachable)
     sfh_free(&h);
 }
 
+/* The host is out of descriptors (EMFILE, ENFILE; issue 14 item 6): the
+ * guest learns at once (ICMP administratively prohibited, a code a Linux
+ * guest reports to a UDP socket), nothing is left open, and the next
+ * datagram, once a descriptor is free, opens its flow. */
+PIN(udp_host_out_of_descriptors_gives_the_guest_an_icmp_error)
+{
+    struct sfh h;
+    sfh_init(&h, NULL);
+    static const long errs[] = {-24, -23}; /* EMFILE, ENFILE */
+    for (int i = 0; i < 2; i++) {
+        tk_script_once(&h.script, VNAT_OP_DGRAM_OPEN, VNAT_TOKEN_NONE, errs[i]);
+        sfh_send_udp(&h, FAR, 5000, 9, "a", 1);
+        struct tk_pkt o = expect_icmp_unreach(&h, 13);
+        assert_memory_equal(o.src, FAR, 4);
+        assert_int_equal(SFH_STAT(&h, drops[VNAT_DROP_HOST_ERROR]), (uint64_t)i + 1);
+        assert_int_equal(SFH_STAT(&h, udp_flows), 0);
+    }
+    sfh_send_udp(&h, FAR, 5000, 9, "b", 1);
+    assert_int_equal(SFH_STAT(&h, udp_flows), 1);
+    assert_int_equal(sfh_last(&h)->nsent, 1);
+    sfh_free(&h);
+}
+
 static void two_udp_flows(struct vnat_config *c)
 {
     c->max_udp_flows = 2;
@@ -406,6 +429,7 @@ PIN_MAIN(cmocka_unit_test(udp_non_dns_round_trips),
          cmocka_unit_test(udp_idle_timeout_is_30s_until_traffic_went_both_ways),
          cmocka_unit_test(udp_stream_timeout_is_120s_once_the_host_answered),
          cmocka_unit_test(udp_refused_by_the_host_gives_the_guest_port_unreachable),
+         cmocka_unit_test(udp_host_out_of_descriptors_gives_the_guest_an_icmp_error),
          cmocka_unit_test(udp_flow_limit_is_enforced_and_counted),
          cmocka_unit_test(udp_full_guest_link_pauses_reading_until_it_drains),
          cmocka_unit_test(udp_impossible_host_results_close_the_flow_and_are_counted),

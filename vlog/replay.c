@@ -337,10 +337,13 @@ static void rp_feed(struct replay *rp, vnat **nat, void **mem)
         (void)vnat_on_tick(*nat, (uint64_t)in.b);
         break;
     case VNAT_LOG_API:
-        /* API records: a = 1 shutdown, 2 forward_add, 3 forward_remove;
+        /* API records: a = 1 shutdown, 2 forward_add, 3 forward_remove,
+         * 4 reset_flows;
          * data = the struct vnat_forward for 2 and 3 (docs/trace.md). */
         if (in.a == 1) {
             vnat_shutdown(*nat, in.now);
+        } else if (in.a == 4) {
+            (void)vnat_reset_flows(*nat, in.now);
         } else if ((in.a == 2 || in.a == 3) && in.len == sizeof(struct vnat_forward)) {
             struct vnat_forward fwd;
             memcpy(&fwd, in.data, sizeof fwd);

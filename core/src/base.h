@@ -80,6 +80,8 @@ static inline bool seq_ge(uint32_t a, uint32_t b)
 #define HOST_EAGAIN 11
 #define HOST_ENOMEM 12
 #define HOST_EACCES 13
+#define HOST_ENFILE 23
+#define HOST_EMFILE 24
 #define HOST_EPIPE 32
 #define HOST_EMSGSIZE 90
 #define HOST_ENETDOWN 100

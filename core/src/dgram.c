@@ -169,7 +169,13 @@ int dgram_unreach_code(long err)
         return 1; /* host unreachable */
     case HOST_EACCES:
     case HOST_EPERM:
-        return 13; /* communication administratively prohibited */
+    case HOST_EMFILE:
+    case HOST_ENFILE:
+        /* communication administratively prohibited. For EMFILE/ENFILE
+         * (vnat out of descriptors) too: a Linux guest reports only the
+         * "hard" codes (3, 13, ...) to a UDP socket without IP_RECVERR;
+         * host unreachable (1) would leave it waiting for its timeout. */
+        return 13;
     default:
         return -1;
     }

@@ -338,7 +338,7 @@ void dispatch_timers(struct vnat *nat)
 /* Shutdown, invariants, dump                                          */
 /* ------------------------------------------------------------------ */
 
-void dispatch_shutdown(struct vnat *nat)
+void dispatch_reset_flows(struct vnat *nat)
 {
     VNAT_ASSERT(nat, !nat->shut_down);
     for (uint32_t i = 0; i < nat->cfg.max_flows; i++) {
@@ -351,6 +351,11 @@ void dispatch_shutdown(struct vnat *nat)
         if (f->in_use && f->key.proto != VNAT_PROTO_TCP)
             dgram_release(nat, f);
     }
+}
+
+void dispatch_shutdown(struct vnat *nat)
+{
+    dispatch_reset_flows(nat);
     forward_shutdown(nat);
 }
 

@@ -25,6 +25,9 @@ vnat_err dispatch_listener_ready(struct vnat *nat, vnat_token tok);
 /* The guest link takes frames again: resume the flows that lost one, oldest
  * first, until it refuses again. */
 void dispatch_link_writable(struct vnat *nat);
+/* End every flow (TCP: RST to the guest, host socket reset; datagram flows
+ * released); listeners and forwards stay. vnat_reset_flows. */
+void dispatch_reset_flows(struct vnat *nat);
 /* Reset every TCP flow, release every datagram flow, close every listener. */
 void dispatch_shutdown(struct vnat *nat);
 /* Every live flow's protocol invariants and the protocols' counters. */

@@ -20,8 +20,8 @@
  *            impossible result is logged as a number and rejected by the
  *            caller.
  *   OUT_FRAME op = GUEST_SEND, data = frame, a = b = the sink's return.
- *   API      a = 1 shutdown, 2 forward_add, 3 forward_remove; data = the
- *            forward for 2 and 3.
+ *   API      a = 1 shutdown, 2 forward_add, 3 forward_remove, 4 reset_flows;
+ *            data = the forward for 2 and 3.
  */
 #include "log.h"
 

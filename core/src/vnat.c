@@ -419,6 +419,18 @@ void vnat_shutdown(vnat *nat, uint64_t now)
     nat->shut_down = 1;
 }
 
+vnat_err vnat_reset_flows(vnat *nat, uint64_t now)
+{
+    if (nat == NULL)
+        return VNAT_E_INVAL;
+    if (nat->shut_down)
+        return VNAT_E_STATE;
+    advance_time(nat, now);
+    log_api(nat, 4, NULL, 0);
+    dispatch_reset_flows(nat);
+    return VNAT_OK;
+}
+
 /* ------------------------------------------------------------------ */
 /* Events                                                              */
 /* ------------------------------------------------------------------ */

@@ -12,12 +12,38 @@ line of stdout, then serves until killed.
   helpers.py firehose [LOG]    per connection: send until the peer goes away;
                                append how it ended ("reset", "closed") to LOG
   helpers.py dns NAME ADDR     UDP DNS: answers A queries for NAME with ADDR
+  helpers.py holder [ADDR PORT]  TCP (127.0.0.1, any port unless given):
+                               per connection send "hi\n", then hold it
+                               until the peer closes
+  helpers.py grab HOST PORT N [UDPPORT]  client: open up to N connections
+                               and hold them; each is "ok" (got "hi"),
+                               "reset" or "timeout" (2 s); stop at the
+                               first that is not ok, print "ok K FAILURE
+                               MS" (MS: how long the failure took); with
+                               UDPPORT, then send a datagram there on a new
+                               connected socket and print "udp RESULT MS"
+                               (answer, timeout, error:ERRNO); then wait for a
+                               line on stdin,
+                               close them all, open one more and print
+                               "after RESULT"
+  helpers.py dns-rcode RCODE   UDP DNS: answers every query with RCODE
+                               (2 SERVFAIL, 5 REFUSED) and no records
+  helpers.py dead-udp-port     print a loopback UDP port nothing listens on
+  helpers.py dns-try SERVER NAME QID  client: one A query on a new
+                               connected UDP socket (as glibc does); print
+                               "answer RCODE MS", "unreachable MS" (an ICMP
+                               error came back: ECONNREFUSED) or "timeout MS"
+                               (5 s)
   helpers.py udp-echo [ADDR]   UDP: sends every datagram back, reversed
   helpers.py hello ADDR TEXT   TCP on ADDR: sends TEXT to each client, closes
   helpers.py hello-ask HOST PORT   client: print what the server sends;
                                "refused" (exit 3) on a reset, exit 4 on a timeout
   helpers.py send HOST PORT FILE   client: send FILE, half-close, wait for EOF
   helpers.py stall HOST PORT SECS  client: connect, never read, sleep
+  helpers.py drink HOST PORT LOG  client: read until the stream ends; touch
+                               LOG.started after the first MiB; write how
+                               it ended ("reset", "closed", "timeout" after
+                               5 s without a byte) to LOG
   helpers.py resolve NAME      client: print NAME's IPv4 address
   helpers.py udp-ask HOST PORT TEXT  client: send TEXT, print the answer
   helpers.py echo-servers ADDR TCPPORT UDPPORT  TCP and UDP echo on fixed
@@ -170,6 +196,134 @@ def serve_dns(name, addr):
         s.sendto(hdr + question + ans, peer)
 
 
+def serve_holder(addr="127.0.0.1", port=0):
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((addr, int(port)))
+    ls.listen(128)
+    announce(ls.getsockname()[1])
+
+    def handle(c):
+        try:
+            c.sendall(b"hi\n")
+            while c.recv(4096):
+                pass
+        except OSError:
+            pass
+        c.close()
+
+    while True:
+        c, _ = ls.accept()
+        threading.Thread(target=handle, args=(c,), daemon=True).start()
+
+
+def grab_one(host, port):
+    t0 = time.monotonic()
+    try:
+        c = socket.create_connection((host, int(port)), timeout=2)
+        b = b""
+        while len(b) < 3:
+            d = c.recv(3 - len(b))
+            if not d:
+                c.close()
+                return None, "reset", time.monotonic() - t0
+            b += d
+        return c, "ok", time.monotonic() - t0
+    except (ConnectionResetError, ConnectionRefusedError):
+        return None, "reset", time.monotonic() - t0
+    except socket.timeout:
+        return None, "timeout", time.monotonic() - t0
+
+
+def udp_try(host, port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(2.0)
+    s.connect((host, int(port)))
+    t0 = time.monotonic()
+    try:
+        s.send(b"ping")
+        s.recv(4096)
+        how = "answer"
+    except socket.timeout:
+        how = "timeout"
+    except OSError as e:
+        how = "error:" + (errno_name(e.errno) if e.errno else "?")
+    s.close()
+    return how, int((time.monotonic() - t0) * 1000)
+
+
+def errno_name(n):
+    import errno as _e
+    return _e.errorcode.get(n, str(n))
+
+
+def client_grab(host, port, n, udp_port=None):
+    held = []
+    how, took = "none", 0.0
+    for _ in range(int(n)):
+        c, how, took = grab_one(host, port)
+        if c is None:
+            break
+        held.append(c)
+    print("ok %d %s %d" % (len(held), how if len(held) < int(n) else "none", int(took * 1000)),
+          flush=True)
+    if udp_port:
+        print("udp %s %d" % udp_try(host, udp_port), flush=True)
+    sys.stdin.readline()
+    for c in held:
+        c.close()
+    time.sleep(0.3)
+    c, how, _ = grab_one(host, port)
+    if c:
+        c.close()
+    print("after " + how, flush=True)
+
+
+def serve_dns_rcode(rcode):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    announce(s.getsockname()[1])
+    while True:
+        q, peer = s.recvfrom(4096)
+        if len(q) < 12:
+            continue
+        i = 12
+        while i < len(q) and q[i] != 0:
+            i += 1 + q[i]
+        hdr = struct.pack("!HHHHHH", struct.unpack("!H", q[:2])[0], 0x8180 | int(rcode), 1, 0, 0, 0)
+        s.sendto(hdr + q[12:i + 5], peer)
+
+
+def dead_udp_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    print(s.getsockname()[1], flush=True)
+    s.close()
+
+
+def client_dns_try(server, name, qid):
+    q = struct.pack("!HHHHHH", int(qid), 0x0100, 1, 0, 0, 0)
+    for label in name.split("."):
+        q += bytes([len(label)]) + label.encode()
+    q += b"\0" + struct.pack("!HH", 1, 1)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(5.0)
+    s.connect((server, 53))
+    t0 = time.monotonic()
+    ms = lambda: int((time.monotonic() - t0) * 1000)
+    try:
+        s.send(q)
+        while True:
+            d = s.recv(4096)
+            if len(d) >= 12 and struct.unpack("!H", d[:2])[0] == int(qid):
+                print("answer %d %d" % (d[3] & 0x0F, ms()))
+                return
+    except ConnectionRefusedError:
+        print("unreachable %d" % ms())
+    except socket.timeout:
+        print("timeout %d" % ms())
+
+
 def serve_udp_echo(addr="127.0.0.1"):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind((addr, 0))
@@ -237,6 +391,28 @@ def client_stall(host, port, secs):
     print("connected", flush=True)
     time.sleep(float(secs))
     c.close()
+
+
+def client_drink(host, port, log):
+    how = "closed"
+    c = socket.create_connection((host, int(port)), timeout=5)
+    n = 0
+    try:
+        while True:
+            b = c.recv(1 << 20)
+            if not b:
+                break
+            if n < (1 << 20) <= n + len(b):
+                open(log + ".started", "w").close()
+            n += len(b)
+    except ConnectionResetError:
+        how = "reset"
+    except socket.timeout:
+        how = "timeout"
+    c.close()
+    with open(log + ".tmp", "w") as f:
+        f.write("%s %d\n" % (how, n))
+    os.rename(log + ".tmp", log)
 
 
 def client_resolve(name):
@@ -443,6 +619,16 @@ def main(argv):
         serve_firehose(argv[2] if len(argv) > 2 else None)
     elif cmd == "dns":
         serve_dns(argv[2], argv[3])
+    elif cmd == "holder":
+        serve_holder(*argv[2:4])
+    elif cmd == "grab":
+        client_grab(*argv[2:6])
+    elif cmd == "dns-rcode":
+        serve_dns_rcode(argv[2])
+    elif cmd == "dead-udp-port":
+        dead_udp_port()
+    elif cmd == "dns-try":
+        client_dns_try(argv[2], argv[3], argv[4])
     elif cmd == "udp-echo":
         serve_udp_echo(*argv[2:3])
     elif cmd == "hello":
@@ -455,6 +641,8 @@ def main(argv):
         client_send(argv[2], argv[3], argv[4])
     elif cmd == "stall":
         client_stall(argv[2], argv[3], argv[4])
+    elif cmd == "drink":
+        client_drink(argv[2], argv[3], argv[4])
     elif cmd == "echo-servers":
         serve_echo_servers(argv[2], argv[3], argv[4])
     elif cmd == "tcp-ask":

@@ -9,15 +9,37 @@
  *   2. ACK + "ping" -> the host side reads "ping"; the host writes "pong"
  *      -> a segment carrying "pong" reaches the guest; then RST;
  *   3. a bad length (0xffffffff) -> vnat drops the link (EOF);
- *   4. a new connection and a new SYN -> SYN-ACK again (the link recovered).
+ *   4. a new connection and a new SYN -> SYN-ACK again (the link recovered);
+ *   5. lengths that lie (issue 14 item 6): 0 and HOST_MAX_FRAME + 1 each
+ *      drop the link, and the next connection is served; a frame of exactly
+ *      HOST_MAX_FRAME keeps the link up;
+ *   6. torn frames: a length prefix announcing 100 bytes, 10 sent, then
+ *      the peer closes. Once plainly; once with vnat stopped (SIGSTOP, with
+ *      VNAT_PID given) while the torn frame, the close and the next
+ *      connection with its SYN all happen, and with a reply left unread by
+ *      the closing peer (its close then reports ECONNRESET to vnat, as a
+ *      killed QEMU's does): vnat sees the old link's end and the new
+ *      connection in one wakeup, and must still serve the new one.
+ * With --restart, a VM restart instead (issue 14 item 6): a guest with an
+ * established flow to the host listener goes away (its link closes); the
+ * host end of that flow must see ECONNRESET within 2 s; then a new guest on
+ * a new connection gets an ARP reply, a DHCP offer, and a TCP handshake
+ * from the same source port as the old flow, with data both ways.
+ * With --sigterm, SIGTERM to vnat (VNAT_PID) in the middle of a transfer
+ * from the host listener to the guest, which reads and acknowledges: the
+ * guest must see a RST for the flow and the host end ECONNRESET, each
+ * within 1 s of the signal.
  * Exit 0 on success, 1 with a message on the first failure.
- * usage: serve_client SOCKET_PATH
+ * usage: serve_client SOCKET_PATH [VNAT_PID]
+ *        serve_client --restart SOCKET_PATH
+ *        serve_client --sigterm SOCKET_PATH VNAT_PID
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -252,6 +274,67 @@ static int connect_unix(const char *path)
     }
 }
 
+/* Wait until the peer (vnat) drops the link: EOF or an error. */
+static void expect_dropped(int fd, const char *what)
+{
+    uint8_t junk[512];
+    uint64_t deadline = now_ms() + 3000;
+    for (;;) {
+        struct pollfd pf = {.fd = fd, .events = POLLIN};
+        if (now_ms() > deadline)
+            FAIL("vnat kept the link after %s", what);
+        if (poll(&pf, 1, 100) == 1) {
+            ssize_t r = read(fd, junk, sizeof(junk));
+            if (r <= 0)
+                return;
+        }
+    }
+}
+
+/* An ARP request for the gateway, from the guest. */
+static size_t build_arp(uint8_t *f)
+{
+    memset(f, 0xff, 6);
+    memcpy(f + 6, guest_mac, 6);
+    put16(f + 12, 0x0806);
+    uint8_t *a = f + 14;
+    put16(a, 1);
+    put16(a + 2, 0x0800);
+    a[4] = 6;
+    a[5] = 4;
+    put16(a + 6, 1);
+    memcpy(a + 8, guest_mac, 6);
+    memcpy(a + 14, guest_ip, 4);
+    memset(a + 18, 0, 6);
+    memcpy(a + 24, gw_ip, 4);
+    return 14 + 28;
+}
+
+/* Stop or continue vnat; for a stop, wait until it is stopped. */
+static void vnat_signal(pid_t pid, int sig)
+{
+    if (kill(pid, sig) != 0)
+        FAIL("kill %d: %s", (int)pid, strerror(errno));
+    if (sig != SIGSTOP)
+        return;
+    char path[64], st[512];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    for (int i = 0; i < 500; i++) {
+        FILE *fp = fopen(path, "r");
+        if (fp) {
+            size_t n = fread(st, 1, sizeof(st) - 1, fp);
+            fclose(fp);
+            st[n] = 0;
+            const char *p = strrchr(st, ')');
+            if (p && p[1] == ' ' && p[2] == 'T')
+                return;
+        }
+        usleep(2000);
+    }
+    kill(pid, SIGCONT);
+    FAIL("vnat did not stop");
+}
+
 static int accept_within(int lfd, int ms)
 {
     struct pollfd pf = {.fd = lfd, .events = POLLIN};
@@ -276,10 +359,245 @@ static uint32_t handshake_syn(int fd, uint8_t *buf, uint16_t port, uint16_t spor
     return s.seq;
 }
 
+/* A DHCPDISCOVER from the guest (UDP checksum 0: none). */
+static size_t build_dhcp_discover(uint8_t *f, uint32_t xid)
+{
+    size_t bootp = 236 + 4 + 3 + 1;
+    size_t udplen = 8 + bootp;
+    memset(f, 0, 14 + 20 + udplen);
+    memset(f, 0xff, 6);
+    memcpy(f + 6, guest_mac, 6);
+    put16(f + 12, 0x0800);
+    uint8_t *ip = f + 14;
+    ip[0] = 0x45;
+    put16(ip + 2, (uint16_t)(20 + udplen));
+    ip[8] = 64;
+    ip[9] = 17;
+    memset(ip + 16, 0xff, 4); /* from 0.0.0.0 to 255.255.255.255 */
+    put16(ip + 10, csum_fold(csum_add(0, ip, 20)));
+    uint8_t *u = ip + 20;
+    put16(u, 68);
+    put16(u + 2, 67);
+    put16(u + 4, (uint16_t)udplen);
+    uint8_t *b = u + 8;
+    b[0] = 1; /* BOOTREQUEST */
+    b[1] = 1;
+    b[2] = 6;
+    put32(b + 4, xid);
+    put16(b + 10, 0x8000); /* broadcast */
+    memcpy(b + 28, guest_mac, 6);
+    put32(b + 236, 0x63825363);
+    b[240] = 53;
+    b[241] = 1;
+    b[242] = 1; /* DISCOVER */
+    b[243] = 255;
+    return 14 + 20 + udplen;
+}
+
+/* Wait for a frame matching `want` (1: an ARP reply for the gateway, 2: a
+ * DHCPOFFER for xid), skipping others. */
+static void expect_frame(int fd, uint8_t *buf, int want, uint32_t xid)
+{
+    uint64_t deadline = now_ms() + 3000;
+    for (int i = 0; i < 1000; i++) {
+        uint8_t hdr[4];
+        if (!read_exact(fd, hdr, 4, deadline))
+            FAIL("vnat closed the link");
+        uint32_t len = get32(hdr);
+        if (len == 0 || len > 70000)
+            FAIL("vnat sent a bad frame length %u", len);
+        if (!read_exact(fd, buf, len, deadline))
+            FAIL("vnat closed the link mid-frame");
+        if (want == 1 && len >= 42 && buf[12] == 0x08 && buf[13] == 0x06 && buf[21] == 2 &&
+            !memcmp(buf + 28, gw_ip, 4) && !memcmp(buf + 22, gw_mac, 6))
+            return;
+        if (want == 2 && len >= 14 + 20 + 8 + 243 && buf[12] == 0x08 && buf[13] == 0x00 &&
+            buf[23] == 17) {
+            const uint8_t *b = buf + 14 + (size_t)(buf[14] & 0x0f) * 4 + 8;
+            if (b[0] == 2 && get32(b + 4) == xid && get32(b + 236) == 0x63825363 && b[240] == 53 &&
+                b[242] == 2)
+                return;
+        }
+    }
+    FAIL("too many unrelated frames");
+}
+
+/* --restart: see the top of the file. */
+static int restart(const char *path)
+{
+    static uint8_t buf[70000];
+    uint8_t f[512];
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in la = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t ll = sizeof(la);
+    if (lfd < 0 || bind(lfd, (struct sockaddr *)&la, sizeof(la)) < 0 || listen(lfd, 8) < 0 ||
+        getsockname(lfd, (struct sockaddr *)&la, &ll) < 0)
+        FAIL("loopback listener: %s", strerror(errno));
+    uint16_t port = ntohs(la.sin_port);
+    const uint16_t sport = 42001;
+
+    /* the first guest: an established flow with data both ways */
+    int fd = connect_unix(path);
+    uint32_t srv = handshake_syn(fd, buf, port, sport, 1000, false);
+    int hfd = accept_within(lfd, 3000);
+    if (hfd < 0)
+        FAIL("the host listener saw no connection");
+    size_t n = build_tcp(f, sport, port, 1001, srv + 1, TH_ACK | TH_PSH, "ping", 4);
+    send_frame(fd, f, n, false);
+    char got[8] = {0};
+    struct pollfd pf = {.fd = hfd, .events = POLLIN};
+    if (poll(&pf, 1, 3000) != 1 || read(hfd, got, 4) != 4 || memcmp(got, "ping", 4) != 0)
+        FAIL("the host side did not read \"ping\"");
+    if (write(hfd, "pong", 4) != 4)
+        FAIL("host write: %s", strerror(errno));
+    /* the VM goes away with vnat's "pong" unread, as a killed QEMU does */
+    usleep(100000);
+    close(fd);
+    uint64_t t0 = now_ms();
+
+    /* the host end of the old flow sees a reset, promptly */
+    pf.fd = hfd;
+    int pr = poll(&pf, 1, 2000);
+    ssize_t r = pr == 1 ? read(hfd, got, sizeof(got)) : 0;
+    if (pr != 1)
+        FAIL("the old flow's host end saw nothing within 2 s of the guest leaving");
+    if (r != -1 || errno != ECONNRESET)
+        FAIL("the old flow's host end read %zd (%s), expected ECONNRESET", r,
+             r < 0 ? strerror(errno) : "no error");
+    printf("serve_client: the old flow was reset toward the host after %llu ms\n",
+           (unsigned long long)(now_ms() - t0));
+    close(hfd);
+
+    /* the new guest: ARP, DHCP, TCP from the same port, data */
+    fd = connect_unix(path);
+    n = build_arp(f);
+    send_frame(fd, f, n, false);
+    expect_frame(fd, buf, 1, 0);
+    n = build_dhcp_discover(f, 0x1234abcd);
+    send_frame(fd, f, n, false);
+    expect_frame(fd, buf, 2, 0x1234abcd);
+    srv = handshake_syn(fd, buf, port, sport, 777000, false);
+    hfd = accept_within(lfd, 3000);
+    if (hfd < 0)
+        FAIL("the host listener saw no connection from the new guest");
+    n = build_tcp(f, sport, port, 777001, srv + 1, TH_ACK | TH_PSH, "ping", 4);
+    send_frame(fd, f, n, false);
+    pf.fd = hfd;
+    memset(got, 0, sizeof(got));
+    if (poll(&pf, 1, 3000) != 1 || read(hfd, got, 4) != 4 || memcmp(got, "ping", 4) != 0)
+        FAIL("the host side did not read the new guest's \"ping\"");
+    close(hfd);
+    close(fd);
+    close(lfd);
+    printf("serve_client: the new guest got ARP, DHCP and TCP\n");
+    return 0;
+}
+
+static pid_t parse_pid(const char *s)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*s == 0 || *end != 0 || v <= 0 || v > INT32_MAX)
+        FAIL("not a process id: '%s'", s);
+    return (pid_t)v;
+}
+
+/* Write what the host socket takes without blocking. */
+static void top_up(int hfd)
+{
+    static const uint8_t chunk[16384];
+    while (send(hfd, chunk, sizeof(chunk), MSG_DONTWAIT | MSG_NOSIGNAL) > 0)
+        ;
+}
+
+/* --sigterm: see the top of the file. */
+static int sigterm(const char *path, pid_t vpid)
+{
+    static uint8_t buf[70000];
+    uint8_t f[128];
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in la = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t ll = sizeof(la);
+    if (lfd < 0 || bind(lfd, (struct sockaddr *)&la, sizeof(la)) < 0 || listen(lfd, 8) < 0 ||
+        getsockname(lfd, (struct sockaddr *)&la, &ll) < 0)
+        FAIL("loopback listener: %s", strerror(errno));
+    uint16_t port = ntohs(la.sin_port);
+    const uint16_t sport = 43001;
+    int fd = connect_unix(path);
+    uint32_t srv = handshake_syn(fd, buf, port, sport, 1000, false);
+    int hfd = accept_within(lfd, 3000);
+    if (hfd < 0)
+        FAIL("the host listener saw no connection");
+    size_t n = build_tcp(f, sport, port, 1001, srv + 1, TH_ACK, NULL, 0);
+    send_frame(fd, f, n, false);
+    uint32_t rcv_nxt = srv + 1;
+    uint64_t got = 0, t_term = 0;
+    bool host_reset = false;
+    for (;;) {
+        if (!t_term)
+            top_up(hfd);
+        if (!t_term && got >= (256u << 10)) {
+            if (kill(vpid, SIGTERM) != 0)
+                FAIL("kill: %s", strerror(errno));
+            t_term = now_ms();
+            printf("serve_client: SIGTERM after %llu bytes\n", (unsigned long long)got);
+        }
+        struct seg s;
+        next_segment(fd, buf, port, sport, &s, (t_term ? t_term + 1000 : now_ms() + 5000));
+        if (s.flags & TH_RST) {
+            if (!t_term)
+                FAIL("the flow was reset before the signal");
+            break;
+        }
+        if (s.dlen && s.seq == rcv_nxt) {
+            rcv_nxt += (uint32_t)s.dlen;
+            got += s.dlen;
+        }
+        n = build_tcp(f, sport, port, 1001, rcv_nxt, TH_ACK, NULL, 0);
+        if (!t_term) {
+            send_frame(fd, f, n, false);
+        } else {
+            /* vnat may be gone already: best effort, what it sent is still
+             * to be read */
+            uint8_t fr[4 + 128];
+            put32(fr, (uint32_t)n);
+            memcpy(fr + 4, f, n);
+            (void)send(fd, fr, 4 + n, MSG_DONTWAIT | MSG_NOSIGNAL);
+        }
+    }
+    printf("serve_client: the guest saw a RST %llu ms after the signal\n",
+           (unsigned long long)(now_ms() - t_term));
+    struct pollfd pf = {.fd = hfd, .events = POLLIN};
+    while (now_ms() < t_term + 1000 && !host_reset) {
+        if (poll(&pf, 1, 50) == 1) {
+            char c;
+            ssize_t r = recv(hfd, &c, 1, MSG_DONTWAIT);
+            if (r < 0 && errno == ECONNRESET)
+                host_reset = true;
+            else if (r == 0)
+                FAIL("the host end saw an orderly close, not a reset");
+        }
+    }
+    if (!host_reset)
+        FAIL("the host end saw no reset within 1 s of the signal");
+    printf("serve_client: the host end saw ECONNRESET %llu ms after the signal\n",
+           (unsigned long long)(now_ms() - t_term));
+    close(hfd);
+    close(fd);
+    close(lfd);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: serve_client SOCKET_PATH\n");
+    signal(SIGPIPE, SIG_IGN); /* a write to a dropped link fails, it does not kill */
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc == 3 && !strcmp(argv[1], "--restart"))
+        return restart(argv[2]);
+    if (argc == 4 && !strcmp(argv[1], "--sigterm"))
+        return sigterm(argv[2], parse_pid(argv[3]));
+    if (argc != 2 && argc != 3) {
+        fprintf(stderr, "usage: serve_client SOCKET_PATH [VNAT_PID]\n");
         return 2;
     }
     static uint8_t buf[70000];
@@ -331,6 +649,7 @@ int main(int argc, char **argv)
     uint8_t bad[4] = {0xff, 0xff, 0xff, 0xff};
     write_all(fd, bad, 4);
     uint8_t junk[64];
+    memset(junk, 0, sizeof(junk));
     deadline = now_ms() + 3000;
     for (;;) {
         pf.fd = fd;
@@ -350,6 +669,70 @@ int main(int argc, char **argv)
     (void)handshake_syn(fd, buf, port, 40002, 5000, false);
     close(fd);
     printf("serve_client: link works again after the reset\n");
+
+    /* 5. lengths that lie: 0, and one above HOST_MAX_FRAME (65568) */
+    static const uint32_t lies[] = {0, 65568 + 1};
+    for (size_t i = 0; i < 2; i++) {
+        fd = connect_unix(argv[1]);
+        uint8_t h[20] = {0}; /* one write: vnat may drop the link after the prefix */
+        put32(h, lies[i]);
+        write_all(fd, h, sizeof(h));
+        expect_dropped(fd, lies[i] ? "a length above the bound" : "a length of 0");
+        close(fd);
+        fd = connect_unix(argv[1]);
+        (void)handshake_syn(fd, buf, port, (uint16_t)(40010 + i), 6000, false);
+        close(fd);
+        printf("serve_client: length %u reset the link, the next connection works\n", lies[i]);
+    }
+    /* exactly the bound is a frame (the core drops it), the link stays */
+    fd = connect_unix(argv[1]);
+    {
+        static uint8_t big[65568];
+        memset(big, 0, sizeof(big));
+        memcpy(big, gw_mac, 6);
+        memcpy(big + 6, guest_mac, 6);
+        put16(big + 12, 0x88b5); /* local experimental ethertype */
+        send_frame(fd, big, sizeof(big), false);
+    }
+    (void)handshake_syn(fd, buf, port, 40012, 7000, false);
+    close(fd);
+    printf("serve_client: a frame of exactly 65568 bytes kept the link\n");
+
+    /* 6. a torn frame: 100 announced, 10 sent, close */
+    uint8_t torn[14];
+    put32(torn, 100);
+    memset(torn + 4, 0, 10);
+    fd = connect_unix(argv[1]);
+    write_all(fd, torn, sizeof(torn));
+    close(fd);
+    fd = connect_unix(argv[1]);
+    (void)handshake_syn(fd, buf, port, 40013, 8000, false);
+    close(fd);
+    printf("serve_client: a torn frame, the next connection works\n");
+
+    if (argc == 3) {
+        pid_t vpid = parse_pid(argv[2]);
+        fd = connect_unix(argv[1]);
+        n = build_arp(f);
+        send_frame(fd, f, n, false);
+        pf.fd = fd;
+        if (poll(&pf, 1, 3000) != 1)
+            FAIL("no ARP reply");
+        /* the reply stays unread: this close reports ECONNRESET to vnat */
+        vnat_signal(vpid, SIGSTOP);
+        write_all(fd, torn, sizeof(torn));
+        close(fd);
+        fd = connect_unix(argv[1]);
+        n = build_tcp(f, 40014, port, 9000, 0, TH_SYN, NULL, 0);
+        send_frame(fd, f, n, false);
+        vnat_signal(vpid, SIGCONT);
+        struct seg s;
+        next_segment(fd, buf, port, 40014, &s, now_ms() + 5000);
+        if ((s.flags & (TH_SYN | TH_ACK)) != (TH_SYN | TH_ACK) || s.ack != 9001)
+            FAIL("expected SYN-ACK after the torn frame, got flags 0x%02x", s.flags);
+        close(fd);
+        printf("serve_client: a torn frame and a reconnect in one wakeup, the new one works\n");
+    }
     close(lfd);
     return 0;
 }

@@ -489,6 +489,19 @@ void *vnat_memory_base(vnat *nat);
  * holds no host resources afterwards and must not be used again. */
 void vnat_shutdown(vnat *nat, uint64_t now);
 
+/* The guest is gone while the instance lives on: its link was lost (a VM
+ * restart, a QEMU killed, `vnat serve`'s stream peer closing). Ends every
+ * flow at once, as vnat_shutdown does: TCP flows send the guest a RST
+ * (counted under rst_sent "shutdown"; a link that refuses it loses it) and
+ * their host sockets are closed with a reset, so host peers see
+ * ECONNRESET now rather than an idle timeout later; lingering TCP flows,
+ * UDP and ICMP flows are released and their sockets closed. Listeners and
+ * forwards (from the config and added at run time) stay, and the instance
+ * serves the next guest as it served the first. Logged (API record a = 4)
+ * and replayed. Returns VNAT_OK, VNAT_E_INVAL for a NULL nat, VNAT_E_STATE
+ * after vnat_shutdown() (nothing done or logged). */
+vnat_err vnat_reset_flows(vnat *nat, uint64_t now);
+
 /* ------------------------------------------------------------------------ */
 /* Events                                                                    */
 /* ------------------------------------------------------------------------ */
