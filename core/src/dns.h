@@ -31,4 +31,11 @@ bool dns_query(struct vnat *nat, const struct vw_ipv4 *ip, const struct vw_udp *
 /* A resolver's answer on its way to the guest: cache it if cacheable. */
 void dns_on_answer(struct vnat *nat, const uint8_t *msg, size_t len);
 
+/* Snapshot hooks (snap.c, docs/snapshot.md): the cache's live entries, and
+ * their restore into a fresh cache (0, or a negative vnat_err). */
+struct sbuf_w;
+struct sbuf_r;
+void dns_snap_save(const struct vnat *nat, struct sbuf_w *w);
+int dns_snap_load(struct vnat *nat, struct sbuf_r *r);
+
 #endif
