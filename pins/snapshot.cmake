@@ -1,0 +1,4 @@
+vnat_pin(snapshot SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/snapshot_pins.c ${CMAKE_CURRENT_SOURCE_DIR}/fakehost.c
+         LIBS vnat_core_internal vnat_testkit LABELS snapshot)
+target_compile_definitions(pin_snapshot PRIVATE
+  VNAT_PIN_DATA="${CMAKE_CURRENT_SOURCE_DIR}/data")
