@@ -3,7 +3,7 @@
  * the round trip (the same bytes again, and a transfer that continues
  * byte-exact and frame-for-frame like a run that never restored), every
  * rejection with its own code and no partial state, the golden image of
- * the current format version, and the sockets-lost mode (not built yet).
+ * the current format version, and the sockets-lost mode.
  */
 #include "fakehost.h"
 #include "pin.h"
@@ -582,32 +582,123 @@ PIN(snapshot_restore_at_later_now_keeps_remaining_timer_time)
 /* Sockets lost                                                        */
 /* ------------------------------------------------------------------ */
 
-BROKEN_ON_PURPOSE(snapshot_sockets_lost_resets_tcp_toward_the_guest,
-                  "VNAT_RESTORE_SOCKETS_LOST is not built (issue 12 item 3): restore refuses "
-                  "it with VNAT_E_UNSUPPORTED")
+static void with_forward(struct vnat_config *c)
+{
+    static struct vnat_forward fwd;
+    fwd = (struct vnat_forward){.proto = VNAT_PROTO_TCP, .guest_port = 22};
+    fwd.host.ip = vnat_ip4(127, 0, 0, 1);
+    fwd.host.port = 2222;
+    c->forwards = &fwd;
+    c->n_forwards = 1;
+}
+
+/* The guest's side of an RST: what it accepts (RFC 5961 3.2: exactly its
+ * rcv_nxt) and what only makes it send a challenge ACK (inside its
+ * window). */
+static struct fh_seg next_rst(struct fh *h, uint16_t guest_port)
+{
+    while (fh_pending(h) > 0) {
+        struct fh_seg s = fh_next(h);
+        if (s.ok && s.dport == guest_port && (s.flags & VW_TCP_RST))
+            return s;
+    }
+    fail_msg("no RST for guest port %u", guest_port);
+    return (struct fh_seg){0};
+}
+
+PIN(snapshot_sockets_lost_resets_tcp_toward_the_guest)
 {
     struct fh h;
-    fh_init(&h, NULL);
+    fh_init(&h, with_forward);
+    vnat_token listener = h.last_tok;
     struct fh_conn a, b;
-    populate(&h, &a, &b);
+    populate(&h, &a, &b); /* a: all acknowledged; b: 9 bytes unacknowledged */
     size_t len;
     uint8_t *img = take_snapshot(&h, &len);
     size_t need = vnat_memory_size(&h.cfg);
     void *mem = aligned_alloc(16, (need + 15) & ~(size_t)15);
+    uint64_t before[VNAT_OP__COUNT];
+    memcpy(before, h.ops_count, sizeof before);
+    h.now += 5 * VNAT_NS_PER_S; /* a new process, a new clock */
+    for (int i = 0; i < FH_MAX_SOCKS; i++)
+        h.socks[i].closed = h.socks[i].used; /* every socket went with the old process */
     vnat *nat = NULL;
-    vnat_err e = vnat_restore(mem, need, fh_ops_table(), &h, img, len, VNAT_RESTORE_SOCKETS_LOST,
-                              h.now, &nat);
+    assert_int_equal(vnat_restore(mem, need, fh_ops_table(), &h, img, len,
+                                  VNAT_RESTORE_SOCKETS_LOST, h.now, &nat),
+                     VNAT_OK);
     free(img);
-    if (e != VNAT_OK)
-        free(mem);
-    /* Desired: accepted; every established flow is reset toward the guest
-     * (after a challenge ACK where data was in flight), within a bound. */
-    assert_int_equal(e, VNAT_OK);
     free(h.mem);
     h.mem = mem;
     h.nat = nat;
-    fh_advance(&h, 5 * VNAT_NS_PER_S);
+    fh_check(&h);
+    /* The listener was asked for again under its old token; nothing of the
+     * old sockets was touched. */
+    assert_int_equal(h.ops_count[VNAT_OP_TCP_LISTEN], before[VNAT_OP_TCP_LISTEN] + 1);
+    assert_int_equal(h.last_tok, listener);
+    assert_int_equal(h.ops_count[VNAT_OP_CLOSE], before[VNAT_OP_CLOSE]);
+    assert_int_equal(h.ops_count[VNAT_OP_TCP_CONNECT], before[VNAT_OP_TCP_CONNECT]);
+    assert_int_equal(FH_STAT(&h, flows_live), 0);
+    /* a: one RST at exactly the guest's rcv_nxt. */
+    struct fh_seg r = next_rst(&h, a.sport);
+    assert_int_equal(r.seq, a.gack);
+    /* b: the guest never received the 9 bytes, so its rcv_nxt is b.gack:
+     * the first RST (b.gack + 8) is inside its window, not exact; the guest
+     * answers with a challenge ACK, and that ACK gets the RST it accepts. */
+    r = next_rst(&h, b.sport);
+    assert_int_equal(r.seq, b.gack + 8);
+    r = next_rst(&h, b.sport);
+    assert_int_equal(r.seq, b.gack + 9);
+    assert_int_equal(fh_guest_ack(&h, &b), VNAT_OK);
+    r = next_rst(&h, b.sport);
+    assert_int_equal(r.seq, b.gack);
     assert_int_equal(FH_STAT(&h, tcp_flows_by_state[VNAT_TCP_ESTABLISHED]), 0);
+    /* UDP: re-created on its next datagram, under a new socket. */
+    uint8_t f[200];
+    size_t n = tk_udp(&(struct tk_udp_spec){.guest = &h.cfg,
+                                            .dst = DST,
+                                            .ip_id = 8,
+                                            .sport = 5000,
+                                            .dport = 9999,
+                                            .payload = (const uint8_t *)"again",
+                                            .len = 5},
+                      f, sizeof f);
+    fh_frame_in(&h, f, n);
+    assert_int_equal(FH_STAT(&h, udp_flows), 1);
+    assert_int_equal(h.ops_count[VNAT_OP_DGRAM_OPEN], before[VNAT_OP_DGRAM_OPEN] + 1);
+    fh_free(&h);
+}
+
+/* The host refuses the listener: the restore fails as a whole. */
+static int refuse_listen(void *ctx, vnat_token tok, const struct vnat_sockaddr *a)
+{
+    (void)ctx, (void)tok, (void)a;
+    return -98; /* EADDRINUSE */
+}
+
+PIN(snapshot_sockets_lost_refused_listener_fails_whole)
+{
+    struct fh h;
+    fh_init(&h, with_forward);
+    struct fh_conn a, b;
+    populate(&h, &a, &b);
+    size_t len;
+    uint8_t *img = take_snapshot(&h, &len);
+    struct vnat_host_ops ops = *fh_ops_table();
+    ops.tcp_listen = refuse_listen;
+    size_t need = vnat_memory_size(&h.cfg);
+    uint8_t *mem = aligned_alloc(16, (need + 15) & ~(size_t)15);
+    size_t frames = h.out.n;
+    vnat *nat = NULL;
+    assert_int_equal(
+        vnat_restore(mem, need, &ops, &h, img, len, VNAT_RESTORE_SOCKETS_LOST, h.now, &nat),
+        VNAT_E_HOST);
+    assert_null(nat);
+    assert_int_equal(h.out.n, frames); /* nothing sent to the guest */
+    for (size_t i = 0; i < need; i++)
+        if (mem[i] != 0)
+            fail_msg("partial state at byte %zu", i);
+    free(mem);
+    free(img);
     fh_free(&h);
 }
 
@@ -619,4 +710,5 @@ PIN_MAIN(cmocka_unit_test(snapshot_round_trip_gives_the_same_bytes),
          cmocka_unit_test(snapshot_api_refuses_bad_arguments),
          cmocka_unit_test(snapshot_golden_v1_restores),
          cmocka_unit_test(snapshot_restore_at_later_now_keeps_remaining_timer_time),
-         cmocka_unit_test(snapshot_sockets_lost_resets_tcp_toward_the_guest))
+         cmocka_unit_test(snapshot_sockets_lost_resets_tcp_toward_the_guest),
+         cmocka_unit_test(snapshot_sockets_lost_refused_listener_fails_whole))

@@ -881,3 +881,26 @@ vnat_err snap_read_state(struct vnat *nat, struct snap_in *in, uint64_t now, boo
         e = in->r.err;
     return (vnat_err)e;
 }
+
+/* ------------------------------------------------------------------ */
+/* Sockets lost                                                        */
+/* ------------------------------------------------------------------ */
+
+vnat_err snap_lose_sockets(struct vnat *nat)
+{
+    vnat_err e = forward_reopen(nat);
+    if (e != VNAT_OK)
+        return e;
+    for (uint32_t i = 0; i < nat->cfg.max_flows; i++) {
+        struct flow *f = flow_at(nat, i);
+        if (!f->in_use)
+            continue;
+        if (f->key.proto == VNAT_PROTO_TCP) {
+            tcp_restore_lost(nat, f);
+        } else {
+            f->flags &= (uint16_t)~FF_SOCKET;
+            dgram_release(nat, f);
+        }
+    }
+    return VNAT_OK;
+}

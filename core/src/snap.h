@@ -39,4 +39,11 @@ void snap_read_forwards(struct sbuf_r *r, struct vnat_forward *out, uint32_t n);
  * snapshot's own, times kept). VNAT_OK or the error. */
 vnat_err snap_read_state(struct vnat *nat, struct snap_in *in, uint64_t now, bool same_clock);
 
+/* Sockets-lost mode, after a restore read clean: the listeners are asked
+ * for again (VNAT_E_HOST if the host refuses one: nothing else was done),
+ * then every TCP flow is reset toward the guest (tcp_restore_lost) and
+ * every datagram flow forgotten without a host call (its next datagram
+ * opens a new one). */
+vnat_err snap_lose_sockets(struct vnat *nat);
+
 #endif

@@ -493,8 +493,6 @@ vnat_err vnat_restore(void *mem, size_t mem_size, const struct vnat_host_ops *op
     if (!ops_complete(&o) ||
         (sockets != VNAT_RESTORE_SOCKETS_KEPT && sockets != VNAT_RESTORE_SOCKETS_LOST))
         return VNAT_E_INVAL;
-    if (sockets == VNAT_RESTORE_SOCKETS_LOST)
-        return VNAT_E_UNSUPPORTED;
     struct snap_in in;
     struct vnat_config c;
     struct sbuf_r rules, fwds;
@@ -512,6 +510,8 @@ vnat_err vnat_restore(void *mem, size_t mem_size, const struct vnat_host_ops *op
     nat->mem_base = mem;
     nat->mem_size = mem_size;
     e = restore_into(base, &c, &rules, &fwds, &l, &in, now, (mode & VNAT_RESTORE_SAME_CLOCK) != 0);
+    if (e == VNAT_OK && sockets == VNAT_RESTORE_SOCKETS_LOST)
+        e = snap_lose_sockets(nat);
     if (e != VNAT_OK) {
         memset(base, 0, l.total);
         return e;

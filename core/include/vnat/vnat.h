@@ -78,8 +78,7 @@ extern "C" {
     X(VNAT_E_SNAP_RANGE, -17, "snapshot field out of range")                                       \
     X(VNAT_E_SNAP_CAPACITY, -18, "snapshot holds more flows than its capacity")                    \
     X(VNAT_E_SNAP_TOKEN, -19, "snapshot token generation does not fit")                            \
-    X(VNAT_E_SNAP_INVARIANT, -20, "restored state breaks an invariant")                            \
-    X(VNAT_E_UNSUPPORTED, -21, "not supported by this build")
+    X(VNAT_E_SNAP_INVARIANT, -20, "restored state breaks an invariant")
 
 typedef enum vnat_err {
 #define VNAT_X_ENUM(name, value, text) name = (value),
@@ -507,8 +506,14 @@ void vnat_shutdown(vnat *nat, uint64_t now);
  * move, an in-place upgrade, or sockets the embedder rebuilt under the same
  * tokens): every flow continues, no host operation is called. */
 #define VNAT_RESTORE_SOCKETS_KEPT 1
-/* The host sockets are gone (a new host process). Not built yet: refused
- * with VNAT_E_UNSUPPORTED (docs/snapshot.md). */
+/* The host sockets are gone (a new host process): every forward's listener
+ * is requested again under its old token (tcp_listen / dgram_bind); every
+ * TCP flow is reset toward the guest with a RST it accepts (where data we
+ * sent is unacknowledged, a first RST inside the guest's window elicits its
+ * challenge ACK, RFC 5961, which the RST for unknown flows answers at
+ * exactly its next sequence number), and freed without a host call; every
+ * UDP and ICMP flow is forgotten without a host call and re-created by its
+ * next datagram (docs/snapshot.md). */
 #define VNAT_RESTORE_SOCKETS_LOST 2
 /* A flag to or into the mode: the embedder's clock is the one the snapshot
  * was taken on (same process or same host's CLOCK_MONOTONIC). Every time is
@@ -544,19 +549,21 @@ vnat_err vnat_restore_memory_size(const void *snap, size_t len, size_t *mem_size
  * VNAT_RESTORE_SAME_CLOCK. Without that flag `now` becomes the restored
  * clock and every timer keeps the time it had left (each absolute time is
  * moved by now minus the snapshot's now, earlier or later). In
- * VNAT_RESTORE_SOCKETS_KEPT mode no host operation is called, and with
+ * VNAT_RESTORE_SOCKETS_KEPT mode no host operation is called (in _LOST mode
+ * only the ones above, and guest_send), and with
  * VNAT_RESTORE_SAME_CLOCK (or at the snapshot's own now) the restored
  * instance gives back the same snapshot bytes and behaves event for event
  * as the one snapshotted would have. The
  * restored instance passes vnat_check_invariants(). Nothing is logged (the
  * boundary log has no restore record yet). Returns VNAT_OK and sets *out,
- * or, leaving *out NULL, the first bytes of mem zeroed and no host call made:
+ * or, leaving *out NULL, the memory used zeroed again and no host call made:
  *   VNAT_E_INVAL          a NULL out, mem, ops or snap, mem not 16-aligned,
  *                         a required host operation NULL, an unknown mode
  *                         or flag;
  *   VNAT_E_VERSION        ops->struct_size not accepted, or a snapshot major
  *                         version this library does not read;
- *   VNAT_E_UNSUPPORTED    VNAT_RESTORE_SOCKETS_LOST (not built yet);
+ *   VNAT_E_HOST           (sockets lost) the host refused a listener: the
+ *                         ones reopened are closed again, nothing was sent;
  *   VNAT_E_NOMEM          mem_size below vnat_restore_memory_size();
  *   VNAT_E_SNAP_MAGIC     not a snapshot;
  *   VNAT_E_SNAP_TRUNCATED len below the header's length, or a section or
