@@ -7,6 +7,7 @@
  */
 #include "fakehost.h"
 #include "pin.h"
+#include "trace.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -702,6 +703,82 @@ PIN(snapshot_sockets_lost_refused_listener_fails_whole)
     fh_free(&h);
 }
 
+/* ------------------------------------------------------------------ */
+/* Replay across a restore                                             */
+/* ------------------------------------------------------------------ */
+
+struct recording {
+    FILE *f;
+    uint64_t n, restores;
+};
+
+static void record(void *ctx, const struct vnat_log_record *rec)
+{
+    struct recording *r = ctx;
+    assert_int_equal(vnat_trace_write(r->f, rec), 0);
+    r->n++;
+    r->restores += rec->kind == VNAT_LOG_RESTORE;
+}
+
+/* One log across the old core and the restored one (the embedder's one
+ * recording): CREATE ... RESTORE ... replays bit-exact. mode: the restore's
+ * mode. */
+static void replay_across(int mode)
+{
+    static struct fh h;
+    char *buf = NULL;
+    size_t buflen = 0;
+    struct recording rec = {open_memstream(&buf, &buflen), 0, 0};
+    assert_non_null(rec.f);
+    assert_int_equal(vnat_trace_write_header(rec.f), 0);
+    fh_init_log(&h, with_forward, record, &rec);
+    struct fh_conn a, b;
+    populate(&h, &a, &b);
+    size_t len;
+    uint8_t *img = take_snapshot(&h, &len);
+    if (mode & VNAT_RESTORE_SOCKETS_LOST)
+        for (int i = 0; i < FH_MAX_SOCKS; i++)
+            h.socks[i].closed = h.socks[i].used;
+    size_t need = vnat_memory_size(&h.cfg);
+    void *mem = aligned_alloc(16, (need + 15) & ~(size_t)15);
+    vnat *nat = NULL;
+    h.now += VNAT_NS_PER_S;
+    assert_int_equal(vnat_restore(mem, need, fh_ops_table(), &h, img, len, mode, h.now, &nat),
+                     VNAT_OK);
+    free(img);
+    free(h.mem);
+    h.mem = mem;
+    h.nat = nat;
+    assert_int_equal(rec.restores, 1);
+    /* Life goes on: guest data, host data, the guest's ACKs, time. */
+    fh_guest_data(&h, &a, "after", 5);
+    fh_guest_ack(&h, &b);
+    fh_advance(&h, 3 * VNAT_NS_PER_S);
+    fflush(rec.f);
+    uint64_t written = rec.n;
+    fh_free(&h);
+    fclose(rec.f);
+    FILE *f = fmemopen(buf, buflen, "rb");
+    struct vnat_replay_result rr;
+    int rc = vnat_replay_file(f, &rr);
+    fclose(f);
+    if (rc != 0)
+        fail_msg("replay: rc %d at record %lld: %s", rc, (long long)rr.index, rr.why);
+    assert_int_equal(rr.records, written);
+    assert_int_equal(rr.index, -1);
+    free(buf);
+}
+
+PIN(snapshot_replay_file_replays_across_a_kept_restore)
+{
+    replay_across(VNAT_RESTORE_SOCKETS_KEPT | VNAT_RESTORE_SAME_CLOCK);
+}
+
+PIN(snapshot_replay_file_replays_across_a_lost_restore)
+{
+    replay_across(VNAT_RESTORE_SOCKETS_LOST);
+}
+
 PIN_MAIN(cmocka_unit_test(snapshot_round_trip_gives_the_same_bytes),
          cmocka_unit_test(snapshot_kept_mode_transfer_continues_byte_exact_and_identically),
          cmocka_unit_test(snapshot_restore_rejects_bad_frame_each_with_its_code),
@@ -711,4 +788,6 @@ PIN_MAIN(cmocka_unit_test(snapshot_round_trip_gives_the_same_bytes),
          cmocka_unit_test(snapshot_golden_v1_restores),
          cmocka_unit_test(snapshot_restore_at_later_now_keeps_remaining_timer_time),
          cmocka_unit_test(snapshot_sockets_lost_resets_tcp_toward_the_guest),
-         cmocka_unit_test(snapshot_sockets_lost_refused_listener_fails_whole))
+         cmocka_unit_test(snapshot_sockets_lost_refused_listener_fails_whole),
+         cmocka_unit_test(snapshot_replay_file_replays_across_a_kept_restore),
+         cmocka_unit_test(snapshot_replay_file_replays_across_a_lost_restore))

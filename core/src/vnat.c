@@ -510,6 +510,8 @@ vnat_err vnat_restore(void *mem, size_t mem_size, const struct vnat_host_ops *op
     nat->mem_base = mem;
     nat->mem_size = mem_size;
     e = restore_into(base, &c, &rules, &fwds, &l, &in, now, (mode & VNAT_RESTORE_SAME_CLOCK) != 0);
+    if (e == VNAT_OK)
+        log_restore(nat, snap, len, mode, now);
     if (e == VNAT_OK && sockets == VNAT_RESTORE_SOCKETS_LOST)
         e = snap_lose_sockets(nat);
     if (e != VNAT_OK) {

@@ -274,7 +274,9 @@ struct vnat_host_ops {
     X(VNAT_LOG_OUT_FRAME, "out_frame")     /* out: data = frame; result in: a = sink return */     \
     X(VNAT_LOG_OP, "op")                   /* out: op request; in: its result */                   \
     X(VNAT_LOG_API,                                                                                \
-      "api") /* in: a public call other than an event (forward add/remove, shutdown) */
+      "api") /* in: a public call other than an event (forward add/remove, shutdown) */            \
+    X(VNAT_LOG_RESTORE,                                                                            \
+      "restore") /* in: data = snapshot image, a = mode, b = the now passed (vnat_restore) */
 
 enum vnat_log_kind {
 #define VNAT_X_ENUM(name, text) name,
@@ -554,8 +556,10 @@ vnat_err vnat_restore_memory_size(const void *snap, size_t len, size_t *mem_size
  * VNAT_RESTORE_SAME_CLOCK (or at the snapshot's own now) the restored
  * instance gives back the same snapshot bytes and behaves event for event
  * as the one snapshotted would have. The
- * restored instance passes vnat_check_invariants(). Nothing is logged (the
- * boundary log has no restore record yet). Returns VNAT_OK and sets *out,
+ * restored instance passes vnat_check_invariants(). Its first boundary-log
+ * record (ops->log) is a VNAT_LOG_RESTORE record carrying the image, the
+ * mode and now, so a replay can rebuild it (vlog/replay.c). Returns VNAT_OK
+ * and sets *out,
  * or, leaving *out NULL, the memory used zeroed again and no host call made:
  *   VNAT_E_INVAL          a NULL out, mem, ops or snap, mem not 16-aligned,
  *                         a required host operation NULL, an unknown mode
