@@ -553,17 +553,6 @@ static bool forward_valid(const struct vnat_forward *f)
            f->guest_port != 0;
 }
 
-static bool forward_clash(const struct vnat *nat, uint32_t upto, const struct vnat_forward *f)
-{
-    for (uint32_t j = 0; j < upto; j++) {
-        const struct listener *o = &nat->fwd->listeners[j];
-        if (o->in_use && o->fwd.proto == f->proto && o->fwd.host.port == f->host.port &&
-            memcmp(&o->fwd.host.ip, &f->host.ip, sizeof f->host.ip) == 0)
-            return true;
-    }
-    return false;
-}
-
 static int get_listeners(struct vnat *nat, struct sbuf_r *b)
 {
     uint32_t n = sr_u32(b);
@@ -585,8 +574,6 @@ static int get_listeners(struct vnat *nat, struct sbuf_r *b)
         get_forward(b, &l->fwd);
         if (b->err == 0 && !forward_valid(&l->fwd))
             return VNAT_E_SNAP_RANGE;
-        if (forward_clash(nat, i, &l->fwd))
-            return VNAT_E_SNAP_DUPLICATE;
         l->in_use = 1;
         nat->fwd->live++;
     }

@@ -519,9 +519,9 @@ void vnat_shutdown(vnat *nat, uint64_t now);
 #define VNAT_RESTORE_SOCKETS_LOST 2
 /* A flag to or into the mode: the embedder's clock is the one the snapshot
  * was taken on (same process or same host's CLOCK_MONOTONIC). Every time is
- * kept as it is and `now` only advances the clock like an event's would;
- * without the flag, every absolute time is moved by now minus the
- * snapshot's now. */
+ * kept as it is and `now` is not used (the next event's now moves the clock
+ * on, as always); without the flag, every absolute time is moved by now
+ * minus the snapshot's now. */
 #define VNAT_RESTORE_SAME_CLOCK 0x100
 
 /* Bytes vnat_snapshot() writes for the current state; 0 for a NULL or
