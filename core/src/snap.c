@@ -632,10 +632,15 @@ static void get_tcp(struct sbuf_r *r, struct tcp_flow *t)
 /* The TCP fields whose range is known: the state, the window shifts (RFC
  * 7323: at most 14), the send sequence order, the data in flight and the
  * hole within a window (2^30, the largest a scaled window can be). */
-static bool tcp_valid(const struct tcp_flow *t)
+static bool tcp_valid(const struct vnat *nat, const struct tcp_flow *t, uint16_t flags)
 {
     const uint32_t wmax = 1u << 30;
     if (t->state >= VNAT_TCP__STATE_COUNT || t->snd_wscale > 14 || t->rcv_wscale > 14)
+        return false;
+    /* The RTT estimator and the backoff (tcp.c keeps them in these bounds). */
+    if (t->retries > TCP_RETRY_LIMIT || t->persist_shift > 31 || t->srtt_us > TCP_RTO_MAX_US ||
+        t->rttvar_us > TCP_RTO_MAX_US || t->mss > nat->cfg.mtu - 40 ||
+        ((flags & FF_RTT_TIMING) && t->rtt_start > nat->now))
         return false;
     if (!seq_le(t->snd_una, t->snd_nxt) || !seq_le(t->snd_nxt, t->snd_max) ||
         t->snd_max - t->snd_una > wmax)
@@ -724,7 +729,7 @@ static int get_flow(struct vnat *nat, struct sbuf_r *r, uint32_t *waiting)
         get_dgram(r, &u.d);
     if (r->err != 0)
         return r->err;
-    if (x.key.proto == VNAT_PROTO_TCP ? !tcp_valid(&u.t) : !dgram_valid(nat, &u.d))
+    if (x.key.proto == VNAT_PROTO_TCP ? !tcp_valid(nat, &u.t, x.flags) : !dgram_valid(nat, &u.d))
         return VNAT_E_SNAP_RANGE;
     e = flow_restore_slot(nat, x.slot, &x.key);
     if (e != 0)
