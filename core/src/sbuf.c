@@ -1,42 +1,11 @@
 /*
- * sbuf.c — layer 0: the snapshot byte codec (sbuf.h). Little-endian,
- * byte by byte.
+ * sbuf.c — layer 0: the snapshot byte codec (sbuf.h): its compound fields
+ * (the per-byte primitives are inline in sbuf.h, on the snapshot's hot
+ * path).
  */
 #include "sbuf.h"
 
 #include <string.h>
-
-void sw_bytes(struct sbuf_w *w, const void *p, size_t n)
-{
-    if (w->buf != NULL && n > 0 && w->len <= w->cap && n <= w->cap - w->len)
-        memcpy(w->buf + w->len, p, n);
-    w->len += n;
-}
-
-static void sw_le(struct sbuf_w *w, uint64_t v, unsigned n)
-{
-    uint8_t b[8];
-    for (unsigned i = 0; i < n; i++)
-        b[i] = (uint8_t)(v >> (8 * i));
-    sw_bytes(w, b, n);
-}
-
-void sw_u8(struct sbuf_w *w, uint8_t v)
-{
-    sw_le(w, v, 1);
-}
-void sw_u16(struct sbuf_w *w, uint16_t v)
-{
-    sw_le(w, v, 2);
-}
-void sw_u32(struct sbuf_w *w, uint32_t v)
-{
-    sw_le(w, v, 4);
-}
-void sw_u64(struct sbuf_w *w, uint64_t v)
-{
-    sw_le(w, v, 8);
-}
 
 void sw_ip(struct sbuf_w *w, const struct vnat_ip *ip)
 {
@@ -56,53 +25,6 @@ void sw_patch_u32(struct sbuf_w *w, size_t off, uint32_t v)
         return;
     for (unsigned i = 0; i < 4; i++)
         w->buf[off + i] = (uint8_t)(v >> (8 * i));
-}
-
-void sr_fail(struct sbuf_r *r, int err)
-{
-    if (r->err == 0)
-        r->err = err;
-}
-
-void sr_bytes(struct sbuf_r *r, void *p, size_t n)
-{
-    if (r->err != 0 || n > r->len - r->off) {
-        sr_fail(r, VNAT_E_SNAP_TRUNCATED);
-        r->off = r->len;
-        if (n > 0)
-            memset(p, 0, n);
-        return;
-    }
-    if (n > 0)
-        memcpy(p, r->p + r->off, n);
-    r->off += n;
-}
-
-static uint64_t sr_le(struct sbuf_r *r, unsigned n)
-{
-    uint8_t b[8];
-    sr_bytes(r, b, n);
-    uint64_t v = 0;
-    for (unsigned i = 0; i < n; i++)
-        v |= (uint64_t)b[i] << (8 * i);
-    return v;
-}
-
-uint8_t sr_u8(struct sbuf_r *r)
-{
-    return (uint8_t)sr_le(r, 1);
-}
-uint16_t sr_u16(struct sbuf_r *r)
-{
-    return (uint16_t)sr_le(r, 2);
-}
-uint32_t sr_u32(struct sbuf_r *r)
-{
-    return (uint32_t)sr_le(r, 4);
-}
-uint64_t sr_u64(struct sbuf_r *r)
-{
-    return sr_le(r, 8);
 }
 
 void sr_ip(struct sbuf_r *r, struct vnat_ip *ip)
