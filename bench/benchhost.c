@@ -193,6 +193,11 @@ static const struct vnat_host_ops bh_ops = {
     .panic = op_panic,
 };
 
+const struct vnat_host_ops *bh_ops_table(void)
+{
+    return &bh_ops;
+}
+
 int bh_init(struct bh *h, const struct vnat_config *cfg)
 {
     memset(h, 0, sizeof *h);

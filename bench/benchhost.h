@@ -56,6 +56,8 @@ struct bh {
  * message on stderr. */
 int bh_init(struct bh *h, const struct vnat_config *cfg);
 void bh_free(struct bh *h);
+/* The bench host's operations (ctx: the struct bh), for a restore. */
+const struct vnat_host_ops *bh_ops_table(void);
 
 /* A guest TCP frame from a spec (testkit/tk_frame.h): from the guest
  * (.guest defaults to h's config); a NULL .payload is .len bytes of the

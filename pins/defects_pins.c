@@ -298,14 +298,69 @@ PIN(defect11_dns_miss_never_blocks)
     assert_int_equal(queries, 1);
 }
 
-/* 11: restore ignores the security configuration. */
-extern size_t vnat_snapshot_size(const vnat *nat) __attribute__((weak));
-BROKEN_ON_PURPOSE(defect11_restore_keeps_security_config,
-                  "snapshot and restore are not built, the snapshot issue flips it")
+/* 11: restore ignores the security configuration. After a restore the
+ * rules, limits and forwards are the snapshot's: the restoring caller gives
+ * no configuration at all (vnat_restore takes none), and the restored core
+ * still denies what the rule denies, holds the TCP limit and owns the
+ * forward's listener under its old token. */
+static void secure(struct vnat_config *c)
 {
-    /* Desired: a snapshot carries rules and limits and a restore applies
-     * them. The CREATE record already carries them; the API is missing. */
-    assert_non_null(vnat_snapshot_size);
+    static struct vnat_rule deny;
+    static struct vnat_forward fwd;
+    deny = (struct vnat_rule){.action = VNAT_RULE_DENY, .proto = VNAT_PROTO_TCP, .prefix = 24};
+    deny.net = vnat_ip4(192, 0, 2, 0);
+    deny.port_hi = 65535;
+    fwd = (struct vnat_forward){.proto = VNAT_PROTO_TCP, .guest_port = 80};
+    fwd.host.ip = vnat_ip4(127, 0, 0, 1);
+    fwd.host.port = 8080;
+    c->rules = &deny;
+    c->n_rules = 1;
+    c->max_tcp_flows = 1;
+    c->forwards = &fwd;
+    c->n_forwards = 1;
+}
+
+static void restore_in_place(struct fh *h)
+{
+    size_t len = vnat_snapshot_size(h->nat), need = 0;
+    uint8_t *img = malloc(len);
+    assert_int_equal(vnat_snapshot(h->nat, img, len, NULL), VNAT_OK);
+    assert_int_equal(vnat_restore_memory_size(img, len, &need), VNAT_OK);
+    void *mem = aligned_alloc(16, (need + 15) & ~(size_t)15);
+    vnat *nat = NULL;
+    assert_int_equal(vnat_restore(mem, need, fh_ops_table(), h, img, len, VNAT_RESTORE_SOCKETS_KEPT,
+                                  h->now, &nat),
+                     VNAT_OK);
+    free(img);
+    free(h->mem);
+    h->mem = mem;
+    h->nat = nat;
+}
+
+PIN(defect11_restore_keeps_security_config)
+{
+    struct fh h;
+    fh_init(&h, secure);
+    vnat_token listener = h.last_tok;
+    restore_in_place(&h);
+    static const uint8_t denied[4] = {192, 0, 2, 1};
+    static const uint8_t other[4] = {198, 51, 100, 8};
+    /* The rule: a SYN to the denied network is refused, no connect made. */
+    fh_send_seg(&h, denied, 41000, 80, 1, 0, VW_TCP_SYN, 65535, FH_OPT_MSS, NULL, 0);
+    assert_int_equal(FH_STAT(&h, rst_sent[VNAT_RST_POLICY]), 1);
+    assert_int_equal(h.ops_count[VNAT_OP_TCP_CONNECT], 0);
+    /* The limit: one TCP flow, the second is refused. */
+    struct fh_conn c;
+    fh_connect(&h, &c, DST, 41001, 80, 100, 65535, FH_OPT_MSS);
+    fh_send_seg(&h, other, 41002, 80, 1, 0, VW_TCP_SYN, 65535, FH_OPT_MSS, NULL, 0);
+    assert_int_equal(FH_STAT(&h, rst_sent[VNAT_RST_FLOW_LIMIT]), 1);
+    assert_int_equal(h.ops_count[VNAT_OP_TCP_CONNECT], 1);
+    /* The forward: still there, its listener under its old token. */
+    struct vnat_forward again = h.cfg.forwards[0];
+    assert_int_equal(vnat_forward_add(h.nat, h.now, &again), VNAT_E_EXISTS);
+    assert_int_equal(vnat_on_listener_ready(h.nat, h.now, listener), VNAT_OK);
+    assert_int_equal(h.ops_count[VNAT_OP_TCP_LISTEN], 1); /* not asked again */
+    fh_free(&h);
 }
 
 /* 12: seq + 1 without wrap (panic at ISN 0xFFFFFFFF). */

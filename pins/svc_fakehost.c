@@ -257,6 +257,11 @@ static const struct vnat_host_ops sfh_ops = {
     .panic = op_panic,
 };
 
+const struct vnat_host_ops *sfh_ops_table(void)
+{
+    return &sfh_ops;
+}
+
 int sfh_create_listen_rc, sfh_create_bind_rc;
 
 vnat_err sfh_try_init(struct sfh *h, void (*tweak)(struct vnat_config *cfg))

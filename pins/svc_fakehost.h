@@ -81,6 +81,7 @@ void sfh_init(struct sfh *h, void (*tweak)(struct vnat_config *cfg));
 extern int sfh_create_listen_rc, sfh_create_bind_rc;
 vnat_err sfh_try_init(struct sfh *h, void (*tweak)(struct vnat_config *cfg));
 void sfh_free(struct sfh *h);
+const struct vnat_host_ops *sfh_ops_table(void); /* this fake's operations (ctx: the sfh) */
 void sfh_check(struct sfh *h);
 
 struct sfh_sock *sfh_sock(struct sfh *h, vnat_token tok);

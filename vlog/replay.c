@@ -241,10 +241,36 @@ static bool is_input(uint32_t kind)
     case VNAT_LOG_EV_LINK:
     case VNAT_LOG_EV_TICK:
     case VNAT_LOG_API:
+    case VNAT_LOG_RESTORE:
         return true;
     default:
         return false;
     }
+}
+
+/* Rebuild the core from a RESTORE record (data = the image, a = the mode,
+ * b = the now): the core it replaces (if any) is dropped without a
+ * shutdown, as the embedder dropped it. */
+static int rp_restore(struct replay *rp, const struct vnat_log_record *in, vnat **nat, void **mem)
+{
+    size_t size = 0;
+    vnat_err e = vnat_restore_memory_size(in->data, in->len, &size);
+    if (e != VNAT_OK) {
+        rp_diverge(rp, "the RESTORE record's image does not open: ", vnat_strerror(e));
+        return -1;
+    }
+    free(*mem);
+    *nat = NULL;
+    *mem = aligned_alloc(16, (size + 15) & ~(size_t)15);
+    if (*mem == NULL)
+        return -1;
+    e = vnat_restore(*mem, size, &replay_ops, rp, in->data, in->len, (int)in->a, (uint64_t)in->b,
+                     nat);
+    if (e != VNAT_OK) {
+        rp_diverge(rp, "vnat_restore failed on the recorded image: ", vnat_strerror(e));
+        return -1;
+    }
+    return 0;
 }
 
 /* Build the core from a CREATE record's config image. */
@@ -304,8 +330,8 @@ static void rp_feed(struct replay *rp, vnat **nat, void **mem)
         memcpy(rp->input, in.data, in.len);
     in.data = rp->input;
     uint64_t before = rp->index;
-    if (in.kind != VNAT_LOG_CREATE && *nat == NULL) {
-        rp_diverge(rp, "the log does not start with a CREATE record", "");
+    if (in.kind != VNAT_LOG_CREATE && in.kind != VNAT_LOG_RESTORE && *nat == NULL) {
+        rp_diverge(rp, "the log does not start with a CREATE or RESTORE record", "");
         return;
     }
     switch (in.kind) {
@@ -315,6 +341,10 @@ static void rp_feed(struct replay *rp, vnat **nat, void **mem)
             return;
         }
         if (rp_create(rp, in.data, in.len, nat, mem) != 0)
+            return;
+        break;
+    case VNAT_LOG_RESTORE:
+        if (rp_restore(rp, &in, nat, mem) != 0)
             return;
         break;
     case VNAT_LOG_EV_FRAME:

@@ -33,6 +33,7 @@
 #include "dns.h"
 
 #include "log.h"
+#include "sbuf.h"
 #include "siphash.h"
 #include "wire.h"
 
@@ -356,10 +357,100 @@ enum dns_match dns_on_host_answer(struct vnat *nat, struct dns_pending *p, const
     return DNS_MATCHED;
 }
 
+bool dns_pending_valid(const struct dns_pending *p)
+{
+    if (p->next >= DNS_PENDING_SLOTS)
+        return false;
+    for (unsigned i = 0; i < DNS_PENDING_SLOTS; i++)
+        if (p->slot[i].state > DNS_SLOT_ANSWERED_ID)
+            return false;
+    return true;
+}
+
 bool dns_pending_waits(const struct dns_pending *p)
 {
     for (unsigned i = 0; i < DNS_PENDING_SLOTS; i++)
         if (p->slot[i].state == DNS_SLOT_WAITS || p->slot[i].state == DNS_SLOT_WAITS_ID)
             return true;
     return false;
+}
+
+/* ------------------------------------------------------------------ */
+/* Snapshot hooks (docs/snapshot.md, section DNS)                      */
+/* ------------------------------------------------------------------ */
+
+#define DNS_CACHE_ENTRIES (DNS_CACHE_SETS * DNS_CACHE_WAYS)
+
+void dns_snap_save(const struct vnat *nat, struct sbuf_w *w)
+{
+    uint32_t n = 0;
+    for (size_t i = 0; nat->dns->cache != NULL && i < DNS_CACHE_ENTRIES; i++)
+        n += nat->dns->cache[i].expires != 0;
+    sw_u32(w, n);
+    for (size_t i = 0; n > 0 && i < DNS_CACHE_ENTRIES; i++) {
+        const struct dns_entry *e = &nat->dns->cache[i];
+        if (e->expires == 0)
+            continue;
+        sw_u16(w, (uint16_t)i);
+        sw_u64(w, e->expires);
+        sw_u64(w, e->stored);
+        sw_u16(w, e->qlen);
+        sw_u16(w, e->msg_len);
+        sw_u8(w, e->n_ttls);
+        for (unsigned t = 0; t < e->n_ttls; t++)
+            sw_u16(w, e->ttl_off[t]);
+        sw_bytes(w, e->question, e->qlen);
+        sw_bytes(w, e->msg, e->msg_len);
+    }
+}
+
+/* One entry: every length and offset within its array, the entry in the set
+ * its question hashes to (the hash is recomputed, not trusted). */
+static int load_entry(struct vnat *nat, struct sbuf_r *r, struct dns_entry *e, size_t i)
+{
+    e->expires = sr_time(r, 0);
+    e->stored = sr_time(r, 0);
+    e->qlen = sr_u16(r);
+    e->msg_len = sr_u16(r);
+    e->n_ttls = sr_u8(r);
+    if (e->qlen < 5 || e->qlen > sizeof e->question || e->msg_len > DNS_CACHE_MAX_MSG ||
+        e->msg_len < DNS_HDR + e->qlen || e->n_ttls > DNS_CACHE_MAX_TTLS)
+        return VNAT_E_SNAP_RANGE;
+    for (unsigned t = 0; t < e->n_ttls; t++) {
+        e->ttl_off[t] = sr_u16(r);
+        if (e->ttl_off[t] < DNS_HDR || e->ttl_off[t] + 4u > e->msg_len)
+            return VNAT_E_SNAP_RANGE;
+    }
+    sr_bytes(r, e->question, e->qlen);
+    sr_bytes(r, e->msg, e->msg_len);
+    if (r->err != 0)
+        return r->err;
+    e->hash = (uint32_t)vnat_siphash24(nat->dns->sip, e->question, e->qlen);
+    if ((e->hash & (DNS_CACHE_SETS - 1)) != i / DNS_CACHE_WAYS || e->expires == 0)
+        return VNAT_E_SNAP_RANGE;
+    return 0;
+}
+
+int dns_snap_load(struct vnat *nat, struct sbuf_r *r)
+{
+    uint32_t n = sr_u32(r);
+    if (r->err != 0)
+        return r->err;
+    if (n > 0 && nat->dns->cache == NULL)
+        return VNAT_E_SNAP_RANGE; /* entries for a cache that is off */
+    if (n > DNS_CACHE_ENTRIES)
+        return VNAT_E_SNAP_CAPACITY;
+    long last = -1;
+    for (uint32_t k = 0; k < n; k++) {
+        uint16_t i = sr_u16(r);
+        if (r->err != 0)
+            return r->err;
+        if (i >= DNS_CACHE_ENTRIES || (long)i <= last)
+            return (long)i == last ? VNAT_E_SNAP_DUPLICATE : VNAT_E_SNAP_RANGE;
+        last = i;
+        int e = load_entry(nat, r, &nat->dns->cache[i], i);
+        if (e != 0)
+            return e;
+    }
+    return 0;
 }

@@ -52,6 +52,8 @@ void dns_note_query(struct vnat *nat, struct dns_pending *p, const uint8_t *msg,
  * its question was matched byte for byte); the caller delivers or drops. */
 enum dns_match dns_on_host_answer(struct vnat *nat, struct dns_pending *p, const uint8_t *msg,
                                   size_t len);
+/* Are its fields in range (a restored snapshot)? */
+bool dns_pending_valid(const struct dns_pending *p);
 /* Does any query of the flow still wait for its answer? */
 bool dns_pending_waits(const struct dns_pending *p);
 
@@ -64,5 +66,12 @@ void dns_init(struct vnat *nat, void *mem);
  * checksum). Returns true if it was answered from the cache (or dropped as
  * malformed); false if it must be forwarded. */
 bool dns_query(struct vnat *nat, const struct vw_ipv4 *ip, const struct vw_udp *udp);
+
+/* Snapshot hooks (snap.c, docs/snapshot.md): the cache's live entries, and
+ * their restore into a fresh cache (0, or a negative vnat_err). */
+struct sbuf_w;
+struct sbuf_r;
+void dns_snap_save(const struct vnat *nat, struct sbuf_w *w);
+int dns_snap_load(struct vnat *nat, struct sbuf_r *r);
 
 #endif

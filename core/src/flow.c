@@ -176,6 +176,21 @@ struct flow *flow_alloc(struct vnat *nat, const struct flow_key *key)
     return f;
 }
 
+vnat_err flow_restore_slot(struct vnat *nat, uint32_t slot, const struct flow_key *key)
+{
+    VNAT_ASSERT(nat, slot < nat->cfg.max_flows && key_clean(key));
+    struct flow *f = &nat->ft->slots[slot];
+    if (f->in_use || flow_lookup(nat, key) != NULL)
+        return VNAT_E_SNAP_DUPLICATE;
+    f->key = *key;
+    f->hash = key_hash(nat, key);
+    f->in_use = 1;
+    f->hash_next = VNAT_NONE32;
+    index_insert(nat, f->hash, slot);
+    nat->stats.flows_live++;
+    return VNAT_OK;
+}
+
 void flow_free(struct vnat *nat, struct flow *f)
 {
     VNAT_ASSERT(nat, f->in_use);

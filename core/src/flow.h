@@ -85,6 +85,11 @@ vnat_token flow_next_token(const struct vnat *nat);
 /* Retire the token of a free slot that named a socket closed at once (the
  * slot moves to its next generation, as flow_free does). */
 void flow_burn_token(struct vnat *nat, vnat_token tok);
+/* Restore (snap.c): make free slot `slot` (off the free list, which the
+ * caller rebuilds) a live flow under key, indexed and counted in
+ * flows_live. VNAT_OK, or VNAT_E_SNAP_DUPLICATE if the key or the slot is
+ * taken. */
+vnat_err flow_restore_slot(struct vnat *nat, uint32_t slot, const struct flow_key *key);
 /* Position (1-based) of f in its index probe run, 0 if missing (pins, invariants). */
 uint32_t flow_index_probe_len(const struct vnat *nat, const struct flow *f);
 /* The table's own invariants (index, free list, counters, timers): 0, or 1

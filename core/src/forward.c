@@ -180,6 +180,27 @@ vnat_err forward_open_config(struct vnat *nat)
     return VNAT_OK;
 }
 
+static int listener_open(struct vnat *nat, uint32_t slot)
+{
+    const struct listener *l = &nat->fwd->listeners[slot];
+    vnat_token tok = listener_token(nat, slot);
+    return l->fwd.proto == VNAT_PROTO_TCP ? host_tcp_listen(nat, tok, &l->fwd.host)
+                                          : host_dgram_bind(nat, tok, VNAT_DGRAM_UDP, &l->fwd.host);
+}
+
+vnat_err forward_reopen(struct vnat *nat)
+{
+    for (uint32_t i = 0; i < nat->cfg.max_forwards; i++) {
+        if (!nat->fwd->listeners[i].in_use || listener_open(nat, i) == 0)
+            continue;
+        for (uint32_t s = 0; s <= i; s++)
+            if (nat->fwd->listeners[s].in_use)
+                host_close(nat, listener_token(nat, s), 0);
+        return VNAT_E_HOST;
+    }
+    return VNAT_OK;
+}
+
 static void visible_peer(const struct vnat *nat, const struct vnat_sockaddr *peer,
                          struct vnat_ip *out)
 {

@@ -42,5 +42,9 @@ bool forward_on_listener_ready(struct vnat *nat, vnat_token tok);
 long forward_udp_send(struct vnat *nat, struct flow *f, const uint8_t *buf, size_t len);
 #define FWD_STALE (-1000L)
 void forward_shutdown(struct vnat *nat); /* close every listener */
+/* Restore with the host sockets lost (snap.c): ask the host again for every
+ * listener in use, under its old token. VNAT_OK, or VNAT_E_HOST (after
+ * closing those reopened) if the host refused one. */
+vnat_err forward_reopen(struct vnat *nat);
 
 #endif

@@ -61,6 +61,12 @@ void log_api(struct vnat *nat, int64_t which, const void *data, size_t len)
         emit(nat, VNAT_LOG_API, 0, 0, which, 0, NULL, data, len);
 }
 
+void log_restore(struct vnat *nat, const void *image, size_t len, int mode, uint64_t raw_now)
+{
+    if (nat->ops.log != NULL)
+        emit(nat, VNAT_LOG_RESTORE, 0, 0, mode, (int64_t)raw_now, NULL, image, len);
+}
+
 int host_guest_send(struct vnat *nat, const uint8_t *frame, size_t len)
 {
     /* Every frame the core sends is built in its one scratch frame. */

@@ -13,6 +13,8 @@ void log_create(struct vnat *nat, const void *image, size_t image_len);
 void log_event(struct vnat *nat, enum vnat_log_kind kind, uint64_t raw_now, vnat_token tok,
                int64_t a, const uint8_t *data, size_t len);
 void log_api(struct vnat *nat, int64_t which, const void *data, size_t len);
+/* vnat_restore: the RESTORE record (image, mode, the now passed). */
+void log_restore(struct vnat *nat, const void *image, size_t len, int mode, uint64_t raw_now);
 
 /* The guest link: counts frames_out / frames_refused and sets link_full
  * when the sink refuses. */

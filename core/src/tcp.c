@@ -1767,6 +1767,24 @@ void tcp_shutdown_flow(struct vnat *nat, struct flow *f)
     teardown(nat, f, TEV_SHUTDOWN, VNAT_RST_SHUTDOWN, 1);
 }
 
+void tcp_restore_lost(struct vnat *nat, struct flow *f)
+{
+    struct tcp_flow *t = T(f);
+    f->flags &= (uint16_t)~FF_SOCKET; /* gone with the old host process */
+    if (t->state == VNAT_TCP_CLOSED) {
+        release(nat, f);
+        return;
+    }
+    bool synced = t->state != VNAT_TCP_CONNECTING && t->state != VNAT_TCP_SYN_SENT;
+    if (synced && t->snd_una != t->snd_max) {
+        t->snd_nxt = t->snd_max - 1;
+        send_rst_for_flow(nat, f, VNAT_RST_HOST_RESET);
+    }
+    if (synced)
+        t->snd_nxt = t->snd_max;
+    teardown(nat, f, TEV_SHUTDOWN, VNAT_RST_HOST_RESET, 0);
+}
+
 int tcp_check_flow(const struct vnat *nat, const struct flow *f, const char **why)
 {
     const struct tcp_flow *t = tcp_flow_const(f);

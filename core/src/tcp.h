@@ -99,6 +99,14 @@ void tcp_on_list_timer(struct vnat *nat, struct flow *f, int timer_class);
 void tcp_on_heap_timer(struct vnat *nat, struct flow *f, int heap_kind);
 /* vnat_shutdown: RST to the guest, host socket closed with reset, flow freed. */
 void tcp_shutdown_flow(struct vnat *nat, struct flow *f);
+/* Restore with the host sockets lost (snap.c): the flow's socket is gone
+ * (no host call). The guest gets a RST it accepts: at snd_max when nothing
+ * we sent is unacknowledged; otherwise first one at snd_max - 1, which lands
+ * inside the guest's window whatever it received and so elicits its
+ * challenge ACK (RFC 5961 3.2), answered by the RST for unknown flows at
+ * exactly the guest's rcv_nxt, then one at snd_max, accepted at once if the
+ * guest received everything. The flow is freed. */
+void tcp_restore_lost(struct vnat *nat, struct flow *f);
 /* Invariants of one live TCP flow: 0 if they hold, else 1 and a reason. */
 int tcp_check_flow(const struct vnat *nat, const struct flow *f, const char **why);
 

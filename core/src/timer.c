@@ -86,10 +86,17 @@ void timer_list_set(struct vnat *nat, uint32_t slot, enum timer_class c)
     if (c == TCLASS_NONE)
         return;
     VNAT_ASSERT(nat, slot < nat->timers->cap && c < TCLASS_COUNT);
+    uint64_t d = nat->now + nat->timers->lists[c].duration;
+    timer_list_append_at(nat, slot, c, d < nat->now ? UINT64_MAX : d); /* saturate */
+}
+
+void timer_list_append_at(struct vnat *nat, uint32_t slot, enum timer_class c, uint64_t deadline)
+{
+    VNAT_ASSERT(nat, slot < nat->timers->cap && c > TCLASS_NONE && c < TCLASS_COUNT);
     struct timer_list *l = &nat->timers->lists[c];
     struct timer_node *f = node(nat, slot);
-    uint64_t d = nat->now + l->duration;
-    f->list_deadline = d < nat->now ? UINT64_MAX : d; /* saturate */
+    VNAT_ASSERT(nat, f->list_class == TCLASS_NONE);
+    f->list_deadline = deadline;
     f->list_class = (uint8_t)c;
     f->list_next = VNAT_NONE32;
     f->list_prev = l->tail;

@@ -82,6 +82,10 @@ void timer_set_duration(struct vnat *nat, enum timer_class c, uint64_t ns);
 
 void timer_list_set(struct vnat *nat, uint32_t slot, enum timer_class c); /* (re)append */
 void timer_list_touch(struct vnat *nat, uint32_t slot); /* move to tail, new deadline */
+/* Restore (snap.c): append a node that is on no list to the tail of list c
+ * with the deadline it had. The caller appends in list order; a deadline
+ * below the tail's breaks the order, which timer_check() reports. */
+void timer_list_append_at(struct vnat *nat, uint32_t slot, enum timer_class c, uint64_t deadline);
 void timer_list_clear(struct vnat *nat, uint32_t slot);
 void timer_heap_set(struct vnat *nat, uint32_t slot, enum heap_kind k, uint64_t deadline);
 void timer_heap_clear(struct vnat *nat, uint32_t slot);

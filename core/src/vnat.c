@@ -18,6 +18,7 @@
 #include "forward.h"
 #include "log.h"
 #include "policy.h"
+#include "snap.h"
 #include "tcp.h"
 #include "timer.h"
 #include "wire.h"
@@ -291,9 +292,10 @@ static void place_config(struct vnat *nat, const struct vnat_config *c, uint8_t 
     image->forwards = NULL;
     struct vnat_rule *rules = (struct vnat_rule *)(base + l->rules);
     struct vnat_forward *forwards = (struct vnat_forward *)(base + l->forwards);
-    if (c->n_rules > 0)
+    /* A restore decodes the rules and forwards in place (c's arrays are these). */
+    if (c->n_rules > 0 && c->rules != rules)
         memcpy(rules, c->rules, (size_t)c->n_rules * sizeof(struct vnat_rule));
-    if (c->n_forwards > 0)
+    if (c->n_forwards > 0 && c->forwards != forwards)
         memcpy(forwards, c->forwards, (size_t)c->n_forwards * sizeof(struct vnat_forward));
     for (uint32_t i = 0; i < c->n_rules; i++) {
         normalize_ip(&rules[i].net);
@@ -428,6 +430,138 @@ vnat_err vnat_reset_flows(vnat *nat, uint64_t now)
     advance_time(nat, now);
     log_api(nat, 4, NULL, 0);
     dispatch_reset_flows(nat);
+    return VNAT_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Snapshot and restore (snap.c, docs/snapshot.md)                     */
+/* ------------------------------------------------------------------ */
+
+size_t vnat_snapshot_size(const vnat *nat)
+{
+    if (nat == NULL || nat->shut_down)
+        return 0;
+    return snap_write(nat, NULL, 0);
+}
+
+vnat_err vnat_snapshot(const vnat *nat, void *buf, size_t len, size_t *written)
+{
+    if (nat == NULL || buf == NULL)
+        return VNAT_E_INVAL;
+    if (nat->shut_down)
+        return VNAT_E_STATE;
+    size_t n = snap_write(nat, buf, len);
+    if (written != NULL)
+        *written = n;
+    return n <= len ? VNAT_OK : VNAT_E_NOMEM;
+}
+
+/* The image's header, checksum and configuration counts, and the memory
+ * layout they need. */
+static vnat_err restore_open(const void *snap, size_t len, struct snap_in *in,
+                             struct vnat_config *c, struct sbuf_r *rules, struct sbuf_r *fwds,
+                             struct layout *l)
+{
+    if (snap == NULL)
+        return VNAT_E_INVAL;
+    vnat_err e = snap_open(snap, len, in);
+    if (e == VNAT_OK)
+        e = snap_read_config(in, c, rules, fwds);
+    if (e != VNAT_OK)
+        return e;
+    if (c->max_flows == 0 || c->max_flows > MAX_FLOWS_LIMIT || c->n_rules > MAX_RULES_LIMIT ||
+        c->max_forwards > MAX_FORWARDS_LIMIT || c->n_forwards > c->max_forwards || c->mtu < 576 ||
+        c->mtu > 65521)
+        return VNAT_E_SNAP_RANGE;
+    compute_layout(c, l);
+    return VNAT_OK;
+}
+
+vnat_err vnat_restore_memory_size(const void *snap, size_t len, size_t *mem_size)
+{
+    struct snap_in in;
+    struct vnat_config c;
+    struct sbuf_r rules, fwds;
+    struct layout l;
+    if (mem_size == NULL)
+        return VNAT_E_INVAL;
+    vnat_err e = restore_open(snap, len, &in, &c, &rules, &fwds, &l);
+    *mem_size = e == VNAT_OK ? l.total : 0;
+    return e;
+}
+
+/* Build the instance in zeroed memory: the configuration (decoded in place,
+ * and exactly as vnat_create leaves one), every layer initialised from it,
+ * then every layer's state read over that and the invariants checked. */
+static vnat_err restore_into(uint8_t *base, struct vnat_config *c, struct sbuf_r *rules,
+                             struct sbuf_r *fwds, const struct layout *l, struct snap_in *in,
+                             uint64_t now, bool same_clock)
+{
+    struct vnat_rule *r = (struct vnat_rule *)(base + l->rules);
+    struct vnat_forward *fw = (struct vnat_forward *)(base + l->forwards);
+    snap_read_rules(rules, r, c->n_rules);
+    snap_read_forwards(fwds, fw, c->n_forwards);
+    if (rules->err != 0 || fwds->err != 0)
+        return (vnat_err)(rules->err != 0 ? rules->err : fwds->err);
+    c->rules = r;
+    c->forwards = fw;
+    derive_budgets(c); /* a 1.0 image has no max_icmp_flows */
+    struct vnat_config n;
+    if (normalize(c, &n) != VNAT_OK || memcmp(&n, c, sizeof n) != 0)
+        return VNAT_E_SNAP_RANGE;
+    struct vnat *nat = (struct vnat *)base;
+    place_config(nat, &n, base, l);
+    nat->scratch = base + l->scratch;
+    nat->scratch_len = n.mtu + VW_ETH_HLEN;
+    init_layers(nat, base, l);
+    vnat_err e = snap_read_state(nat, in, now, same_clock);
+    if (e != VNAT_OK)
+        return e;
+    return vnat_check_invariants(nat, NULL, 0) == 0 ? VNAT_OK : VNAT_E_SNAP_INVARIANT;
+}
+
+vnat_err vnat_restore(void *mem, size_t mem_size, const struct vnat_host_ops *ops, void *ctx,
+                      const void *snap, size_t len, int mode, uint64_t now, vnat **out)
+{
+    if (out == NULL)
+        return VNAT_E_INVAL;
+    *out = NULL;
+    if (mem == NULL || ((uintptr_t)mem & 15) != 0 || snap == NULL)
+        return VNAT_E_INVAL;
+    struct vnat_host_ops o;
+    vnat_err e = copy_ops(ops, &o);
+    if (e != VNAT_OK)
+        return e;
+    int sockets = mode & ~VNAT_RESTORE_SAME_CLOCK;
+    if (!ops_complete(&o) ||
+        (sockets != VNAT_RESTORE_SOCKETS_KEPT && sockets != VNAT_RESTORE_SOCKETS_LOST))
+        return VNAT_E_INVAL;
+    struct snap_in in;
+    struct vnat_config c;
+    struct sbuf_r rules, fwds;
+    struct layout l;
+    e = restore_open(snap, len, &in, &c, &rules, &fwds, &l);
+    if (e != VNAT_OK)
+        return e;
+    if (mem_size < l.total)
+        return VNAT_E_NOMEM;
+    uint8_t *base = mem;
+    memset(base, 0, l.total);
+    struct vnat *nat = (struct vnat *)base;
+    nat->ops = o;
+    nat->ctx = ctx;
+    nat->mem_base = mem;
+    nat->mem_size = mem_size;
+    e = restore_into(base, &c, &rules, &fwds, &l, &in, now, (mode & VNAT_RESTORE_SAME_CLOCK) != 0);
+    if (e == VNAT_OK)
+        log_restore(nat, snap, len, mode, now);
+    if (e == VNAT_OK && sockets == VNAT_RESTORE_SOCKETS_LOST)
+        e = snap_lose_sockets(nat);
+    if (e != VNAT_OK) {
+        memset(base, 0, l.total);
+        return e;
+    }
+    *out = nat;
     return VNAT_OK;
 }
 

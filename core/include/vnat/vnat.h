@@ -61,14 +61,24 @@ extern "C" {
     X(VNAT_OK, 0, "success")                                                                       \
     X(VNAT_E_INVAL, -1, "invalid argument")                                                        \
     X(VNAT_E_CONFIG, -2, "invalid configuration")                                                  \
-    X(VNAT_E_VERSION, -3, "configuration struct size not supported")                               \
+    X(VNAT_E_VERSION, -3, "struct size or snapshot version not supported")                         \
     X(VNAT_E_NOMEM, -4, "memory given is too small (see vnat_memory_size)")                        \
     X(VNAT_E_STALE, -5, "stale or unknown token")                                                  \
     X(VNAT_E_FULL, -6, "table full")                                                               \
     X(VNAT_E_NOTFOUND, -7, "no such entry")                                                        \
     X(VNAT_E_EXISTS, -8, "entry already exists")                                                   \
     X(VNAT_E_HOST, -9, "host operation failed")                                                    \
-    X(VNAT_E_STATE, -10, "not allowed in the current state")
+    X(VNAT_E_STATE, -10, "not allowed in the current state")                                       \
+    X(VNAT_E_SNAP_MAGIC, -11, "not a vnat snapshot (bad magic)")                                   \
+    X(VNAT_E_SNAP_LENGTH, -12, "snapshot length differs from its header")                          \
+    X(VNAT_E_SNAP_TRUNCATED, -13, "snapshot truncated")                                            \
+    X(VNAT_E_SNAP_CHECKSUM, -14, "snapshot checksum mismatch")                                     \
+    X(VNAT_E_SNAP_FORMAT, -15, "snapshot section missing, repeated or out of order")               \
+    X(VNAT_E_SNAP_DUPLICATE, -16, "snapshot holds two flows with one key or slot")                 \
+    X(VNAT_E_SNAP_RANGE, -17, "snapshot field out of range")                                       \
+    X(VNAT_E_SNAP_CAPACITY, -18, "snapshot holds more flows than its capacity")                    \
+    X(VNAT_E_SNAP_TOKEN, -19, "snapshot token generation does not fit")                            \
+    X(VNAT_E_SNAP_INVARIANT, -20, "restored state breaks an invariant")
 
 typedef enum vnat_err {
 #define VNAT_X_ENUM(name, value, text) name = (value),
@@ -264,7 +274,9 @@ struct vnat_host_ops {
     X(VNAT_LOG_OUT_FRAME, "out_frame")     /* out: data = frame; result in: a = sink return */     \
     X(VNAT_LOG_OP, "op")                   /* out: op request; in: its result */                   \
     X(VNAT_LOG_API,                                                                                \
-      "api") /* in: a public call other than an event (forward add/remove, shutdown) */
+      "api") /* in: a public call other than an event (forward add/remove, shutdown) */            \
+    X(VNAT_LOG_RESTORE,                                                                            \
+      "restore") /* in: data = snapshot image, a = mode, b = the now passed (vnat_restore) */
 
 enum vnat_log_kind {
 #define VNAT_X_ENUM(name, text) name,
@@ -501,6 +513,104 @@ void vnat_shutdown(vnat *nat, uint64_t now);
  * and replayed. Returns VNAT_OK, VNAT_E_INVAL for a NULL nat, VNAT_E_STATE
  * after vnat_shutdown() (nothing done or logged). */
 vnat_err vnat_reset_flows(vnat *nat, uint64_t now);
+
+/* ------------------------------------------------------------------------ */
+/* Snapshot and restore (docs/snapshot.md)                                   */
+/* ------------------------------------------------------------------------ */
+/*
+ * A snapshot is a versioned, checksummed image of the whole state of an
+ * instance: configuration (rules, limits, forwards) and counters, the hash
+ * and ISN keys, the clock, every listener, every flow of every kind with its
+ * timers, the DHCP lease and the DNS cache. Its fields are fixed-width
+ * little-endian, independent of struct layout and word size; the format
+ * version is VNAT_SNAPSHOT_MAJOR.VNAT_SNAPSHOT_MINOR. A snapshot is
+ * untrusted input to restore: any malformed image is refused with its own
+ * error code, never a crash.
+ */
+#define VNAT_SNAPSHOT_MAJOR 1
+#define VNAT_SNAPSHOT_MINOR 1
+
+/* Restore modes. */
+/* The host sockets named by the snapshot's tokens are still open (a thread
+ * move, an in-place upgrade, or sockets the embedder rebuilt under the same
+ * tokens): every flow continues, no host operation is called. */
+#define VNAT_RESTORE_SOCKETS_KEPT 1
+/* The host sockets are gone (a new host process): every forward's listener
+ * is requested again under its old token (tcp_listen / dgram_bind); every
+ * TCP flow is reset toward the guest with a RST it accepts (where data we
+ * sent is unacknowledged, a first RST inside the guest's window elicits its
+ * challenge ACK, RFC 5961, which the RST for unknown flows answers at
+ * exactly its next sequence number), and freed without a host call; every
+ * UDP and ICMP flow is forgotten without a host call and re-created by its
+ * next datagram (docs/snapshot.md). */
+#define VNAT_RESTORE_SOCKETS_LOST 2
+/* A flag to or into the mode: the embedder's clock is the one the snapshot
+ * was taken on (same process or same host's CLOCK_MONOTONIC). Every time is
+ * kept as it is and `now` is not used (the next event's now moves the clock
+ * on, as always); without the flag, every absolute time is moved by now
+ * minus the snapshot's now. */
+#define VNAT_RESTORE_SAME_CLOCK 0x100
+
+/* Bytes vnat_snapshot() writes for the current state; 0 for a NULL or
+ * shut-down instance. The size changes with every event. */
+size_t vnat_snapshot_size(const vnat *nat);
+
+/* Write the snapshot into buf (len bytes). Calls no host operation and
+ * changes nothing. Returns VNAT_OK and sets *written (may be NULL), or:
+ *   VNAT_E_INVAL  a NULL nat or buf;
+ *   VNAT_E_STATE  after vnat_shutdown();
+ *   VNAT_E_NOMEM  len below vnat_snapshot_size(): *written is set to the
+ *                 size needed and buf holds no snapshot (its bytes are
+ *                 unspecified). */
+vnat_err vnat_snapshot(const vnat *nat, void *buf, size_t len, size_t *written);
+
+/* The memory vnat_restore() needs for the snapshot snap (len bytes): the
+ * vnat_memory_size() of the snapshot's configuration. VNAT_OK and
+ * *mem_size, or an error vnat_restore() would return for the header, the
+ * checksum or the configuration. */
+vnat_err vnat_restore_memory_size(const void *snap, size_t len, size_t *mem_size);
+
+/* Restore an instance from snap (len bytes, read only during the call)
+ * into fresh memory mem (mem_size bytes, 16-aligned, as for vnat_create).
+ * Security settings (rules, limits, forwards) and every other setting come
+ * from the snapshot; ops and ctx are the embedder's. mode is
+ * VNAT_RESTORE_SOCKETS_KEPT or _LOST, optionally with
+ * VNAT_RESTORE_SAME_CLOCK. Without that flag `now` becomes the restored
+ * clock and every timer keeps the time it had left (each absolute time is
+ * moved by now minus the snapshot's now, earlier or later). In
+ * VNAT_RESTORE_SOCKETS_KEPT mode no host operation is called (in _LOST mode
+ * only the ones above, and guest_send), and with
+ * VNAT_RESTORE_SAME_CLOCK (or at the snapshot's own now) the restored
+ * instance gives back the same snapshot bytes and behaves event for event
+ * as the one snapshotted would have. The
+ * restored instance passes vnat_check_invariants(). Its first boundary-log
+ * record (ops->log) is a VNAT_LOG_RESTORE record carrying the image, the
+ * mode and now, so a replay can rebuild it (vlog/replay.c). Returns VNAT_OK
+ * and sets *out,
+ * or, leaving *out NULL, the memory used zeroed again and no host call made:
+ *   VNAT_E_INVAL          a NULL out, mem, ops or snap, mem not 16-aligned,
+ *                         a required host operation NULL, an unknown mode
+ *                         or flag;
+ *   VNAT_E_VERSION        ops->struct_size not accepted, or a snapshot major
+ *                         version this library does not read;
+ *   VNAT_E_HOST           (sockets lost) the host refused a listener: the
+ *                         ones reopened are closed again, nothing was sent;
+ *   VNAT_E_NOMEM          mem_size below vnat_restore_memory_size();
+ *   VNAT_E_SNAP_MAGIC     not a snapshot;
+ *   VNAT_E_SNAP_TRUNCATED len below the header's length, or a section or
+ *                         record running past its end;
+ *   VNAT_E_SNAP_LENGTH    len above the header's length;
+ *   VNAT_E_SNAP_CHECKSUM  the checksum does not match;
+ *   VNAT_E_SNAP_FORMAT    a section missing, repeated or out of order;
+ *   VNAT_E_SNAP_DUPLICATE two flows with one key, or one slot twice;
+ *   VNAT_E_SNAP_RANGE     a field out of range (a TCP state, a sequence
+ *                         number outside its window, a slot, a timer class,
+ *                         a configuration value vnat_create would refuse);
+ *   VNAT_E_SNAP_CAPACITY  more flows (or listeners) than the capacity;
+ *   VNAT_E_SNAP_TOKEN     a token generation of 0;
+ *   VNAT_E_SNAP_INVARIANT the state read breaks vnat_check_invariants. */
+vnat_err vnat_restore(void *mem, size_t mem_size, const struct vnat_host_ops *ops, void *ctx,
+                      const void *snap, size_t len, int mode, uint64_t now, vnat **out);
 
 /* ------------------------------------------------------------------------ */
 /* Events                                                                    */
