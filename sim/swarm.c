@@ -375,6 +375,10 @@ static void swarm_services(struct sim_rng *r, struct sim_config *cfg)
     c->max_flows += (uint32_t)(extra_flows < 100000 ? extra_flows : 100000);
     if (c->max_udp_flows < c->max_flows)
         c->max_udp_flows = c->max_flows;
+    /* The same for ICMP's own budget (vnat.h: 1/16 of the table by
+     * default, which a few pingers in a small table would exceed). */
+    if (c->max_icmp_flows < c->max_flows)
+        c->max_icmp_flows = c->max_flows;
 }
 
 void sim_swarm_config(struct sim_rng *r, uint64_t seed, struct sim_config *cfg)
