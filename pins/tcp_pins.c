@@ -1199,13 +1199,12 @@ PIN(tcp_host_reset_sends_rst_to_guest)
     fh_free(&h);
 }
 
-/* Known defect (found by swarm seed 722, scenario
- * rst_refused_by_full_link_is_lost): a RST the guest link refuses is gone,
- * and the guest waits in FIN_WAIT_2 or ESTABLISHED for its own timeout. The
- * core knows the frame was not sent, as it knows for an owed window update,
- * which it resends on link-writable. */
-BROKEN_ON_PURPOSE(tcp_rst_refused_by_the_link_is_resent,
-                  "a refused RST is not resent on link-writable, not built yet (issue 5 note)")
+/* Found by swarm seed 722 (scenario rst_refused_by_full_link_is_resent): a
+ * RST the guest link refused was gone, and the guest waited in FIN_WAIT_2 or
+ * ESTABLISHED for its own timeout. Now the flow owes it (FF_RST_OWED,
+ * lingering without a socket) and link-writable resends it (issue 14 item
+ * 3). */
+PIN(tcp_rst_refused_by_the_link_is_resent)
 {
     struct fh h;
     fh_init(&h, NULL);
@@ -1223,6 +1222,10 @@ BROKEN_ON_PURPOSE(tcp_rst_refused_by_the_link_is_resent,
     assert_true(fh_pending(&h) > before);
     struct fh_seg r = fh_next(&h);
     assert_true(r.flags & VW_TCP_RST);
+    assert_int_equal(r.seq, c.gack); /* at snd_nxt: the guest accepts it */
+    assert_int_equal(FH_STAT(&h, rst_sent[VNAT_RST_HOST_RESET]), 1); /* one reset, sent late */
+    assert_int_equal(FH_STAT(&h, flows_live), 0);                    /* and then the flow goes */
+    assert_true(c.sock->closed);
     fh_free(&h);
 }
 

@@ -797,7 +797,7 @@ static void outcome_checks(struct sim_world *w)
     /* The core sends a RST once (RFC 9293 never retransmits one): lost on
      * the wire, or refused by a full guest link, which loses a frame just
      * the same (swarm seed 722: a clean link whose queue was full when the
-     * host's reset came; scenario rst_refused_by_full_link_is_lost). */
+     * host's reset came; scenario rst_refused_by_full_link_is_resent, where it is now resent). */
     bool rst_lost = lossy || w->l_to_guest.refused != 0;
     /* Everything that may hold a TCP flow or a host socket at once: the
      * guest's flows, the inbound clients, the datagram applications'

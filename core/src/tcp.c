@@ -457,10 +457,13 @@ static void set_interest(struct vnat *nat, struct flow *f, unsigned mask)
 }
 
 /* RST to the guest for a flow we are tearing down. */
-static void send_rst_for_flow(struct vnat *nat, struct flow *f, enum vnat_rst_reason why)
+/* The RST that ends f, as its state calls for; a flow CLOSED with
+ * FF_RST_OWED resends the synchronized one. Returns the sink's result (a
+ * refusal puts f on the link-wait list). */
+static int emit_rst(struct vnat *nat, struct flow *f)
 {
     struct tcp_flow *t = T(f);
-    VNAT_ASSERT(nat, t->state != VNAT_TCP_CLOSED && why < VNAT_RST__COUNT);
+    VNAT_ASSERT(nat, t->state != VNAT_TCP_CLOSED || (f->flags & FF_RST_OWED));
     struct vw_tcp_out o;
     if (t->state == VNAT_TCP_CONNECTING) {
         seg_init(nat, f, &o, VW_TCP_RST | VW_TCP_ACK, 0);
@@ -471,14 +474,14 @@ static void send_rst_for_flow(struct vnat *nat, struct flow *f, enum vnat_rst_re
         seg_init(nat, f, &o, VW_TCP_RST | VW_TCP_ACK, t->snd_nxt);
     }
     o.window = 0;
+    return emit(nat, f, &o, 0);
+}
+
+static int send_rst_for_flow(struct vnat *nat, struct flow *f, enum vnat_rst_reason why)
+{
+    VNAT_ASSERT(nat, T(f)->state != VNAT_TCP_CLOSED && why < VNAT_RST__COUNT);
     nat->stats.rst_sent[why]++;
-    struct vw_l2l3 a;
-    addrs_for(nat, &f->key.dst_ip, &f->key.guest_ip, &a);
-    a.ip_id = nat->ip_id++;
-    size_t n = vw_tcp4_frame(nat->scratch, nat->scratch_len, &a, &o, 0);
-    VNAT_VERIFY(nat, n > 0);
-    host_guest_send(nat, nat->scratch,
-                    n); /* a lost RST is recovered by the RST for unknown flows */
+    return emit_rst(nat, f);
 }
 
 /* Both FINs are acknowledged and the host socket is closed: keep the flow
@@ -502,14 +505,27 @@ static void teardown(struct vnat *nat, struct flow *f, enum tcp_event ev, int rs
                      int close_reset)
 {
     VNAT_ASSERT(nat, T(f)->state != VNAT_TCP_CLOSED && rst_reason < VNAT_RST__COUNT);
-    if (rst_reason >= 0)
-        send_rst_for_flow(nat, f, (enum vnat_rst_reason)rst_reason);
+    /* A RST of a synchronized flow that the full link refused is owed: the
+     * flow lingers (no socket, no TCP count) until link-writable resends it
+     * or the linger ends. Before a connection exists there is nothing the
+     * guest holds open: a later segment of its gets the RST for unknown
+     * flows. */
+    bool owed = rst_reason >= 0 &&
+                send_rst_for_flow(nat, f, (enum vnat_rst_reason)rst_reason) != 0 &&
+                T(f)->state != VNAT_TCP_CONNECTING && T(f)->state != VNAT_TCP_SYN_SENT;
     if (f->flags & FF_SOCKET) {
         host_close(nat, flow_token(nat, f), close_reset);
         f->flags &= (uint16_t)~FF_SOCKET;
     }
     set_state(nat, f, ev, VNAT_TCP_CLOSED);
-    release(nat, f);
+    if (!owed) {
+        release(nat, f);
+        return;
+    }
+    f->flags &= (uint16_t) ~(FF_FIN_OWED | FF_RETX_OWED | FF_RTT_TIMING);
+    f->flags |= FF_RST_OWED;
+    flow_heap_clear(nat, f);
+    linger(nat, f);
 }
 
 enum herr { HERR_AGAIN, HERR_RESET, HERR_BAD };
@@ -1314,6 +1330,11 @@ static void on_lingering(struct vnat *nat, struct flow *f, const struct flow_key
                          const struct vw_tcp *seg)
 {
     VNAT_ASSERT(nat, T(f)->state == VNAT_TCP_CLOSED && (f->flags & FF_LINGER));
+    if ((f->flags & FF_RST_OWED) && !(seg->flags & (VW_TCP_SYN | VW_TCP_RST))) {
+        if (emit_rst(nat, f) == 0) /* the reset it is owed, not an ACK */
+            release(nat, f);
+        return;
+    }
     if ((seg->flags & VW_TCP_SYN) && !(seg->flags & VW_TCP_ACK)) {
         release(nat, f);
         on_unknown(nat, key, seg);
@@ -1663,6 +1684,11 @@ static bool resend_owed(struct vnat *nat, struct flow *f)
 void tcp_on_link_writable(struct vnat *nat, struct flow *f)
 {
     struct tcp_flow *t = T(f);
+    if (f->flags & FF_RST_OWED) {
+        if (emit_rst(nat, f) == 0)
+            release(nat, f); /* refused again: still owed, still waiting */
+        return;
+    }
     /* A lingering flow has nothing in flight: both FINs were acknowledged. */
     VNAT_ASSERT(nat, t->state != VNAT_TCP_CLOSED || t->snd_nxt == t->snd_una);
     switch (t->state) {
@@ -1765,6 +1791,8 @@ void tcp_shutdown_flow(struct vnat *nat, struct flow *f)
         return;
     }
     teardown(nat, f, TEV_SHUTDOWN, VNAT_RST_SHUTDOWN, 1);
+    if (f->in_use && (f->flags & FF_RST_OWED))
+        release(nat, f); /* the instance ends: nothing is owed any more */
 }
 
 void tcp_restore_lost(struct vnat *nat, struct flow *f)
