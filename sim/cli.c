@@ -462,17 +462,24 @@ static int cmd_record(int argc, char **argv)
     return write_ok ? 0 : 1;
 }
 
+/* A binary log to read, or NULL (said on stderr). */
+static FILE *open_input(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        fprintf(stderr, "vnat sim: cannot open %s\n", path);
+    return f;
+}
+
 static int cmd_pcap(int argc, char **argv)
 {
     if (argc != 4) {
         usage(stderr);
         return 2;
     }
-    FILE *f = fopen(argv[2], "rb");
-    if (f == NULL) {
-        fprintf(stderr, "vnat sim: cannot open %s\n", argv[2]);
+    FILE *f = open_input(argv[2]);
+    if (f == NULL)
         return 2;
-    }
     int rc = write_pcap(f, argv[3]);
     fclose(f);
     return rc;
@@ -484,11 +491,9 @@ static int cmd_replay_file(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    FILE *f = fopen(argv[2], "rb");
-    if (f == NULL) {
-        fprintf(stderr, "vnat sim: cannot open %s\n", argv[2]);
+    FILE *f = open_input(argv[2]);
+    if (f == NULL)
         return 2;
-    }
     struct vnat_replay_result res;
     int rc = vnat_replay_file(f, &res);
     fclose(f);
@@ -552,11 +557,9 @@ static int cmd_bytes(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    FILE *f = fopen(argv[2], "rb");
-    if (f == NULL) {
-        fprintf(stderr, "vnat sim: cannot open %s\n", argv[2]);
+    FILE *f = open_input(argv[2]);
+    if (f == NULL)
         return 2;
-    }
     static uint8_t buf[1 << 16];
     size_t len = fread(buf, 1, sizeof buf, f);
     fclose(f);

@@ -154,6 +154,17 @@ bool flow_table_full(const struct vnat *nat)
     return nat->ft->free_head == VNAT_NONE32;
 }
 
+/* Slot i holds key from now on: hashed, indexed and counted. */
+static void occupy(struct vnat *nat, struct flow *f, uint32_t i, const struct flow_key *key)
+{
+    f->key = *key;
+    f->hash = key_hash(nat, key);
+    f->in_use = 1;
+    f->hash_next = VNAT_NONE32;
+    index_insert(nat, f->hash, i);
+    nat->stats.flows_live++;
+}
+
 struct flow *flow_alloc(struct vnat *nat, const struct flow_key *key)
 {
     if (nat->ft->free_head == VNAT_NONE32)
@@ -167,12 +178,7 @@ struct flow *flow_alloc(struct vnat *nat, const struct flow_key *key)
     f->gen = gen;
     timer_node_reset(&f->tm);
     f->link_prev = f->link_next = VNAT_NONE32;
-    f->key = *key;
-    f->hash = key_hash(nat, key);
-    f->in_use = 1;
-    f->hash_next = VNAT_NONE32;
-    index_insert(nat, f->hash, i);
-    nat->stats.flows_live++;
+    occupy(nat, f, i, key);
     return f;
 }
 
@@ -182,12 +188,7 @@ vnat_err flow_restore_slot(struct vnat *nat, uint32_t slot, const struct flow_ke
     struct flow *f = &nat->ft->slots[slot];
     if (f->in_use || flow_lookup(nat, key) != NULL)
         return VNAT_E_SNAP_DUPLICATE;
-    f->key = *key;
-    f->hash = key_hash(nat, key);
-    f->in_use = 1;
-    f->hash_next = VNAT_NONE32;
-    index_insert(nat, f->hash, slot);
-    nat->stats.flows_live++;
+    occupy(nat, f, slot, key);
     return VNAT_OK;
 }
 

@@ -330,6 +330,20 @@ static void init_layers(struct vnat *nat, uint8_t *base, const struct layout *l)
     forward_init(nat, (struct listener *)(base + l->listeners));
 }
 
+/* The instance at the start of mem, zeroed over the layout, with its host
+ * and its memory (vnat_create and vnat_restore). */
+static struct vnat *start_instance(void *mem, size_t mem_size, const struct layout *l,
+                                   const struct vnat_host_ops *o, void *ctx)
+{
+    memset(mem, 0, l->total);
+    struct vnat *nat = (struct vnat *)mem;
+    nat->ops = *o;
+    nat->ctx = ctx;
+    nat->mem_base = mem;
+    nat->mem_size = mem_size;
+    return nat;
+}
+
 vnat_err vnat_create(const struct vnat_config *cfg, const struct vnat_host_ops *ops, void *ctx,
                      void *mem, size_t mem_size, vnat **out)
 {
@@ -352,12 +366,7 @@ vnat_err vnat_create(const struct vnat_config *cfg, const struct vnat_host_ops *
         return VNAT_E_NOMEM;
 
     uint8_t *base = mem;
-    memset(base, 0, l.total);
-    struct vnat *nat = (struct vnat *)base;
-    nat->ops = o;
-    nat->ctx = ctx;
-    nat->mem_base = mem;
-    nat->mem_size = mem_size;
+    struct vnat *nat = start_instance(mem, mem_size, &l, &o, ctx);
     place_config(nat, &c, base, &l);
     nat->scratch = base + l.scratch;
     nat->scratch_len = c.mtu + VW_ETH_HLEN;
@@ -546,12 +555,7 @@ vnat_err vnat_restore(void *mem, size_t mem_size, const struct vnat_host_ops *op
     if (mem_size < l.total)
         return VNAT_E_NOMEM;
     uint8_t *base = mem;
-    memset(base, 0, l.total);
-    struct vnat *nat = (struct vnat *)base;
-    nat->ops = o;
-    nat->ctx = ctx;
-    nat->mem_base = mem;
-    nat->mem_size = mem_size;
+    struct vnat *nat = start_instance(mem, mem_size, &l, &o, ctx);
     e = restore_into(base, &c, &rules, &fwds, &l, &in, now, (mode & VNAT_RESTORE_SAME_CLOCK) != 0);
     if (e == VNAT_OK)
         log_restore(nat, snap, len, mode, now);
