@@ -1422,6 +1422,49 @@ PIN(tcp_impossible_host_results_reset_the_flow)
     fh_free(&h);
 }
 
+/* A host that takes back bytes it already gave: on a retransmission the
+ * core peeks again what it sent once, and the socket still holds it. An
+ * EOF there, or data after the EOF it reported, is a lie; sending a FIN at
+ * snd_una under data the guest may already have acknowledged broke the
+ * FIN's place in the sequence (fuzz_events, regressions/events/fin-owed-*). */
+PIN(tcp_host_taking_back_given_bytes_on_a_retransmission_resets_the_flow)
+{
+    struct fh h;
+    fh_init(&h, NULL);
+    struct fh_conn c;
+    fh_connect(&h, &c, DST, 55100, 80, 1, 65535, FH_OPT_MSS);
+    fh_drain(&h);
+    uint8_t data[3000];
+    fill(data, sizeof data, 21);
+    fh_host_data(c.sock, data, sizeof data);
+    fh_readable(&h, c.tok);
+    fh_drain(&h); /* sent, never acknowledged */
+    tk_stream_discard(&c.sock->stream, sizeof data); /* the host forgets them */
+    c.sock->rx_eof = true;                           /* the RTO's peek: EOF below snd_max */
+    h.now += 2 * SEC;
+    fh_tick(&h);
+    assert_true(c.sock->closed);
+    assert_int_equal(c.sock->close_reset, 1);
+    assert_int_equal(FH_STAT(&h, bad_host_results), 1);
+    /* The same after the host's EOF: data behind the FIN it sent. */
+    struct fh_conn d;
+    fh_connect(&h, &d, DST, 55101, 80, 1, 65535, FH_OPT_MSS);
+    fh_drain(&h);
+    fh_host_data(d.sock, data, 100);
+    d.sock->rx_eof = true;
+    fh_readable(&h, d.tok);
+    fh_drain(&h); /* 100 bytes and the FIN, never acknowledged */
+    assert_int_equal(FH_STAT(&h, tcp_flows_by_state[VNAT_TCP_HOST_FIN]), 1);
+    tk_script_once(&h.script, VNAT_OP_PEEK, d.tok, 50); /* 50 bytes where the FIN was */
+    h.now += 2 * SEC;
+    fh_tick(&h);
+    assert_true(d.sock->closed);
+    assert_int_equal(d.sock->close_reset, 1);
+    assert_int_equal(FH_STAT(&h, bad_host_results), 2);
+    assert_int_equal(FH_STAT(&h, flows_live), 0);
+    fh_free(&h);
+}
+
 PIN(tcp_malformed_frames_are_dropped_and_counted)
 {
     struct fh h;
@@ -1669,6 +1712,7 @@ PIN_MAIN(cmocka_unit_test(tcp_handshake_emits_synack),
          cmocka_unit_test(tcp_synack_mss_clamped_to_mtu_and_default_536),
          cmocka_unit_test(tcp_synack_offers_no_sack_and_no_timestamps),
          cmocka_unit_test(tcp_lost_synack_is_resent_on_guest_syn_and_on_rto),
+         cmocka_unit_test(tcp_host_taking_back_given_bytes_on_a_retransmission_resets_the_flow),
          cmocka_unit_test(tcp_partial_write_acknowledged_exactly),
          cmocka_unit_test(tcp_duplicate_segments_never_written_twice),
          cmocka_unit_test(tcp_out_of_order_never_delivered_and_dup_acked),

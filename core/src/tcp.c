@@ -757,6 +757,17 @@ static enum push_step push_one(struct vnat *nat, struct flow *f, uint32_t room)
     size_t off = vw_tcp4_payload_off(&o);
     VNAT_VERIFY(nat, off + len <= nat->scratch_len);
     long r = host_peek(nat, flow_token(nat, f), inflight, nat->scratch + off, len);
+    /* Below snd_max (below our FIN, once sent) the host gives again bytes
+     * it gave once, still queued until discarded: an EOF or an empty
+     * socket there, or data after its EOF, is a host that took them back,
+     * and a FIN sent under them would leave its place in the sequence. */
+    bool fin_ever = (f->flags & FF_FIN_EVER) != 0;
+    VNAT_ASSERT(nat, !fin_ever || seq_lt(t->snd_nxt, t->snd_max));
+    uint32_t given = t->snd_max - t->snd_nxt - (fin_ever ? 1u : 0u);
+    if (given > 0 && (r == 0 || (r < 0 && classify(r) == HERR_AGAIN))) {
+        bad_host_result(nat, f);
+        return PUSH_GONE;
+    }
     if (r == 0) {
         send_fin(nat, f);
         return PUSH_STOP;
@@ -767,7 +778,7 @@ static enum push_step push_one(struct vnat *nat, struct flow *f, uint32_t room)
         host_failed(nat, f, r);
         return PUSH_GONE;
     }
-    if ((size_t)r > len) {
+    if ((size_t)r > len || (fin_ever && (uint32_t)r > given)) {
         bad_host_result(nat, f);
         return PUSH_GONE;
     }
