@@ -1229,6 +1229,40 @@ PIN(tcp_rst_refused_by_the_link_is_resent)
     fh_free(&h);
 }
 
+/* fuzz_events (regressions/events/owed-flag-outlives-state): our FIN was
+ * refused by the full link and owed, then the guest acknowledged it anyway
+ * (it may: the ack is within snd_max) and the flow closed and lingers. The
+ * owed FIN outlived its state, and link-writable tried to resend a FIN from
+ * a closed flow. An acknowledged FIN is owed no more. */
+PIN(tcp_acknowledged_fin_is_owed_no_more)
+{
+    struct fh h;
+    fh_init(&h, NULL);
+    struct fh_conn c;
+    fh_connect(&h, &c, DST, 52320, 80, 1, 65535, 0);
+    fh_drain(&h);
+    fh_send_seg(&h, DST, 52320, 80, c.gseq, c.gack, VW_TCP_ACK | VW_TCP_FIN, 65535, 0, NULL, 0);
+    c.gseq++;
+    fh_drain(&h);
+    assert_true(c.sock->shut_wr);
+    c.sock->rx_eof = true;
+    h.refuse = 1; /* the link is full as our FIN goes */
+    fh_readable(&h, c.tok);
+    h.refuse = 0;
+    assert_int_equal(FH_STAT(&h, tcp_flows_by_state[VNAT_TCP_BOTH_FIN]), 1);
+    fh_send_seg(&h, DST, 52320, 80, c.gseq, c.gack + 1, VW_TCP_ACK, 65535, 0, NULL, 0);
+    assert_int_equal(FH_STAT(&h, tcp_flows_by_state[VNAT_TCP_CLOSED]), 1);
+    assert_true(c.sock->closed);
+    size_t before = fh_pending(&h);
+    vnat_on_link_writable(h.nat, h.now); /* nothing is owed: nothing is sent */
+    assert_int_equal(fh_pending(&h), before);
+    fh_check(&h);
+    h.now += TCP_LINGER_NS + 1;
+    fh_tick(&h);
+    assert_int_equal(FH_STAT(&h, flows_live), 0);
+    fh_free(&h);
+}
+
 PIN(tcp_guest_rst_closes_host_socket_with_reset)
 {
     struct fh h;
@@ -1696,6 +1730,7 @@ PIN_MAIN(cmocka_unit_test(tcp_handshake_emits_synack),
          cmocka_unit_test(tcp_half_close_host_writes_first),
          cmocka_unit_test(tcp_window_update_refused_by_the_link_is_resent),
          cmocka_unit_test(tcp_rst_refused_by_the_link_is_resent),
+         cmocka_unit_test(tcp_acknowledged_fin_is_owed_no_more),
          cmocka_unit_test(tcp_rst_above_rcv_nxt_at_zero_window_gets_a_challenge_ack),
          cmocka_unit_test(tcp_persist_backoff_leaves_the_rto_alone),
          cmocka_unit_test(tcp_refused_frame_resumes_at_that_segment_not_snd_una),

@@ -954,8 +954,11 @@ static bool ack_advance(struct vnat *nat, struct flow *f, uint32_t ack)
         rtt_sample(nat, t);
         f->flags &= (uint16_t)~FF_RTT_TIMING;
     }
+    if (seq_ge(ack, t->snd_max))
+        f->flags &= (uint16_t)~FF_RETX_OWED; /* nothing is left to resend */
     if (fin_now) {
-        f->flags |= FF_FIN_ACKED | FF_FIN_SENT;
+        /* Acknowledged, even if the link refused it: owed no more. */
+        f->flags = (uint16_t)((f->flags | FF_FIN_ACKED | FF_FIN_SENT) & ~FF_FIN_OWED);
         if (t->state == VNAT_TCP_BOTH_FIN) {
             host_close(nat, flow_token(nat, f), 0);
             f->flags &= (uint16_t)~FF_SOCKET;
@@ -1700,8 +1703,12 @@ void tcp_on_link_writable(struct vnat *nat, struct flow *f)
             release(nat, f); /* refused again: still owed, still waiting */
         return;
     }
-    /* A lingering flow has nothing in flight: both FINs were acknowledged. */
+    /* A lingering flow has nothing in flight: both FINs were acknowledged,
+     * and it owes nothing (a refused re-ACK of a late FIN is asked again by
+     * the guest's next FIN). */
     VNAT_ASSERT(nat, t->state != VNAT_TCP_CLOSED || t->snd_nxt == t->snd_una);
+    if (t->state == VNAT_TCP_CLOSED)
+        return;
     switch (t->state) {
     case VNAT_TCP_SYN_RCVD:
         send_synack(nat, f);
