@@ -207,6 +207,8 @@ static void do_stats(struct host *h, struct host_api_out *o)
     put_counter(o, "dns_answers_unmatched", s.dns_answers_unmatched, false);
     put_counter(o, "dns_answers_duplicate", s.dns_answers_duplicate, false);
     put_counter(o, "flows_reclaimed", s.flows_reclaimed, false);
+    put_counter(o, "tcp_connects_unreachable", s.tcp_connects_unreachable, false);
+    put_counter(o, "tcp_connects_timed_out", s.tcp_connects_timed_out, false);
     host_api_put(o, "}}\n");
 }
 

@@ -416,6 +416,8 @@ static void print_stats(struct host *h)
     P(s.dns_answers_unmatched);
     P(s.dns_answers_duplicate);
     P(s.flows_reclaimed);
+    P(s.tcp_connects_unreachable);
+    P(s.tcp_connects_timed_out);
     for (int i = 0; i < VNAT_DROP__COUNT; i++)
         if (s.drops[i])
             fprintf(f, "vnat:   drop %-17s %" PRIu64 "\n", vnat_drop_reason_name(i), s.drops[i]);

@@ -233,7 +233,7 @@ PIN(core_next_deadline_and_late_ticks)
      * before it is handled. */
     h.now += 100 * SEC;
     fh_send_seg(&h, DST, 40002, 80, 1, 0, VW_TCP_SYN, 1000, 0, NULL, 0);
-    assert_int_equal(FH_STAT(&h, rst_sent[VNAT_RST_CONNECT_TIMEOUT]), 2);
+    assert_int_equal(FH_STAT(&h, tcp_connects_timed_out), 2);
     assert_int_equal(FH_STAT(&h, flows_live), 1);
     assert_int_equal(FH_STAT(&h, timers_fired), 2);
     fh_free(&h);

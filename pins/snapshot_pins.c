@@ -687,14 +687,16 @@ PIN(snapshot_api_refuses_bad_arguments)
 /* ------------------------------------------------------------------ */
 
 /* pins/data/snapshot-v1.1.bin is populate()'s image (fh_init's config: seed
- * 42, max_flows 32, now 1000 s) in the current format, 1.1. Regenerate it,
+ * 42, max_flows 32, now 1000 s) in the current format, 1.2. Regenerate it,
  * only together with a format version bump (docs/snapshot.md), with
- *   VNAT_WRITE_GOLDEN=pins/data/snapshot-v1.1.bin build/dev/pins/pin_snapshot \
+ *   VNAT_WRITE_GOLDEN=pins/data/snapshot-v1.2.bin build/dev/pins/pin_snapshot \
  *       snapshot_golden_v1_restores
  * pins/data/snapshot-v1.0.bin is the same image written by format 1.0 (no
  * ICMP budget, no datagram rate bucket, no DNS queries, 3 counters fewer):
- * the current release must keep reading it (the versioning rule). */
-#define GOLDEN VNAT_PIN_DATA "/snapshot-v1.1.bin"
+ * the current release must keep reading it (the versioning rule), and
+ * pins/data/snapshot-v1.1.bin the same by format 1.1 (2 counters fewer). */
+#define GOLDEN VNAT_PIN_DATA "/snapshot-v1.2.bin"
+#define GOLDEN_1_1 VNAT_PIN_DATA "/snapshot-v1.1.bin"
 #define GOLDEN_1_0 VNAT_PIN_DATA "/snapshot-v1.0.bin"
 
 static uint8_t *read_file(const char *path, size_t *len)
@@ -761,6 +763,32 @@ PIN(snapshot_golden_v1_0_still_restores)
     assert_int_equal(FH_STAT(&h, tcp_flows_by_state[VNAT_TCP_ESTABLISHED]), 2);
     assert_int_equal(FH_STAT(&h, udp_flows), 1);
     assert_int_equal(FH_STAT(&h, flows_reclaimed), 0);
+    assert_int_equal(vnat_seed(h.nat), 42);
+    size_t n;
+    uint8_t *again = take_snapshot(&h, &n);
+    assert_true(n > len);
+    assert_int_equal(again[10], VNAT_SNAPSHOT_MINOR);
+    restore_into_h(&h, again, n, VNAT_RESTORE_SAME_CLOCK);
+    assert_int_equal(FH_STAT(&h, tcp_flows_by_state[VNAT_TCP_ESTABLISHED]), 2);
+    free(again);
+    free(gold);
+    fh_free(&h);
+}
+
+PIN(snapshot_golden_v1_1_still_restores)
+{
+    struct fh h;
+    size_t len;
+    uint8_t *gold = read_file(GOLDEN_1_1, &len);
+    assert_int_equal(gold[8], 1);  /* major 1 */
+    assert_int_equal(gold[10], 1); /* minor 1 */
+    fh_init(&h, NULL);
+    h.now = 1000 * VNAT_NS_PER_S + 10 * VNAT_NS_PER_MS;
+    restore_into_h(&h, gold, len, VNAT_RESTORE_SAME_CLOCK);
+    assert_int_equal(FH_STAT(&h, tcp_flows_by_state[VNAT_TCP_ESTABLISHED]), 2);
+    assert_int_equal(FH_STAT(&h, udp_flows), 1);
+    assert_int_equal(FH_STAT(&h, flows_reclaimed), 0);
+    assert_int_equal(FH_STAT(&h, tcp_connects_timed_out), 0); /* absent in 1.1: zero */
     assert_int_equal(vnat_seed(h.nat), 42);
     size_t n;
     uint8_t *again = take_snapshot(&h, &n);
@@ -1013,6 +1041,7 @@ PIN_MAIN(cmocka_unit_test(snapshot_round_trip_gives_the_same_bytes),
          cmocka_unit_test(snapshot_api_refuses_bad_arguments),
          cmocka_unit_test(snapshot_golden_v1_restores),
          cmocka_unit_test(snapshot_golden_v1_0_still_restores),
+         cmocka_unit_test(snapshot_golden_v1_1_still_restores),
          cmocka_unit_test(snapshot_restore_at_later_now_keeps_remaining_timer_time),
          cmocka_unit_test(snapshot_sockets_lost_resets_tcp_toward_the_guest),
          cmocka_unit_test(snapshot_sockets_lost_refused_listener_fails_whole),

@@ -55,10 +55,11 @@ static bool parse_u64(const char *s, uint64_t *out)
 static void print_result_line(const char *name, const struct sim_result *r, double wall)
 {
     printf("%-44s %s  flows %4" PRIu64 " (ok %" PRIu64 " rst %" PRIu64 " ref %" PRIu64
-           " to %" PRIu64 " ab %" PRIu64 " pend %" PRIu64 ")  events %9" PRIu64
+           " to %" PRIu64 " ab %" PRIu64 " unr %" PRIu64 " pend %" PRIu64 ")  events %9" PRIu64
            "  sim %8.3fs  wall %6.3fs  hash %016" PRIx64 "\n",
            name, r->ok ? "PASS" : "FAIL", r->flows, r->complete, r->reset, r->refused, r->timeout,
-           r->aborted, r->pending, r->events, (double)r->sim_time / 1e9, wall, r->hash);
+           r->aborted, r->unreachable, r->pending, r->events, (double)r->sim_time / 1e9, wall,
+           r->hash);
 }
 
 /* The binary log of a run: the --record file, or with only --pcap a
@@ -316,7 +317,7 @@ static int cmd_swarm(int argc, char **argv)
     uint64_t known_failed = 0, unexpected_pass = 0;
     bool tty = isatty(STDERR_FILENO);
     double t0 = sim_wall_seconds(), last = t0;
-    uint64_t failed = 0, events = 0, flows = 0, outcomes[6] = {0}, sim_ns = 0;
+    uint64_t failed = 0, events = 0, flows = 0, outcomes[7] = {0}, sim_ns = 0;
     uint64_t fails[32] = {0};
     for (uint64_t s = from; s < from + n; s++) {
         struct sim_result res;
@@ -346,6 +347,7 @@ static int cmd_swarm(int argc, char **argv)
         outcomes[3] += res.timeout;
         outcomes[4] += res.aborted;
         outcomes[5] += res.pending;
+        outcomes[6] += res.unreachable;
         if (rc != 0) {
             if (failed < 32)
                 fails[failed] = s;
@@ -378,9 +380,10 @@ static int cmd_swarm(int argc, char **argv)
         printf("%-22s %" PRIu64 " of %zu listed (not counted; %" PRIu64 " unexpected passes)\n",
                "known failing", known_failed, nknown, unexpected_pass);
     printf("%-22s %" PRIu64 " (complete %" PRIu64 ", reset %" PRIu64 ", refused %" PRIu64
-           ", timeout %" PRIu64 ", aborted %" PRIu64 ", pending %" PRIu64 ")\n",
+           ", timeout %" PRIu64 ", aborted %" PRIu64 ", unreachable %" PRIu64 ", pending %" PRIu64
+           ")\n",
            "guest flows", flows, outcomes[0], outcomes[1], outcomes[2], outcomes[3], outcomes[4],
-           outcomes[5]);
+           outcomes[6], outcomes[5]);
     printf("%-22s %" PRIu64 "\n", "events", events);
     printf("%-22s %.1f s\n", "virtual time", (double)sim_ns / 1e9);
     printf("%-22s %.2f s (%.0f events/s)\n", "wall time", wall,

@@ -1018,6 +1018,9 @@ bool gsvc_on_frame(struct sim_world *w, const uint8_t *frame, size_t len)
         g->bad_csum++;
         return true;
     }
+    if (to_guest && m.type == VW_ICMP_DEST_UNREACH && m.payload_len >= VW_IPV4_HLEN + 8 &&
+        m.payload[9] == VW_IPPROTO_TCP)
+        return false; /* an error for a guest TCP connection: gtcp.c */
     if (!to_guest)
         sim_fail(w, "gsvc: an ICMP message not addressed to the guest");
     else if (m.type == VW_ICMP_ECHO_REPLY)
@@ -1186,6 +1189,12 @@ bool gsvc_metric(const struct sim_world *w, const char *name, uint64_t *out)
         if (strcmp(m, names[i]) == 0)
             which = i;
     if (which < 0)
+        return false;
+    /* A group of TCP flows only ("unreachable" is a TCP outcome too): not ours. */
+    bool has_svc = false;
+    for (uint32_t i = 0; i < cfg->n_svcs && !has_svc; i++)
+        has_svc = grp == 0 || cfg->svcs[i].group == grp;
+    if (!has_svc)
         return false;
     static const uint8_t kind_of[] = {GS_UDP, GS_UDP, GS_DNS, GS_DNS, GS_PING, GS_PING, GS_SPOOF};
     uint64_t v = 0;

@@ -21,8 +21,8 @@ static const uint8_t bcast_mac[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
 const char *gtcp_outcome_name(int outcome)
 {
-    static const char *const names[GO__COUNT] = {"pending", "complete", "reset",
-                                                 "refused", "timeout",  "aborted"};
+    static const char *const names[GO__COUNT] = {"pending", "complete", "reset",      "refused",
+                                                 "timeout", "aborted",  "unreachable"};
     return outcome >= 0 && outcome < GO__COUNT ? names[outcome] : "unknown";
 }
 
@@ -917,6 +917,37 @@ static void arp_input(struct gtcp_stack *s, const struct vw_eth *eth)
     }
 }
 
+/* ICMP destination unreachable quoting a segment of ours. As Linux does
+ * (tcp_v4_err), a connection in SYN_SENT whose SYN it quotes (the ports and
+ * our ISN) ends with the error: host (1) or net (0) unreachable, and also
+ * port (3) and the prohibited codes; elsewhere it is a soft error,
+ * ignored. */
+static void icmp_input(struct gtcp_stack *s, const struct vw_ipv4 *ip)
+{
+    struct vw_icmp m;
+    if (vw_icmp4_parse(ip->payload, ip->payload_len, &m) != VW_OK) {
+        s->st.bad_l4++;
+        return;
+    }
+    const uint8_t *q = m.payload;
+    size_t ihl = m.payload_len >= VW_IPV4_HLEN ? (size_t)(q[0] & 0x0F) * 4 : 0;
+    if (m.type != VW_ICMP_DEST_UNREACH || ihl < VW_IPV4_HLEN || m.payload_len < ihl + 8 ||
+        (q[0] >> 4) != 4 || q[9] != VW_IPPROTO_TCP || memcmp(q + 12, s->cfg.ip, 4) != 0) {
+        s->st.other_in++;
+        return;
+    }
+    const uint8_t *l4 = q + ihl;
+    uint32_t idx;
+    if (!sim_map_get(&s->by_key, conn_key(q + 16, vw_get16(l4 + 2), vw_get16(l4)), &idx)) {
+        s->st.other_in++;
+        return;
+    }
+    struct gtcp_conn *c = &s->conns[idx];
+    s->st.icmp_unreach_in++;
+    if (c->state == GT_SYN_SENT && vw_get32(l4 + 4) == c->iss)
+        conn_finish(s, c, GO_UNREACHABLE);
+}
+
 void gtcp_on_frame(struct gtcp_stack *s, uint64_t now, const uint8_t *frame, size_t len)
 {
     s->now = now;
@@ -976,6 +1007,8 @@ void gtcp_on_frame(struct gtcp_stack *s, uint64_t now, const uint8_t *frame, siz
         s->st.udp_in++;
         if (s->ops.on_udp)
             s->ops.on_udp(s->ctx, ip.src, u.sport, u.dport, u.payload, u.payload_len);
+    } else if (ip.proto == VW_IPPROTO_ICMP) {
+        icmp_input(s, &ip);
     } else {
         s->st.other_in++;
     }

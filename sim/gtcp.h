@@ -48,12 +48,13 @@ enum gtcp_state {
 
 /* How a connection ended, from this endpoint's point of view. */
 enum gtcp_outcome {
-    GO_NONE = 0, /* still open */
-    GO_COMPLETE, /* FIN both ways, ours acknowledged */
-    GO_RESET,    /* RST received after the handshake */
-    GO_REFUSED,  /* RST in answer to our SYN */
-    GO_TIMEOUT,  /* retransmission limit reached */
-    GO_ABORTED,  /* we sent RST (application abort) */
+    GO_NONE = 0,    /* still open */
+    GO_COMPLETE,    /* FIN both ways, ours acknowledged */
+    GO_RESET,       /* RST received after the handshake */
+    GO_REFUSED,     /* RST in answer to our SYN */
+    GO_TIMEOUT,     /* retransmission limit reached */
+    GO_ABORTED,     /* we sent RST (application abort) */
+    GO_UNREACHABLE, /* ICMP host or net unreachable in answer to our SYN */
     GO__COUNT
 };
 const char *gtcp_outcome_name(int outcome);
@@ -166,6 +167,7 @@ struct gtcp_stats {
     uint64_t frames_in, frames_out, frames_no_buffer;
     uint64_t bad_eth, bad_ip, bad_l4, bad_csum, too_big, not_for_us;
     uint64_t rst_out, rst_in, arp_in, arp_replies, udp_in, other_in;
+    uint64_t icmp_unreach_in; /* ICMP destination unreachable quoting one of our segments */
     uint64_t verify_failures;
 };
 

@@ -320,7 +320,7 @@ struct sim_result {
     char fail[1024];
     uint64_t hash;
     uint64_t events, records, sim_time;
-    uint64_t flows, complete, reset, refused, timeout, pending, aborted;
+    uint64_t flows, complete, reset, refused, timeout, pending, aborted, unreachable;
     uint64_t bytes_to_host, bytes_to_guest;
 };
 

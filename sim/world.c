@@ -827,7 +827,25 @@ static void outcome_checks(struct sim_world *w)
         if (d == NULL)
             d = &cfg->default_dest;
         unsigned ok = 0; /* bit per outcome */
-        if (sim_policy_denies(&cfg->core, VNAT_PROTO_TCP, &sp->dst) || d->connect != SC_ACCEPT) {
+        bool denied = sim_policy_denies(&cfg->core, VNAT_PROTO_TCP, &sp->dst);
+        if (!denied && (d->connect == SC_HOSTUNREACH || d->connect == SC_NETUNREACH ||
+                        d->connect == SC_FAIL_NOW)) {
+            /* The host could not reach it: ICMP host or net unreachable for
+             * the guest's SYN (tcp.c connect_failed), lost like a RST. If the
+             * host says so only after connect_timeout, a connect the guest
+             * did not yet keep alive with a second SYN ends first, silently,
+             * and so may every new one: the guest times out by itself. */
+            uint64_t ct = cfg->core.connect_timeout_ns ? cfg->core.connect_timeout_ns
+                                                       : 3 * SIM_S; /* the default */
+            bool late = d->latency >= ct;
+            ok = 1u << GO_UNREACHABLE | (rst_lost || late ? 1u << GO_TIMEOUT : 0);
+            if (limits)
+                ok |= 1u << GO_REFUSED;
+        } else if (!denied && d->connect == SC_BLACKHOLE) {
+            /* The host never answers: the core sends nothing and the guest
+             * gives up by itself; a limit may refuse a SYN first. */
+            ok = 1u << GO_TIMEOUT | (limits ? 1u << GO_REFUSED : 0);
+        } else if (denied || d->connect != SC_ACCEPT) {
             /* Refused by the policy (a RST, before any limit is looked at)
              * or by the destination; never connected. On a lossy link the
              * SYN or the RST may be lost until the guest gives up, and a
@@ -1197,6 +1215,9 @@ int sim_run(const struct sim_config *cfg, FILE *trace_text, FILE *trace_bin, str
         case GO_ABORTED:
             res->aborted++;
             break;
+        case GO_UNREACHABLE:
+            res->unreachable++;
+            break;
         default:
             res->pending++;
             break;
@@ -1246,6 +1267,8 @@ static const struct stat_field stat_fields[] = {
     SF(dns_answers_unmatched),
     SF(dns_answers_duplicate),
     SF(flows_reclaimed),
+    SF(tcp_connects_unreachable),
+    SF(tcp_connects_timed_out),
 };
 #undef SF
 

@@ -522,6 +522,8 @@ static void vs_write_stats(const Slirp *s)
         {"dns_answers_unmatched", st.dns_answers_unmatched},
         {"dns_answers_duplicate", st.dns_answers_duplicate},
         {"flows_reclaimed", st.flows_reclaimed},
+        {"tcp_connects_unreachable", st.tcp_connects_unreachable},
+        {"tcp_connects_timed_out", st.tcp_connects_timed_out},
         {"slirp_polls", s->polls},
         {"slirp_poll_events", s->poll_events},
         {"slirp_timer_fires", s->timer_fires},

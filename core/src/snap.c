@@ -671,6 +671,10 @@ static bool tcp_valid(const struct vnat *nat, const struct tcp_flow *t, uint16_t
         t->rttvar_us > TCP_RTO_MAX_US || t->mss > nat->cfg.mtu - 40 ||
         ((flags & FF_RTT_TIMING) && t->rtt_start > nat->now))
         return false;
+    /* CONNECTING keeps the guest's first SYN time there (tcp.c
+     * connect_kept_alive): one in the future would keep a connect alive. */
+    if (t->state == VNAT_TCP_CONNECTING && t->rtt_start > nat->now)
+        return false;
     if (!seq_le(t->snd_una, t->snd_nxt) || !seq_le(t->snd_nxt, t->snd_max) ||
         t->snd_max - t->snd_una > wmax)
         return false;

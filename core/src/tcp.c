@@ -167,8 +167,8 @@ static const char *const event_names[TEV__COUNT] = {
 static const struct tcp_transition transitions[] = {
     T_ROW("none", "guest_syn", "connecting", "-", "tcp_connect; want write"),
     T_ROW("connecting", "host_connected", "syn_rcvd", "SYN-ACK", "send_space; no interest"),
-    T_ROW("connecting", "connect_failed", "closed", "RST", "close"),
-    T_ROW("connecting", "connect_timeout", "closed", "RST", "close with reset"),
+    T_ROW("connecting", "connect_failed", "closed", "RST, ICMP unreachable or nothing", "close"),
+    T_ROW("connecting", "connect_timeout", "closed", "-", "close with reset"),
     T_ROW("connecting", "guest_rst", "closed", "-", "close with reset"),
     T_ROW("connecting", "host_error", "closed", "RST", "close with reset"),
     T_ROW("connecting", "bad_host_result", "closed", "RST", "close with reset"),
@@ -575,6 +575,64 @@ static bool host_failed(struct vnat *nat, struct flow *f, long r)
         bad_host_result(nat, f);
         return true;
     }
+}
+
+/* ICMP destination unreachable (code 0 net, 1 host) to the guest for its
+ * SYN, quoting the SYN's IPv4 header and first 8 TCP bytes (ports and the
+ * guest's ISN), which is what a guest stack matches an error against. */
+static void send_unreach_for_syn(struct vnat *nat, const struct flow *f, uint8_t code)
+{
+    const struct tcp_flow *t = tcp_flow_const(f);
+    uint8_t *q = nat->scratch + VW_ICMP4_PAYLOAD_OFF;
+    size_t quote = VW_IPV4_HLEN + 8;
+    VNAT_VERIFY(nat, VW_ICMP4_PAYLOAD_OFF + quote <= nat->scratch_len);
+    size_t n = vw_ipv4_build(q, quote, f->key.guest_ip.addr, f->key.dst_ip.addr, VW_IPPROTO_TCP, 0,
+                             64, VW_TCP_HLEN);
+    VNAT_VERIFY(nat, n == VW_IPV4_HLEN);
+    vw_put16(q + VW_IPV4_HLEN, f->key.guest_port);
+    vw_put16(q + VW_IPV4_HLEN + 2, f->key.dst_port);
+    vw_put32(q + VW_IPV4_HLEN + 4, t->irs);
+    static const uint8_t rest[4] = {0, 0, 0, 0};
+    struct vw_l2l3 a;
+    addrs_for(nat, &f->key.dst_ip, &f->key.guest_ip, &a);
+    a.ip_id = nat->ip_id++;
+    n = vw_icmp4_frame(nat->scratch, nat->scratch_len, &a, VW_ICMP_DEST_UNREACH, code, rest, quote);
+    VNAT_VERIFY(nat, n > 0);
+    (void)host_guest_send(nat, nat->scratch, n); /* refused: the guest's next SYN asks again */
+}
+
+/* The host's connect failed with errno err (teardown closes the socket): the
+ * guest sees what the host saw (issue 14 item 3). A host or network the
+ * host could not reach is ICMP host or net unreachable, which a guest in
+ * SYN-SENT reports as the connect's error (EHOSTUNREACH, ENETUNREACH), not
+ * "connection refused"; a host connect that timed out sends nothing, and
+ * the guest's own SYN retransmissions time out as on a real network; the
+ * rest (refused, and errors with no ICMP equivalent) is a RST. */
+static void connect_failed(struct vnat *nat, struct flow *f, long err)
+{
+    VNAT_ASSERT(nat, T(f)->state == VNAT_TCP_CONNECTING && err > 0);
+    nat->stats.drops[VNAT_DROP_HOST_ERROR]++;
+    int code = -1;
+    switch (err) {
+    case HOST_ENETUNREACH:
+    case HOST_ENETDOWN:
+        code = 0;
+        break;
+    case HOST_EHOSTUNREACH:
+    case HOST_EHOSTDOWN:
+        code = 1;
+        break;
+    case HOST_ETIMEDOUT:
+        nat->stats.tcp_connects_timed_out++;
+        teardown(nat, f, TEV_CONNECT_FAILED, -1, 0);
+        return;
+    default:
+        teardown(nat, f, TEV_CONNECT_FAILED, VNAT_RST_CONNECT_FAILED, 0);
+        return;
+    }
+    nat->stats.tcp_connects_unreachable++;
+    send_unreach_for_syn(nat, f, (uint8_t)code);
+    teardown(nat, f, TEV_CONNECT_FAILED, -1, 0);
 }
 
 /* Ask the host for the flow's free send space and remember it (host_space
@@ -1216,6 +1274,11 @@ static void open_flow(struct vnat *nat, const struct flow_key *key, const struct
     t->snd_wl2 = t->iss;
     t->rto_us = TCP_RTO_INIT_US;
     set_state(nat, f, TEV_GUEST_SYN, VNAT_TCP_CONNECTING);
+    /* While CONNECTING no RTT is timed: rtt_start holds the time of the
+     * guest's first SYN and rtt_seq the ms from it to its latest one
+     * (connect_kept_alive). */
+    t->rtt_start = nat->now;
+    t->rtt_seq = 0;
     vnat_token tok = flow_token(nat, f);
     int r = host_tcp_connect(nat, tok, &host_dst);
     if (r != 0) {
@@ -1226,8 +1289,7 @@ static void open_flow(struct vnat *nat, const struct flow_key *key, const struct
             bad_host_result(nat, f);
             return;
         }
-        nat->stats.drops[VNAT_DROP_HOST_ERROR]++;
-        teardown(nat, f, TEV_CONNECT_FAILED, VNAT_RST_CONNECT_FAILED, 0);
+        connect_failed(nat, f, -(long)r);
         return;
     }
     f->flags |= FF_SOCKET;
@@ -1331,10 +1393,32 @@ static void on_connecting(struct vnat *nat, struct flow *f, const struct vw_tcp 
         }
         return;
     }
-    /* A repeated SYN never restarts the connect; anything else is
-     * premature (the guest cannot know our ISN yet). */
-    if (!((seg->flags & VW_TCP_SYN) && !(seg->flags & VW_TCP_ACK)))
+    /* A repeated SYN never restarts the connect, but a retransmission of
+     * the guest's SYN (its ISN) keeps it alive (connect_kept_alive);
+     * anything else is premature (the guest cannot know our ISN yet). */
+    if (!((seg->flags & VW_TCP_SYN) && !(seg->flags & VW_TCP_ACK))) {
         nat->stats.drops[VNAT_DROP_TCP_UNACCEPTABLE]++;
+        return;
+    }
+    if (seg->seq == t->irs && nat->now >= t->rtt_start) {
+        uint64_t ms = (nat->now - t->rtt_start) / 1000000u;
+        t->rtt_seq = ms > UINT32_MAX ? UINT32_MAX : (uint32_t)ms;
+    }
+}
+
+/* CONNECTING, at the connect timer: does the guest still wait for this
+ * connect? It does while it retransmits its SYN. A guest doubles the
+ * interval between SYNs, so its next one is due at most the time since
+ * its first one after its latest one: the connect lives until then plus
+ * connect_timeout, and never past TCP_CONNECT_MAX_NS from the first SYN
+ * (issue 14 item 3: the host kernel alone would go on past two lost SYNs).
+ * The timer is checked again every connect_timeout. */
+static bool connect_kept_alive(const struct vnat *nat, const struct tcp_flow *t)
+{
+    uint64_t start = t->rtt_start, last = start + (uint64_t)t->rtt_seq * 1000000u;
+    uint64_t until = last + (last - start) + nat->cfg.connect_timeout_ns;
+    uint64_t cap = start + TCP_CONNECT_MAX_NS;
+    return nat->now < (until < cap ? until : cap);
 }
 
 /* CLOSED, lingering after a clean close: a new SYN on the same 5-tuple
@@ -1584,8 +1668,7 @@ static void host_connected(struct vnat *nat, struct flow *f, int so_error)
     struct tcp_flow *t = T(f);
     VNAT_ASSERT(nat, t->state == VNAT_TCP_CONNECTING && t->snd_nxt == t->iss);
     if (so_error != 0) {
-        nat->stats.drops[VNAT_DROP_HOST_ERROR]++;
-        teardown(nat, f, TEV_CONNECT_FAILED, VNAT_RST_CONNECT_FAILED, 0);
+        connect_failed(nat, f, so_error > 0 ? (long)so_error : -(long)so_error);
         return;
     }
     if (!ask_host_space(nat, f))
@@ -1751,6 +1834,17 @@ void tcp_on_list_timer(struct vnat *nat, struct flow *f, int timer_class)
     VNAT_ASSERT(nat, timer_class == list_for_state(T(f)->state));
     switch (timer_class) {
     case TCLASS_CONNECT:
+        if (T(f)->state == VNAT_TCP_CONNECTING) {
+            if (connect_kept_alive(nat, T(f))) {
+                flow_timer_set(nat, f, TCLASS_CONNECT);
+                break;
+            }
+            /* The host never answered: the guest sees a timeout of its
+             * own, not a RST ("connection refused"). */
+            nat->stats.tcp_connects_timed_out++;
+            teardown(nat, f, TEV_CONNECT_TIMEOUT, -1, 1);
+            break;
+        }
         teardown(nat, f, TEV_CONNECT_TIMEOUT, VNAT_RST_CONNECT_TIMEOUT, 1);
         break;
     case TCLASS_IDLE:

@@ -156,5 +156,8 @@ const struct tcp_transition *tcp_transitions(size_t *count);
  * tcp_closing_timeout_ns. Long enough for several guest retransmissions
  * (Linux's minimum RTO is 200 ms), short so slots come back soon. */
 #define TCP_LINGER_NS (2ull * 1000000000ull)
+/* The longest a host connect is kept while the guest retransmits its SYN
+ * (tcp.c connect_kept_alive): past a Linux guest's own 127 s. */
+#define TCP_CONNECT_MAX_NS (130ull * 1000000000ull)
 
 #endif

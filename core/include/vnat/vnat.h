@@ -528,7 +528,7 @@ vnat_err vnat_reset_flows(vnat *nat, uint64_t now);
  * error code, never a crash.
  */
 #define VNAT_SNAPSHOT_MAJOR 1
-#define VNAT_SNAPSHOT_MINOR 1
+#define VNAT_SNAPSHOT_MINOR 2
 
 /* Restore modes. */
 /* The host sockets named by the snapshot's tokens are still open (a thread
@@ -798,6 +798,11 @@ struct vnat_stats {
      * after a clean TCP close, else the datagram flow idle longest (at
      * least 1 s). */
     uint64_t flows_reclaimed;
+    /* Host connects that failed as unreachable (the guest got ICMP host or
+     * net unreachable), and that timed out (the guest got nothing: its own
+     * SYN retransmissions time out). */
+    uint64_t tcp_connects_unreachable;
+    uint64_t tcp_connects_timed_out;
 };
 
 /* Copy the counters into *out. `size` is sizeof(*out) of the caller (fields
