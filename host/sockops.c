@@ -222,12 +222,17 @@ static int sock_install(struct host_io *io, struct host_sock *s, vnat_token tok,
 }
 
 /* TCP options every flow socket gets: no Nagle (the guest's stack already
- * decided segment sizes) and, where the kernel has it, a peek offset so a
- * peek at any offset costs no copy of the bytes before it. */
+ * decided segment sizes); urgent data inline (SO_OOBINLINE): vnat carries a
+ * byte stream and no urgent semantics, and without it the kernel keeps the
+ * peer's urgent byte out of the stream, which a peek at an offset then
+ * skips while the core counts it, so the guest got bytes twice or lost
+ * (host.urgent, docs/adapter.md); and, where the kernel has it, a peek
+ * offset so a peek at any offset costs no copy of the bytes before it. */
 static void stream_sockopts(struct host_io *io, struct host_sock *s, int fd)
 {
     int one = 1, zero = 0;
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    (void)setsockopt(fd, SOL_SOCKET, SO_OOBINLINE, &one, sizeof(one));
     if (io->peek_off_supported) {
         if (setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero)) == 0)
             s->peek_off = 0;

@@ -1601,6 +1601,35 @@ PIN(tcp_host_taking_back_given_bytes_on_a_retransmission_resets_the_flow)
     fh_free(&h);
 }
 
+/* Issue 14 item 3, urgent data: vnat carries a byte stream and no urgent
+ * semantics (docs/tcp-state-machine.md). A guest segment with URG set and
+ * an urgent pointer is data like any other: every byte goes to the host in
+ * order, inline, and is acknowledged; the host's urgent bytes come inline
+ * (SO_OOBINLINE, host.urgent). */
+PIN(tcp_guest_urgent_data_goes_inline)
+{
+    struct fh h;
+    fh_init(&h, NULL);
+    struct fh_conn c;
+    fh_connect(&h, &c, DST, 55200, 80, 1, 65535, 0);
+    fh_drain(&h);
+    uint8_t f[200];
+    size_t n = fh_build(&h, f, sizeof f, DST, 55200, 80, c.gseq, c.gack,
+                        VW_TCP_ACK | VW_TCP_PSH | VW_TCP_URG, 65535, 0, "hello", 5);
+    size_t tcp_off = VW_ETH_HLEN + VW_IPV4_HLEN;
+    assert_int_equal(vw_get16(f + tcp_off + 18), 0);
+    vw_put16(f + tcp_off + 18, 3); /* the urgent pointer: 3 bytes in */
+    vw_put16(f + tcp_off + 16, vw_csum_update16(vw_get16(f + tcp_off + 16), 0, 3));
+    assert_int_equal(fh_frame_in(&h, f, n), VNAT_OK);
+    assert_int_equal(c.sock->tx_len, 5);
+    assert_memory_equal(c.sock->tx, "hello", 5);
+    struct fh_seg a = fh_next(&h);
+    assert_int_equal(a.ack, c.gseq + 5);
+    assert_int_equal(a.flags & VW_TCP_URG, 0);
+    assert_int_equal(FH_STAT(&h, drops[VNAT_DROP_L4_HEADER]), 0);
+    fh_free(&h);
+}
+
 PIN(tcp_malformed_frames_are_dropped_and_counted)
 {
     struct fh h;
@@ -1877,6 +1906,7 @@ PIN_MAIN(cmocka_unit_test(tcp_handshake_emits_synack),
          cmocka_unit_test(tcp_closing_timeout_reaps_stuck_closing_flow),
          cmocka_unit_test(tcp_transfer_across_sequence_wrap_with_isn_ffffffff),
          cmocka_unit_test(tcp_impossible_host_results_reset_the_flow),
+         cmocka_unit_test(tcp_guest_urgent_data_goes_inline),
          cmocka_unit_test(tcp_malformed_frames_are_dropped_and_counted),
          cmocka_unit_test(tcp_link_full_loses_frames_and_link_writable_resumes),
          cmocka_unit_test(tcp_random_segment_storm_keeps_invariants))

@@ -345,6 +345,43 @@ def serve_hello(addr, text):
         c.close()
 
 
+def serve_urgent():
+    # Reads the guest's bytes to EOF (the guest sent one of them as urgent
+    # data), answers "got:<them>|", then "ab", "c" as urgent data (MSG_OOB)
+    # and "de", and closes.
+    def handler(c):
+        got = b""
+        while True:
+            b = c.recv(4096)
+            if not b:
+                break
+            got += b
+        c.sendall(b"got:" + got + b"|ab")
+        time.sleep(0.05)
+        c.send(b"c", socket.MSG_OOB)
+        time.sleep(0.05)
+        c.sendall(b"de")
+        c.close()
+    tcp_server(handler)
+
+
+def client_urgent(host, port):
+    c = socket.create_connection((host, int(port)), timeout=5)
+    c.sendall(b"x")
+    time.sleep(0.05)
+    c.send(b"y", socket.MSG_OOB)
+    time.sleep(0.05)
+    c.sendall(b"z")
+    c.shutdown(socket.SHUT_WR)
+    got = b""
+    while True:
+        b = c.recv(4096)
+        if not b:
+            break
+        got += b
+    print(got.decode(errors="replace"))
+
+
 def client_hello_ask(host, port):
     try:
         c = socket.create_connection((host, int(port)), timeout=5)
@@ -633,6 +670,10 @@ def main(argv):
         serve_udp_echo(*argv[2:3])
     elif cmd == "hello":
         serve_hello(argv[2], argv[3])
+    elif cmd == "urgent":
+        serve_urgent()
+    elif cmd == "urgent-ask":
+        client_urgent(argv[2], argv[3])
     elif cmd == "hello-ask":
         client_hello_ask(argv[2], argv[3])
     elif cmd == "udp-ask":
