@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -38,6 +39,7 @@ struct options {
     struct vnat_rule rules[MAX_RULES + 2 * VNAT_MAX_DNS_SERVERS + HOST_ADDRS_MAX];
     struct vnat_forward forwards[MAX_FORWARDS];
     bool seed_given;
+    bool max_flows_given;
     bool stats;
     bool dns_given;
     bool no_static_arp;
@@ -68,6 +70,9 @@ static void usage(FILE *f)
             "                                (default: only host loopback, via the gateway)\n"
             "  --dns-server ADDR[:PORT]      host resolver to use (default: /etc/resolv.conf)\n"
             "  --mtu N                       guest MTU (run: 65520; serve: the core's default)\n"
+            "  --max-flows N                 flow table size (default 4096; TCP, UDP and ICMP\n"
+            "                                shares derive from it); the soft descriptor\n"
+            "                                limit is raised to fit, up to the hard one\n"
             "  --seed N                      core seed (default: from getrandom)\n"
             "  --record FILE                 write the boundary log (vnat sim replay-file FILE)\n"
             "  --pcap FILE                   write the guest's frames in pcap format\n"
@@ -235,6 +240,7 @@ enum {
     OPT_ALLOW,
     OPT_ALLOW_HOST_ADDRS,
     OPT_MTU,
+    OPT_MAX_FLOWS,
     OPT_SEED,
     OPT_RECORD,
     OPT_PCAP,
@@ -254,6 +260,7 @@ static int parse_options(struct options *o, int argc, char **argv, bool is_run)
         {"allow", required_argument, NULL, OPT_ALLOW},
         {"allow-host-addrs", no_argument, NULL, OPT_ALLOW_HOST_ADDRS},
         {"mtu", required_argument, NULL, OPT_MTU},
+        {"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
         {"seed", required_argument, NULL, OPT_SEED},
         {"record", required_argument, NULL, OPT_RECORD},
         {"pcap", required_argument, NULL, OPT_PCAP},
@@ -300,6 +307,14 @@ static int parse_options(struct options *o, int argc, char **argv, bool is_run)
                 return -1;
             }
             o->cfg.mtu = (uint32_t)v;
+            break;
+        case OPT_MAX_FLOWS:
+            if (parse_u64(optarg, &v) < 0 || v < 16 || v > (1u << 20)) {
+                fprintf(stderr, "vnat: bad --max-flows '%s' (16..1048576)\n", optarg);
+                return -1;
+            }
+            o->cfg.max_flows = (uint32_t)v;
+            o->max_flows_given = true;
             break;
         case OPT_SEED:
             if (parse_u64(optarg, &o->cfg.seed) < 0) {
@@ -453,11 +468,30 @@ static void *alloc_core(void *actx, size_t size)
     return aligned_alloc(64, (size + 63) & ~(size_t)63);
 }
 
+/* One descriptor per flow and listener, and a few of the adapter's own: a
+ * soft limit below that (1024 is common) is raised toward the hard one when
+ * --max-flows asks for a table size, so the table holds what was asked.
+ * Otherwise the limit is left as the caller set it; where it is too low, the
+ * EMFILE handling refuses cleanly what does not fit (host.emfile). */
+static void raise_fd_limit(uint64_t want)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+        return;
+    rlim_t cur = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ? rl.rlim_max : (rlim_t)want;
+    if (rl.rlim_cur > cur && setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        fprintf(stderr, "vnat: cannot raise the descriptor limit to %llu: %s\n",
+                (unsigned long long)rl.rlim_cur, strerror(errno));
+}
+
 /* Everything both subcommands share: adapter, outputs, core. */
 static int setup_common(struct host *h, struct options *o, struct vnat_host_ops *ops)
 {
     memset(h, 0, sizeof(*h));
     uint32_t slots = o->cfg.max_flows + o->cfg.max_forwards + 16;
+    if (o->max_flows_given)
+        raise_fd_limit(slots + 64);
     if (host_init(h, slots) < 0 || host_signals_setup(h) < 0) {
         perror("vnat: adapter setup");
         return -1;

@@ -382,6 +382,171 @@ def client_urgent(host, port):
     print(got.decode(errors="replace"))
 
 
+def serve_hold_echo():
+    # A TCP echo server for many concurrent connections (asyncio).
+    import asyncio
+
+    async def handle(r, w):
+        try:
+            while True:
+                b = await r.read(65536)
+                if not b:
+                    break
+                w.write(b)
+                await w.drain()
+        except ConnectionError:
+            pass
+        w.close()
+
+    async def main():
+        srv = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=4096)
+        announce(srv.sockets[0].getsockname()[1])
+        await srv.serve_forever()
+
+    asyncio.run(main())
+
+
+def client_hold(n_tcp, n_udp, secs, host, tport, uport):
+    # Opens n_tcp TCP connections and n_udp UDP sockets through vnat and,
+    # once all are open, holds them all for secs seconds: each TCP connection sends a few
+    # random bytes every few seconds and must get exactly them back (a
+    # SHA-256 of everything sent and of everything received, per
+    # connection); each UDP socket asks every few seconds and must get its
+    # answer (retried). Then closes every connection cleanly (EOF both
+    # ways) and prints a JSON summary.
+    import asyncio
+    import random
+    n_tcp, n_udp, secs, tport, uport = int(n_tcp), int(n_udp), float(secs), int(tport), int(uport)
+    rnd = random.Random(7)
+    res = {"tcp": n_tcp, "tcp_ok": 0, "tcp_failed": 0, "tcp_bytes": 0,
+           "udp": n_udp, "udp_asked": 0, "udp_answered": 0, "udp_failed": 0, "errors": []}
+
+    async def one_tcp(i, end):
+        try:
+            r, w = None, None
+            for attempt in range(5):
+                try:
+                    r, w = await asyncio.open_connection(host, tport)
+                    break
+                except OSError as e:
+                    if attempt == 4:
+                        raise
+                    await asyncio.sleep(0.2 + rnd.random())
+            sent, got = hashlib.sha256(), hashlib.sha256()
+            n = 0
+            note_open(end)
+            while not held(end):
+                data = rnd.randbytes(rnd.randint(1, 600))
+                w.write(data)
+                await w.drain()
+                sent.update(data)
+                back = await asyncio.wait_for(r.readexactly(len(data)), 20)
+                got.update(back)
+                n += len(data)
+                await asyncio.sleep(rnd.uniform(1.0, 4.0))
+            w.write_eof()
+            rest = await asyncio.wait_for(r.read(), 20)
+            w.close()
+            if rest or sent.digest() != got.digest():
+                raise RuntimeError("stream %d differs" % i)
+            res["tcp_ok"] += 1
+            res["tcp_bytes"] += n
+        except Exception as e:  # noqa: BLE001 - any failure counts
+            res["tcp_failed"] += 1
+            if end[0] is None:
+                end[0] = 0.0  # failed before all were open: stop the rest
+            if len(res["errors"]) < 10:
+                res["errors"].append("tcp %d: %r" % (i, e))
+
+    class Udp(asyncio.DatagramProtocol):
+        def __init__(self):
+            self.waiting = None
+
+        def datagram_received(self, data, addr):
+            if self.waiting is not None and not self.waiting.done():
+                self.waiting.set_result(data)
+
+    async def one_udp(i, end):
+        loop = asyncio.get_running_loop()
+        try:
+            tr, pr = await loop.create_datagram_endpoint(Udp, remote_addr=(host, uport))
+            k = 0
+            first = True
+            while not held(end):
+                msg = b"u%d-%d" % (i, k)
+                ok = False
+                for _ in range(5):
+                    pr.waiting = loop.create_future()
+                    tr.sendto(msg)
+                    res["udp_asked"] += 1
+                    try:
+                        d = await asyncio.wait_for(pr.waiting, 2)
+                        if d == msg[::-1]:
+                            ok = True
+                            break
+                    except asyncio.TimeoutError:
+                        pass
+                if not ok:
+                    raise RuntimeError("no answer to %r" % msg)
+                res["udp_answered"] += 1
+                if first:  # its flow is open in vnat once answered
+                    first = False
+                    note_open(end)
+                k += 1
+                await asyncio.sleep(rnd.uniform(1.0, 4.0))
+            tr.close()
+        except Exception as e:  # noqa: BLE001
+            res["udp_failed"] += 1
+            if end[0] is None:
+                end[0] = 0.0
+            if len(res["errors"]) < 10:
+                res["errors"].append("udp %d: %r" % (i, e))
+
+    opened = [0]
+    marks = os.environ.get("VNAT_SOAK_MARKS")
+
+    def mark(what):
+        # The wall-clock time of a phase, for the sampler (it_soak_flows.sh).
+        if marks:
+            with open(marks, "a") as f:
+                f.write("%s %.3f\n" % (what, time.time()))
+
+    def note_open(end):
+        # The hold of secs starts once every flow is open.
+        opened[0] += 1
+        if opened[0] == n_tcp + n_udp:
+            mark("all-open")
+            end[0] = asyncio.get_running_loop().time() + secs
+            end[1].set()
+
+    def held(end):
+        return end[0] is not None and asyncio.get_running_loop().time() >= end[0]
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        end = [None, asyncio.Event()]
+        tasks = []
+        # Ramp up in batches so the handshakes do not all land at once.
+        for i in range(n_tcp):
+            tasks.append(asyncio.create_task(one_tcp(i, end)))
+            if i % 500 == 499:
+                await asyncio.sleep(0.2)
+        for i in range(n_udp):
+            tasks.append(asyncio.create_task(one_udp(i, end)))
+        waiting = asyncio.create_task(end[1].wait())
+        done, _ = await asyncio.wait([waiting, asyncio.gather(*tasks)],
+                                     return_when=asyncio.FIRST_COMPLETED)
+        if waiting in done:
+            await asyncio.sleep(max(0.0, end[0] - loop.time()))
+            mark("closing")
+        else:
+            waiting.cancel()
+        await asyncio.gather(*tasks)
+
+    asyncio.run(main())
+    print(json.dumps(res))
+
+
 def client_hello_ask(host, port):
     try:
         c = socket.create_connection((host, int(port)), timeout=5)
@@ -674,6 +839,10 @@ def main(argv):
         serve_urgent()
     elif cmd == "urgent-ask":
         client_urgent(argv[2], argv[3])
+    elif cmd == "hold-echo":
+        serve_hold_echo()
+    elif cmd == "hold-client":
+        client_hold(*argv[2:8])
     elif cmd == "hello-ask":
         client_hello_ask(argv[2], argv[3])
     elif cmd == "udp-ask":
