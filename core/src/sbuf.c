@@ -56,7 +56,9 @@ uint64_t sr_time(struct sbuf_r *r, uint64_t never)
 
 struct sbuf_r sr_sub(struct sbuf_r *r, size_t n)
 {
-    struct sbuf_r s = {r->p + r->off, 0, 0, r->err, r->shift};
+    /* A missing section reads as an empty body with no bytes at all (p
+     * NULL): no pointer arithmetic on it (fuzz_restore, UBSan). */
+    struct sbuf_r s = {r->p != NULL ? r->p + r->off : NULL, 0, 0, r->err, r->shift};
     if (r->err != 0 || n > r->len - r->off) {
         sr_fail(r, VNAT_E_SNAP_TRUNCATED);
         s.err = r->err;
