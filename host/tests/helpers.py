@@ -505,17 +505,20 @@ def client_hold(n_tcp, n_udp, secs, host, tport, uport):
     opened = [0]
     marks = os.environ.get("VNAT_SOAK_MARKS")
 
-    def mark(what):
+    def mark(what, when=None):
         # The wall-clock time of a phase, for the sampler (it_soak_flows.sh).
         if marks:
             with open(marks, "a") as f:
-                f.write("%s %.3f\n" % (what, time.time()))
+                f.write("%s %.3f\n" % (what, time.time() if when is None else when))
 
     def note_open(end):
         # The hold of secs starts once every flow is open.
         opened[0] += 1
         if opened[0] == n_tcp + n_udp:
             mark("all-open")
+            # The flows start closing at end[0]: marked now, with that time
+            # (main may wake well after a loaded loop's flows began).
+            mark("closing", time.time() + secs)
             end[0] = asyncio.get_running_loop().time() + secs
             end[1].set()
 
@@ -536,10 +539,7 @@ def client_hold(n_tcp, n_udp, secs, host, tport, uport):
         waiting = asyncio.create_task(end[1].wait())
         done, _ = await asyncio.wait([waiting, asyncio.gather(*tasks)],
                                      return_when=asyncio.FIRST_COMPLETED)
-        if waiting in done:
-            await asyncio.sleep(max(0.0, end[0] - loop.time()))
-            mark("closing")
-        else:
+        if not (waiting in done):
             waiting.cancel()
         await asyncio.gather(*tasks)
 

@@ -35,6 +35,7 @@ while kill -0 $VPID 2>/dev/null; do
     sleep 1
 done
 wait $VPID; rc=$?
+[ -n "${VNAT_SOAK_KEEP:-}" ] && cp "$T/samples" "$T/marks" "$VNAT_SOAK_KEEP"/
 cat "$T/soak.out"
 grep -E "flows_total|drop (flow_limit|rate_limit|host_error)" "$T/stats" | head -5
 [ $rc = 0 ] || { tail -20 "$T/stats" >&2; fail "soak client or vnat failed (exit $rc)"; }
