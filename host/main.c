@@ -74,6 +74,9 @@ static void usage(FILE *f)
             "                                shares derive from it); the soft descriptor\n"
             "                                limit is raised to fit, up to the hard one\n"
             "  --seed N                      core seed (default: from getrandom)\n"
+            "  --guest-mac XX:XX:XX:XX:XX:XX the guest's MAC, fixed (default: learned from\n"
+            "                                the guest's first frame; run: the tap's MAC,\n"
+            "                                default 52:54:00:12:34:56)\n"
             "  --record FILE                 write the boundary log (vnat sim replay-file FILE)\n"
             "  --pcap FILE                   write the guest's frames in pcap format\n"
             "  --stats                       print flows and counters at exit\n"
@@ -93,6 +96,40 @@ static int parse_ip4(const char *s, struct vnat_ip *ip)
     ip->family = VNAT_AF_INET;
     memcpy(ip->addr, &a, 4);
     return 0;
+}
+
+/* One hexadecimal digit's value, or -1. */
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = (char)(c | 0x20);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* XX:XX:XX:XX:XX:XX (hexadecimal, either case) into mac: 0, or -1. */
+static int mac_from_text(const char *s, uint8_t mac[6])
+{
+    if (strlen(s) != 17)
+        return -1;
+    for (int i = 0; i < 6; i++) {
+        int hi = hex_digit(s[3 * i]), lo = hex_digit(s[3 * i + 1]);
+        if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':'))
+            return -1;
+        mac[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return 0;
+}
+
+/* A MAC a guest NIC can send from: unicast and not all zero. */
+static int parse_mac(const char *s, uint8_t mac[6])
+{
+    if (mac_from_text(s, mac) < 0)
+        return -1;
+    unsigned any = 0;
+    for (int i = 0; i < 6; i++)
+        any |= mac[i];
+    return (mac[0] & 1) == 0 && any != 0 ? 0 : -1;
 }
 
 static int parse_port(const char *s, uint16_t *port)
@@ -250,6 +287,7 @@ enum {
     OPT_DNS,
     OPT_NO_ARP,
     OPT_API_SOCKET,
+    OPT_GUEST_MAC,
     OPT_HELP
 };
 
@@ -270,6 +308,7 @@ static int parse_options(struct options *o, int argc, char **argv, bool is_run)
         {"dns-server", required_argument, NULL, OPT_DNS},
         {"no-static-arp", no_argument, NULL, OPT_NO_ARP},
         {"api-socket", required_argument, NULL, OPT_API_SOCKET},
+        {"guest-mac", required_argument, NULL, OPT_GUEST_MAC},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -364,6 +403,14 @@ static int parse_options(struct options *o, int argc, char **argv, bool is_run)
         case OPT_API_SOCKET:
             o->api_socket = optarg;
             break;
+        case OPT_GUEST_MAC:
+            if (parse_mac(optarg, o->cfg.guest_mac) < 0) {
+                fprintf(stderr, "vnat: bad --guest-mac '%s' (want a unicast XX:XX:XX:XX:XX:XX)\n",
+                        optarg);
+                return -1;
+            }
+            o->cfg.flags |= VNAT_F_GUEST_MAC_FIXED;
+            break;
         case 'h':
         case OPT_HELP:
             usage(stdout);
@@ -433,6 +480,11 @@ static void print_stats(struct host *h)
     P(s.flows_reclaimed);
     P(s.tcp_connects_unreachable);
     P(s.tcp_connects_timed_out);
+    P(s.guest_macs_learned);
+    uint8_t m[6];
+    int held = vnat_guest_mac(h->io.nat, m);
+    fprintf(f, "vnat:   %-22s %02x:%02x:%02x:%02x:%02x:%02x%s\n", "guest_mac", m[0], m[1], m[2],
+            m[3], m[4], m[5], held ? "" : " (not learned)");
     for (int i = 0; i < VNAT_DROP__COUNT; i++)
         if (s.drops[i])
             fprintf(f, "vnat:   drop %-17s %" PRIu64 "\n", vnat_drop_reason_name(i), s.drops[i]);

@@ -462,6 +462,54 @@ PIN(snapshot_restore_rejects_inconsistent_contents)
     fh_free(&h);
 }
 
+/* The guest's MAC state (format 1.2: CORE's held u8 and MAC after now,
+ * ip_id and link_full). The base image holds the configured MAC. */
+#define CORE_HELD (8 + 8 + 2 + 1)
+static void mac_held_2(uint8_t *img, size_t len)
+{
+    img[section_at(img, len, T_CORE) + CORE_HELD] = 2;
+}
+static void mac_learning(uint8_t *img, size_t len)
+{
+    img[section_at(img, len, T_CORE) + CORE_HELD] = 0;
+}
+static void mac_other(uint8_t *img, size_t len)
+{
+    img[section_at(img, len, T_CORE) + CORE_HELD + 1 + 5] ^= 0x40;
+}
+static void mac_learning_other(uint8_t *img, size_t len)
+{
+    mac_learning(img, len);
+    mac_other(img, len);
+}
+static void mac_multicast(uint8_t *img, size_t len)
+{
+    img[section_at(img, len, T_CORE) + CORE_HELD + 1] |= 1;
+}
+static void mac_zero(uint8_t *img, size_t len)
+{
+    memset(img + section_at(img, len, T_CORE) + CORE_HELD + 1, 0, 6);
+}
+
+/* Restore takes a learned MAC or a learning state, and refuses a state no
+ * core can be in: held above 1, learning at a MAC not the configured one,
+ * a learned MAC that is multicast or all zero. */
+PIN(snapshot_restore_checks_the_guest_mac_state)
+{
+    struct fh h;
+    size_t len;
+    uint8_t *img = base_image(&h, &len);
+    assert_int_equal(img[section_at(img, len, T_CORE) + CORE_HELD], 1);
+    assert_int_equal(edited(&h, img, len, mac_learning), VNAT_OK);
+    assert_int_equal(edited(&h, img, len, mac_other), VNAT_OK); /* a learned one */
+    assert_int_equal(edited(&h, img, len, mac_held_2), VNAT_E_SNAP_RANGE);
+    assert_int_equal(edited(&h, img, len, mac_learning_other), VNAT_E_SNAP_RANGE);
+    assert_int_equal(edited(&h, img, len, mac_multicast), VNAT_E_SNAP_RANGE);
+    assert_int_equal(edited(&h, img, len, mac_zero), VNAT_E_SNAP_RANGE);
+    free(img);
+    fh_free(&h);
+}
+
 /* A host that takes everything and names nothing: for events after a
  * restore of a mutated image, whose tokens the fake host would not know. */
 static int n_send(void *c, const uint8_t *f, size_t n)
@@ -686,15 +734,15 @@ PIN(snapshot_api_refuses_bad_arguments)
 /* The golden image of the current format version                      */
 /* ------------------------------------------------------------------ */
 
-/* pins/data/snapshot-v1.1.bin is populate()'s image (fh_init's config: seed
+/* pins/data/snapshot-v1.2.bin is populate()'s image (fh_init's config: seed
  * 42, max_flows 32, now 1000 s) in the current format, 1.2. Regenerate it,
  * only together with a format version bump (docs/snapshot.md), with
  *   VNAT_WRITE_GOLDEN=pins/data/snapshot-v1.2.bin build/dev/pins/pin_snapshot \
  *       snapshot_golden_v1_restores
  * pins/data/snapshot-v1.0.bin is the same image written by format 1.0 (no
- * ICMP budget, no datagram rate bucket, no DNS queries, 3 counters fewer):
- * the current release must keep reading it (the versioning rule), and
- * pins/data/snapshot-v1.1.bin the same by format 1.1 (2 counters fewer). */
+ * ICMP budget, no datagram rate bucket, no DNS queries, 3 counters fewer),
+ * pins/data/snapshot-v1.1.bin by format 1.1 (no guest MAC state, 3 counters
+ * fewer): the current release must keep reading both (the versioning rule). */
 #define GOLDEN VNAT_PIN_DATA "/snapshot-v1.2.bin"
 #define GOLDEN_1_1 VNAT_PIN_DATA "/snapshot-v1.1.bin"
 #define GOLDEN_1_0 VNAT_PIN_DATA "/snapshot-v1.0.bin"
@@ -775,6 +823,9 @@ PIN(snapshot_golden_v1_0_still_restores)
     fh_free(&h);
 }
 
+/* An image of format 1.1 (no guest MAC state) restores into this release:
+ * those releases held the configured MAC from the start, and so does the
+ * restored core, and so does its own image (1.2) restored again. */
 PIN(snapshot_golden_v1_1_still_restores)
 {
     struct fh h;
@@ -790,12 +841,18 @@ PIN(snapshot_golden_v1_1_still_restores)
     assert_int_equal(FH_STAT(&h, flows_reclaimed), 0);
     assert_int_equal(FH_STAT(&h, tcp_connects_timed_out), 0); /* absent in 1.1: zero */
     assert_int_equal(vnat_seed(h.nat), 42);
+    assert_int_equal(FH_STAT(&h, guest_macs_learned), 0);
+    uint8_t mac[6];
+    static const uint8_t dflt[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
+    assert_int_equal(vnat_guest_mac(h.nat, mac), 1);
+    assert_memory_equal(mac, dflt, 6);
     size_t n;
     uint8_t *again = take_snapshot(&h, &n);
     assert_true(n > len);
     assert_int_equal(again[10], VNAT_SNAPSHOT_MINOR);
     restore_into_h(&h, again, n, VNAT_RESTORE_SAME_CLOCK);
     assert_int_equal(FH_STAT(&h, tcp_flows_by_state[VNAT_TCP_ESTABLISHED]), 2);
+    assert_int_equal(vnat_guest_mac(h.nat, mac), 1);
     free(again);
     free(gold);
     fh_free(&h);
@@ -1042,6 +1099,7 @@ PIN_MAIN(cmocka_unit_test(snapshot_round_trip_gives_the_same_bytes),
          cmocka_unit_test(snapshot_golden_v1_restores),
          cmocka_unit_test(snapshot_golden_v1_0_still_restores),
          cmocka_unit_test(snapshot_golden_v1_1_still_restores),
+         cmocka_unit_test(snapshot_restore_checks_the_guest_mac_state),
          cmocka_unit_test(snapshot_restore_at_later_now_keeps_remaining_timer_time),
          cmocka_unit_test(snapshot_sockets_lost_resets_tcp_toward_the_guest),
          cmocka_unit_test(snapshot_sockets_lost_refused_listener_fails_whole),

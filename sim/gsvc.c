@@ -325,6 +325,14 @@ bool gsvc_configured(const struct sim_config *cfg)
     return cfg->n_svcs > 0 || cfg->dhcp.on;
 }
 
+bool gsvc_spoofs_mac(const struct sim_config *cfg)
+{
+    for (uint32_t i = 0; i < cfg->n_svcs; i++)
+        if (cfg->svcs[i].kind == GS_SPOOF && cfg->svcs[i].spoof_mac)
+            return true;
+    return false;
+}
+
 /* ---- run-time state ----------------------------------------------------------------- */
 
 struct app {
@@ -396,7 +404,7 @@ struct addrs {
 static struct addrs normal_addrs(const struct sim_world *w, const uint8_t *ip_dst)
 {
     const struct vnat_config *c = &w->cfg->core;
-    struct addrs a = {c->gateway_mac, c->guest_mac, c->guest_ip.addr, ip_dst};
+    struct addrs a = {c->gateway_mac, w->guest.cfg.mac, c->guest_ip.addr, ip_dst};
     return a;
 }
 
@@ -558,7 +566,7 @@ static void app_send(struct sim_world *w, uint32_t i)
         /* The neighbour's address, or the guest's address from another MAC. */
         uint8_t ip[4], mac[6];
         memcpy(ip, c->guest_ip.addr, 4);
-        memcpy(mac, c->guest_mac, 6);
+        memcpy(mac, w->guest.cfg.mac, 6);
         if (sp->spoof_mac)
             mac[5] ^= 0x01;
         else
@@ -602,7 +610,7 @@ static void dhcp_send(struct sim_world *w, uint8_t type)
     o.xid = d->xid;
     o.flags = sp->broadcast ? 0x8000 : 0;
     o.ciaddr = has_addr ? c->guest_ip.addr : NULL;
-    o.chaddr = c->guest_mac;
+    o.chaddr = w->guest.cfg.mac;
     uint8_t *b = g->buf;
     size_t cap = g->buf_cap;
     size_t off = vw_dhcp_build(b, cap, &o);
@@ -625,7 +633,8 @@ static void dhcp_send(struct sim_world *w, uint8_t type)
     }
     /* Without an address: from 0.0.0.0 to everyone. RELEASE goes to the
      * server, INFORM is broadcast from the guest's address. */
-    struct addrs ad = {bcast_mac, c->guest_mac, has_addr ? c->guest_ip.addr : zero_ip, bcast_ip};
+    struct addrs ad = {bcast_mac, w->guest.cfg.mac, has_addr ? c->guest_ip.addr : zero_ip,
+                       bcast_ip};
     if (type == VW_DHCP_RELEASE) {
         ad.eth_dst = c->gateway_mac;
         ad.ip_dst = c->gateway_ip.addr;
@@ -749,7 +758,7 @@ static void dhcp_input(struct sim_world *w, const struct vw_eth *eth, const stru
         return;
     }
     uint8_t type = p[0];
-    if (m.xid != d->xid || memcmp(m.chaddr, c->guest_mac, 6) != 0) {
+    if (m.xid != d->xid || memcmp(m.chaddr, w->guest.cfg.mac, 6) != 0) {
         d->strays++; /* an earlier exchange's answer, or a duplicate */
         return;
     }
@@ -981,7 +990,7 @@ bool gsvc_on_frame(struct sim_world *w, const uint8_t *frame, size_t len)
     if (vw_eth_parse(frame, len, &eth) != VW_OK || eth.ethertype != VW_ETH_P_IPV4 ||
         vw_ipv4_parse(eth.payload, eth.payload_len, &ip) != VW_OK || ip.is_fragment)
         return false; /* gtcp.c counts it */
-    if (memcmp(eth.dst, c->guest_mac, 6) != 0 && memcmp(eth.dst, bcast_mac, 6) != 0)
+    if (memcmp(eth.dst, w->guest.cfg.mac, 6) != 0 && memcmp(eth.dst, bcast_mac, 6) != 0)
         return false; /* not for this guest (gtcp.c counts it) */
     bool to_guest = memcmp(ip.dst, c->guest_ip.addr, 4) == 0;
     if (ip.proto == VW_IPPROTO_UDP) {

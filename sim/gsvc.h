@@ -72,6 +72,8 @@ uint32_t gsvc_sockets_needed(const struct sim_config *cfg);
 /* True if the configuration has any application (a scenario needs one of
  * these or a flows line). */
 bool gsvc_configured(const struct sim_config *cfg);
+/* True if a spoof line sends from a MAC other than the guest's. */
+bool gsvc_spoofs_mac(const struct sim_config *cfg);
 
 /* Run time (world.c). init: 0 or -1 (memory); schedules the starts. */
 int gsvc_init(struct sim_world *w);

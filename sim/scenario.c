@@ -23,6 +23,36 @@ static bool core_flag(struct sim_parser *p, struct vnat_config *c, uint32_t flag
     return true;
 }
 
+/* One hexadecimal digit's value, or -1. */
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = (char)(c | 0x20);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* XX:XX:XX:XX:XX:XX (hexadecimal, either case) into mac: 0, or -1. */
+static int mac_from_text(const char *s, uint8_t mac[6])
+{
+    if (strlen(s) != 17)
+        return -1;
+    for (int i = 0; i < 6; i++) {
+        int hi = hex_digit(s[3 * i]), lo = hex_digit(s[3 * i + 1]);
+        if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':'))
+            return -1;
+        mac[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return 0;
+}
+
+static bool parse_mac(struct sim_parser *p, const char *v, uint8_t mac[6])
+{
+    if (mac_from_text(v, mac) < 0)
+        return sim_parse_fail(p, "expected a MAC XX:XX:XX:XX:XX:XX", v);
+    return true;
+}
+
 /* The keys whose value is one number into one field, by directive. */
 static const struct sim_key core_keys[] = {
     SIM_KEY("mtu", SIM_NUM_NUMBER, struct vnat_config, mtu),
@@ -99,7 +129,10 @@ static bool dir_core(struct sim_parser *p, struct sim_config *cfg, char **w, int
             ok = core_flag(p, c, VNAT_F_DNS_CACHE, v);
         else if (strcmp(k, "dhcp") == 0)
             ok = core_flag(p, c, VNAT_F_DHCP, v);
-        else if (strcmp(k, "gateway_loopback") == 0)
+        else if (strcmp(k, "guest_mac") == 0) {
+            ok = parse_mac(p, v, c->guest_mac);
+            c->flags |= VNAT_F_GUEST_MAC_FIXED;
+        } else if (strcmp(k, "gateway_loopback") == 0)
             ok = core_flag(p, c, VNAT_F_GATEWAY_IS_LOOPBACK, v);
         else if (strcmp(k, "dns_server") == 0) {
             if (c->n_dns_servers == VNAT_MAX_DNS_SERVERS)
@@ -187,6 +220,9 @@ static bool dir_guest(struct sim_parser *p, struct sim_config *cfg, char **w, in
             ok = sim_parse_on_off(p, v, &g->offer_sack);
         } else if (strcmp(k, "arp") == 0) {
             ok = sim_parse_on_off(p, v, &cfg->arp_probe);
+        } else if (strcmp(k, "mac") == 0) {
+            ok = parse_mac(p, v, cfg->guest_mac);
+            cfg->guest_mac_set = true;
         } else if (strcmp(k, "rcvbuf") == 0) {
             ok = sim_parse_u32(p, v, SIM_NUM_NUMBER, &g->rcvbuf);
         } else if (strcmp(k, "syn_retries") == 0 || strcmp(k, "data_retries") == 0) {

@@ -143,6 +143,9 @@ struct sim_config {
     /* guest */
     struct gtcp_cfg guest;
     bool arp_probe;
+    /* The guest NIC's own MAC (`guest mac=`); unset: the core's guest_mac. */
+    bool guest_mac_set;
+    uint8_t guest_mac[6];
     struct sim_flow_spec *flows;
     uint32_t n_flows;
     uint32_t n_svcs; /* (placed to fill padding) */

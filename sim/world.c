@@ -1091,7 +1091,7 @@ int sim_run(const struct sim_config *cfg, FILE *trace_text, FILE *trace_bin, str
     w->flows = calloc(cfg->n_flows ? cfg->n_flows : 1, sizeof *w->flows);
     struct gtcp_cfg gc = cfg->guest;
     gc.mtu = cfg->core.mtu;
-    memcpy(gc.mac, cfg->core.guest_mac, 6);
+    memcpy(gc.mac, cfg->guest_mac_set ? cfg->guest_mac : cfg->core.guest_mac, 6);
     memcpy(gc.peer_mac, cfg->core.gateway_mac, 6);
     memcpy(gc.ip, cfg->core.guest_ip.addr, 4);
     gc.isn_seed = sim_mix64(cfg->seed ^ 0x69736eull);
@@ -1120,6 +1120,11 @@ int sim_run(const struct sim_config *cfg, FILE *trace_text, FILE *trace_bin, str
     struct vnat_config core = cfg->core;
     if (core.seed == 0)
         core.flags |= VNAT_F_DETERMINISTIC_SEED;
+    /* A frame from another MAC is spoofed only if the core knows the
+     * guest's: a learning core takes the first frame's source as the
+     * guest's, and a spoofer may speak first. */
+    if (gsvc_spoofs_mac(cfg))
+        core.flags |= VNAT_F_GUEST_MAC_FIXED;
     size_t size = vnat_memory_size(&core);
     if (size == 0) {
         sim_fail(w, "vnat_memory_size rejects the configuration");
@@ -1269,6 +1274,7 @@ static const struct stat_field stat_fields[] = {
     SF(flows_reclaimed),
     SF(tcp_connects_unreachable),
     SF(tcp_connects_timed_out),
+    SF(guest_macs_learned),
 };
 #undef SF
 

@@ -59,8 +59,7 @@ void arp_input(struct vnat *nat, const struct vw_eth *eth)
     static const uint8_t zero4[4] = {0, 0, 0, 0};
     bool probe = memcmp(arp.spa, zero4, 4) == 0;
     /* Anti-spoofing: the sender must be the guest (or a probe from it). */
-    if (memcmp(eth->src, nat->cfg.guest_mac, 6) != 0 ||
-        memcmp(arp.sha, nat->cfg.guest_mac, 6) != 0 ||
+    if (memcmp(eth->src, nat->guest_mac, 6) != 0 || memcmp(arp.sha, nat->guest_mac, 6) != 0 ||
         (!probe && !ip4_eq(arp.spa, &nat->cfg.guest_ip))) {
         stats_drop(nat, VNAT_DROP_SPOOFED);
         return;

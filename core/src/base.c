@@ -14,4 +14,5 @@ void stats_drop(struct vnat *nat, enum vnat_drop_reason r)
 {
     VNAT_ASSERT(nat, (unsigned)r < VNAT_DROP__COUNT);
     nat->stats.drops[r]++;
+    nat->drop_events++;
 }

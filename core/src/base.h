@@ -123,6 +123,14 @@ struct vnat {
     uint16_t ip_id;    /* IPv4 identification of the next frame the core builds */
     uint8_t link_full; /* the guest link refused a frame since the last link-writable */
     uint8_t shut_down;
+    /* The guest's MAC in force (dispatch.c): cfg.guest_mac until one is
+     * learned. guest_mac_held is 0 while learning (VNAT_F_GUEST_MAC_FIXED
+     * unset, no frame accepted yet since creation or the last reset). */
+    uint8_t guest_mac[6];
+    uint8_t guest_mac_held;
+    /* Every stats_drop(): a learning frame that counted no drop is valid.
+     * Only differences within one event are read (not snapshotted). */
+    uint64_t drop_events;
 
     struct vnat_stats stats; /* the counters: every layer counts here */
 

@@ -130,7 +130,7 @@ void dgram_send_icmp_error(struct vnat *nat, const uint8_t src[4], uint8_t type,
     VNAT_VERIFY(nat, orig_len <= 68 && VW_ICMP4_PAYLOAD_OFF + orig_len <= nat->scratch_len);
     memmove(p, orig_ip, orig_len);
     struct vw_l2l3 a = {
-        .eth_dst = nat->cfg.guest_mac,
+        .eth_dst = nat->guest_mac,
         .eth_src = nat->cfg.gateway_mac,
         .ip_src = src,
         .ip_dst = nat->cfg.guest_ip.addr,
@@ -195,7 +195,7 @@ int dgram_deliver(struct vnat *nat, struct flow *f, size_t len)
     VNAT_ASSERT(nat, f->in_use && f->key.proto == VNAT_PROTO_UDP &&
                          VW_UDP4_PAYLOAD_OFF + len <= nat->scratch_len);
     struct vw_l2l3 a = {
-        .eth_dst = nat->cfg.guest_mac,
+        .eth_dst = nat->guest_mac,
         .eth_src = nat->cfg.gateway_mac,
         .ip_src = f->key.dst_ip.addr,
         .ip_dst = f->key.guest_ip.addr,

@@ -107,7 +107,7 @@ static void reply(struct vnat *nat, const struct vw_dhcp *d, uint8_t type, bool 
     o.op = VW_BOOTREPLY;
     o.xid = d->xid;
     o.flags = d->flags;
-    o.chaddr = c->guest_mac;
+    o.chaddr = nat->guest_mac;
     if (type != VW_DHCP_NAK) {
         o.ciaddr = d->ciaddr;
         if (lease)
@@ -149,7 +149,7 @@ static void reply(struct vnat *nat, const struct vw_dhcp *d, uint8_t type, bool 
                             : vw_get32(d->ciaddr) != 0 ? d->ciaddr
                                                        : c->guest_ip.addr;
     struct vw_l2l3 a = {
-        .eth_dst = broadcast ? bcast_mac : c->guest_mac,
+        .eth_dst = broadcast ? bcast_mac : nat->guest_mac,
         .eth_src = c->gateway_mac,
         .ip_src = server,
         .ip_dst = ip_dst,
@@ -177,7 +177,7 @@ void dhcp_input(struct vnat *nat, const struct vw_eth *eth, const struct vw_ipv4
     }
     /* Exempt from the source-address check: 0.0.0.0 (a client without an
      * address); everything else must be the guest. */
-    if (memcmp(d.chaddr, c->guest_mac, 6) != 0 || memcmp(eth->src, c->guest_mac, 6) != 0 ||
+    if (memcmp(d.chaddr, nat->guest_mac, 6) != 0 || memcmp(eth->src, nat->guest_mac, 6) != 0 ||
         (memcmp(ip->src, zero_ip, 4) != 0 && memcmp(ip->src, c->guest_ip.addr, 4) != 0)) {
         stats_drop(nat, VNAT_DROP_SPOOFED);
         return;

@@ -81,7 +81,7 @@ static void on_udp4(struct vnat *nat, const struct vw_eth *eth, const struct vw_
         stats_drop(nat, VNAT_DROP_NOT_FOR_US); /* no other broadcast is ours */
         return;
     }
-    if (!ip4_is(ip->src, &c->guest_ip) || memcmp(eth->src, c->guest_mac, 6) != 0) {
+    if (!ip4_is(ip->src, &c->guest_ip) || memcmp(eth->src, nat->guest_mac, 6) != 0) {
         stats_drop(nat, VNAT_DROP_SPOOFED);
         return;
     }
@@ -172,6 +172,54 @@ static void on_ipv4_broadcast(struct vnat *nat, const struct vw_eth *eth)
     stats_drop(nat, VNAT_DROP_NOT_FOR_US);
 }
 
+/* A frame from the guest's MAC, for us or broadcast: to its protocol. */
+static void route_frame(struct vnat *nat, const struct vw_eth *eth, bool to_us)
+{
+    switch (eth->ethertype) {
+    case VW_ETH_P_ARP:
+        arp_input(nat, eth);
+        return;
+    case VW_ETH_P_IPV6:
+        stats_drop(nat, VNAT_DROP_IPV6); /* IPv6 is a later issue */
+        return;
+    case VW_ETH_P_IPV4:
+        if (to_us)
+            on_ipv4(nat, eth);
+        else
+            on_ipv4_broadcast(nat, eth);
+        return;
+    default:
+        stats_drop(nat, VNAT_DROP_ETHERTYPE);
+        return;
+    }
+}
+
+/* A source a guest NIC can have: unicast (I/G bit clear) and not all zero. */
+static bool mac_usable(const uint8_t m[6])
+{
+    return (m[0] & 1) == 0 && (m[0] | m[1] | m[2] | m[3] | m[4] | m[5]) != 0;
+}
+
+/* The guest's MAC, learned (VNAT_F_GUEST_MAC_FIXED unset) as a peer on a
+ * link learns it: the source of the first frame every check accepts. The
+ * frame is handled as if its source were the guest's (its ARP sender and
+ * DHCP chaddr must match it, as always); if any check dropped it, the MAC
+ * in force goes back to the configured one and the core goes on learning. */
+static void learn_from(struct vnat *nat, const struct vw_eth *eth, bool to_us)
+{
+    VNAT_ASSERT(nat, !nat->guest_mac_held);
+    VNAT_ASSERT(nat, memcmp(nat->guest_mac, nat->cfg.guest_mac, 6) == 0);
+    uint64_t drops = nat->drop_events;
+    memcpy(nat->guest_mac, eth->src, 6);
+    route_frame(nat, eth, to_us);
+    if (nat->drop_events != drops) {
+        memcpy(nat->guest_mac, nat->cfg.guest_mac, 6);
+        return;
+    }
+    nat->guest_mac_held = 1;
+    nat->stats.guest_macs_learned++;
+}
+
 void dispatch_frame(struct vnat *nat, const uint8_t *frame, size_t len)
 {
     VNAT_ASSERT(nat, !nat->shut_down);
@@ -192,28 +240,21 @@ void dispatch_frame(struct vnat *nat, const uint8_t *frame, size_t len)
         return;
     }
     /* Anti-spoofing, layer 2: every frame the guest may send carries its own
-     * MAC (DHCP and ARP probes included); layer 3 is checked per protocol. */
-    if (memcmp(eth.src, nat->cfg.guest_mac, 6) != 0) {
+     * MAC (DHCP and ARP probes included), once it is known; layer 3 is
+     * checked per protocol. */
+    if (!mac_usable(eth.src)) {
         stats_drop(nat, VNAT_DROP_SPOOFED);
         return;
     }
-    switch (eth.ethertype) {
-    case VW_ETH_P_ARP:
-        arp_input(nat, &eth);
-        return;
-    case VW_ETH_P_IPV6:
-        stats_drop(nat, VNAT_DROP_IPV6); /* IPv6 is a later issue */
-        return;
-    case VW_ETH_P_IPV4:
-        if (to_us)
-            on_ipv4(nat, &eth);
-        else
-            on_ipv4_broadcast(nat, &eth);
-        return;
-    default:
-        stats_drop(nat, VNAT_DROP_ETHERTYPE);
+    if (!nat->guest_mac_held) {
+        learn_from(nat, &eth, to_us);
         return;
     }
+    if (memcmp(eth.src, nat->guest_mac, 6) != 0) {
+        stats_drop(nat, VNAT_DROP_SPOOFED);
+        return;
+    }
+    route_frame(nat, &eth, to_us);
 }
 
 /* ------------------------------------------------------------------ */

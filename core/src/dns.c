@@ -177,7 +177,7 @@ bool dns_query(struct vnat *nat, const struct vw_ipv4 *ip, const struct vw_udp *
         vw_put32(out + e->ttl_off[i], ttl > held ? ttl - held : 0);
     }
     struct vw_l2l3 a = {
-        .eth_dst = nat->cfg.guest_mac,
+        .eth_dst = nat->guest_mac,
         .eth_src = nat->cfg.gateway_mac,
         .ip_src = nat->cfg.dns_ip.addr,
         .ip_dst = ip->src,

@@ -38,7 +38,7 @@ static void echo_locally(struct vnat *nat, const struct vw_ipv4 *ip, const struc
     }
     memcpy(nat->scratch + VW_ICMP4_PAYLOAD_OFF, m->payload, m->payload_len);
     struct vw_l2l3 a = {
-        .eth_dst = nat->cfg.guest_mac,
+        .eth_dst = nat->guest_mac,
         .eth_src = nat->cfg.gateway_mac,
         .ip_src = ip->dst,
         .ip_dst = ip->src,
@@ -92,7 +92,7 @@ void icmp_input(struct vnat *nat, const struct vw_eth *eth, const struct vw_ipv4
 {
     const struct vnat_config *c = &nat->cfg;
     VNAT_ASSERT(nat, ip->proto == VW_IPPROTO_ICMP && !ip->is_fragment && ip->ttl > 0);
-    if (!ip4_is(ip->src, &c->guest_ip) || memcmp(eth->src, c->guest_mac, 6) != 0) {
+    if (!ip4_is(ip->src, &c->guest_ip) || memcmp(eth->src, nat->guest_mac, 6) != 0) {
         stats_drop(nat, VNAT_DROP_SPOOFED);
         return;
     }
@@ -183,7 +183,7 @@ void icmp_on_readable(struct vnat *nat, struct flow *f)
         vw_put16(rest, f->key.guest_port); /* the guest's identifier back */
         memcpy(rest + 2, buf + 6, 2);      /* the sequence number as received */
         struct vw_l2l3 a = {
-            .eth_dst = nat->cfg.guest_mac,
+            .eth_dst = nat->guest_mac,
             .eth_src = nat->cfg.gateway_mac,
             .ip_src = f->key.dst_ip.addr,
             .ip_dst = f->key.guest_ip.addr,

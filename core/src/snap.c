@@ -144,6 +144,8 @@ static void put_scalars(struct sbuf_w *w, const struct vnat *nat)
     sw_u64(w, nat->now);
     sw_u16(w, nat->ip_id);
     sw_u8(w, nat->link_full);
+    sw_u8(w, nat->guest_mac_held); /* 1.2 */
+    sw_bytes(w, nat->guest_mac, 6);
     sec_end(w, at);
     at = sec_begin(w, SEC_KEYS);
     const uint64_t *keys[3] = {nat->ft->sip, nat->tcp->sip_isn, nat->dns->sip};
@@ -510,6 +512,31 @@ static int get_stats(struct vnat *nat, struct sbuf_r *b)
     return b->err;
 }
 
+/* The guest's MAC (1.2): held or learning, and the one in force. A 1.0 or
+ * 1.1 image has none: those releases held the configured MAC from the
+ * start, so it is held (a vnat_reset_flows() later forgets it). */
+static int get_guest_mac(struct vnat *nat, struct sbuf_r *b)
+{
+    const struct vnat_config *c = &nat->cfg;
+    if (sr_left(b) == 0) {
+        memcpy(nat->guest_mac, c->guest_mac, 6);
+        nat->guest_mac_held = 1;
+        return 0;
+    }
+    uint8_t held = sr_u8(b), m[6];
+    sr_bytes(b, m, 6);
+    if (b->err != 0)
+        return b->err;
+    bool same = memcmp(m, c->guest_mac, 6) == 0;
+    bool usable = (m[0] & 1) == 0 && (m[0] | m[1] | m[2] | m[3] | m[4] | m[5]) != 0;
+    if (held > 1 || (!held && !same) || (held && !same && !usable) ||
+        ((c->flags & VNAT_F_GUEST_MAC_FIXED) && (!held || !same)))
+        return VNAT_E_SNAP_RANGE;
+    memcpy(nat->guest_mac, m, 6);
+    nat->guest_mac_held = held;
+    return 0;
+}
+
 /* The clock: every time read later moves by now - the snapshot's now, or
  * (same_clock) stays. */
 static int get_core(struct vnat *nat, struct snap_in *in, struct sbuf_r *b, uint64_t now,
@@ -530,7 +557,7 @@ static int get_core(struct vnat *nat, struct snap_in *in, struct sbuf_r *b, uint
     in->r.shift = now >= then ? (int64_t)d : -(int64_t)d;
     nat->link_full = full;
     nat->now = now;
-    return 0;
+    return get_guest_mac(nat, b);
 }
 
 static int get_keys(struct vnat *nat, struct sbuf_r *b)

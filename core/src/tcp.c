@@ -384,7 +384,7 @@ static void seg_init(const struct vnat *nat, struct flow *f, struct vw_tcp_out *
 static void addrs_for(const struct vnat *nat, const struct vnat_ip *src, const struct vnat_ip *dst,
                       struct vw_l2l3 *a)
 {
-    a->eth_dst = nat->cfg.guest_mac;
+    a->eth_dst = nat->guest_mac;
     a->eth_src = nat->cfg.gateway_mac;
     a->ip_src = src->addr;
     a->ip_dst = dst->addr;

@@ -164,6 +164,10 @@ static vnat_err normalize(const struct vnat_config *in, struct vnat_config *out)
         return VNAT_E_CONFIG;
     if (out->prefix_len < 1 || out->prefix_len > 30)
         return VNAT_E_CONFIG;
+    const uint8_t *m = out->guest_mac;
+    if ((out->flags & VNAT_F_GUEST_MAC_FIXED) &&
+        ((m[0] & 1) != 0 || (m[0] | m[1] | m[2] | m[3] | m[4] | m[5]) == 0))
+        return VNAT_E_CONFIG; /* no guest can send from it */
     normalize_ip(&out->guest_ip);
     normalize_ip(&out->gateway_ip);
     normalize_ip(&out->dns_ip);
@@ -304,6 +308,8 @@ static void place_config(struct vnat *nat, const struct vnat_config *c, uint8_t 
     nat->cfg = *c;
     nat->cfg.rules = rules;
     nat->cfg.forwards = forwards;
+    memcpy(nat->guest_mac, c->guest_mac, 6); /* a restore reads the learned one over it */
+    nat->guest_mac_held = (c->flags & VNAT_F_GUEST_MAC_FIXED) != 0;
 }
 
 /* Point each layer at its state and let it initialise its own part, lowest
@@ -438,7 +444,11 @@ vnat_err vnat_reset_flows(vnat *nat, uint64_t now)
         return VNAT_E_STATE;
     advance_time(nat, now);
     log_api(nat, 4, NULL, 0);
-    dispatch_reset_flows(nat);
+    dispatch_reset_flows(nat); /* the RSTs go to the MAC of the guest that left */
+    if (!(nat->cfg.flags & VNAT_F_GUEST_MAC_FIXED)) {
+        memcpy(nat->guest_mac, nat->cfg.guest_mac, 6); /* the next guest teaches its own */
+        nat->guest_mac_held = 0;
+    }
     return VNAT_OK;
 }
 
@@ -708,6 +718,14 @@ uint64_t vnat_seed(const vnat *nat)
     return nat != NULL ? nat->cfg.seed : 0;
 }
 
+int vnat_guest_mac(const vnat *nat, uint8_t mac[6])
+{
+    if (nat == NULL || mac == NULL)
+        return -1;
+    memcpy(mac, nat->guest_mac, 6);
+    return nat->guest_mac_held ? 1 : 0;
+}
+
 size_t vnat_dump_flows(const vnat *nat, char *buf, size_t len)
 {
     struct fmt_buf b = {buf, buf != NULL ? len : 0, 0};
@@ -740,6 +758,12 @@ int vnat_check_invariants(const vnat *nat, char *why, size_t why_len)
      * flow's protocol and the protocols' counters. */
     if (flow_table_check(nat, why, why_len) != 0)
         return 1;
+    /* The guest's MAC: the configured one while learning or when fixed. */
+    if ((!nat->guest_mac_held || (nat->cfg.flags & VNAT_F_GUEST_MAC_FIXED)) &&
+        memcmp(nat->guest_mac, nat->cfg.guest_mac, 6) != 0)
+        return fmt_fail(why, why_len, "guest MAC differs from the configured one");
+    if ((nat->cfg.flags & VNAT_F_GUEST_MAC_FIXED) && !nat->guest_mac_held)
+        return fmt_fail(why, why_len, "fixed guest MAC not held");
     return dispatch_check(nat, why, why_len);
 }
 

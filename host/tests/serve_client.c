@@ -25,13 +25,22 @@
  * host end of that flow must see ECONNRESET within 2 s; then a new guest on
  * a new connection gets an ARP reply, a DHCP offer, and a TCP handshake
  * from the same source port as the old flow, with data both ways.
+ * With --mac XX:XX:XX:XX:XX:XX (before the mode) the guest uses that MAC
+ * (issue 14 item 5), and with --mac2 the new guest of --restart another
+ * one; every frame from vnat must then be addressed to the guest's MAC (ARP
+ * target, DHCP chaddr, TCP's Ethernet destination). With --restart and
+ * --mac2, the first guest's link also carries one ARP request from the new
+ * guest's MAC (a spoofer, to be dropped). With --silent, the guest sends an
+ * ARP request and a DHCPDISCOVER and must get nothing within 1 s (vnat
+ * serve --guest-mac fixed another MAC).
  * With --sigterm, SIGTERM to vnat (VNAT_PID) in the middle of a transfer
  * from the host listener to the guest, which reads and acknowledges: the
  * guest must see a RST for the flow and the host end ECONNRESET, each
  * within 1 s of the signal.
  * Exit 0 on success, 1 with a message on the first failure.
- * usage: serve_client SOCKET_PATH [VNAT_PID]
- *        serve_client --restart SOCKET_PATH
+ * usage: serve_client [--mac MAC [--mac2 MAC]] SOCKET_PATH [VNAT_PID]
+ *        serve_client [--mac MAC [--mac2 MAC]] --restart SOCKET_PATH
+ *        serve_client [--mac MAC] --silent SOCKET_PATH
  *        serve_client --sigterm SOCKET_PATH VNAT_PID
  */
 #define _GNU_SOURCE
@@ -50,7 +59,11 @@
 #include <time.h>
 #include <unistd.h>
 
-static const uint8_t guest_mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
+/* The guest's MAC (--mac), and the MAC of the new guest after a restart
+ * (--mac2; default the same). */
+static uint8_t guest_mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
+static uint8_t new_guest_mac[6];
+static bool new_guest_mac_set;
 static const uint8_t gw_mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x01};
 static const uint8_t guest_ip[4] = {10, 0, 2, 15};
 static const uint8_t gw_ip[4] = {10, 0, 2, 2};
@@ -241,6 +254,9 @@ static void next_segment(int fd, uint8_t *buf, uint16_t port, uint16_t sport, st
         size_t ihl = (size_t)(ip[0] & 0x0f) * 4;
         if (ip[9] != 6 || memcmp(ip + 12, gw_ip, 4) != 0 || memcmp(ip + 16, guest_ip, 4) != 0)
             continue;
+        if (memcmp(buf, guest_mac, 6) != 0)
+            FAIL("a TCP segment for the guest went to %02x:%02x:%02x:%02x:%02x:%02x", buf[0],
+                 buf[1], buf[2], buf[3], buf[4], buf[5]);
         size_t iplen = (size_t)ip[2] << 8 | ip[3];
         const uint8_t *t = ip + ihl;
         if ((((uint16_t)t[0] << 8) | t[1]) != port || (((uint16_t)t[2] << 8) | t[3]) != sport)
@@ -409,14 +425,20 @@ static void expect_frame(int fd, uint8_t *buf, int want, uint32_t xid)
         if (!read_exact(fd, buf, len, deadline))
             FAIL("vnat closed the link mid-frame");
         if (want == 1 && len >= 42 && buf[12] == 0x08 && buf[13] == 0x06 && buf[21] == 2 &&
-            !memcmp(buf + 28, gw_ip, 4) && !memcmp(buf + 22, gw_mac, 6))
+            !memcmp(buf + 28, gw_ip, 4) && !memcmp(buf + 22, gw_mac, 6)) {
+            if (memcmp(buf, guest_mac, 6) != 0 || memcmp(buf + 32, guest_mac, 6) != 0)
+                FAIL("the ARP reply is not addressed to the guest's MAC");
             return;
+        }
         if (want == 2 && len >= 14 + 20 + 8 + 243 && buf[12] == 0x08 && buf[13] == 0x00 &&
             buf[23] == 17) {
             const uint8_t *b = buf + 14 + (size_t)(buf[14] & 0x0f) * 4 + 8;
             if (b[0] == 2 && get32(b + 4) == xid && get32(b + 236) == 0x63825363 && b[240] == 53 &&
-                b[242] == 2)
+                b[242] == 2) {
+                if (memcmp(b + 28, guest_mac, 6) != 0)
+                    FAIL("the DHCPOFFER's chaddr is not the guest's MAC");
                 return;
+            }
         }
     }
     FAIL("too many unrelated frames");
@@ -450,6 +472,14 @@ static int restart(const char *path)
         FAIL("the host side did not read \"ping\"");
     if (write(hfd, "pong", 4) != 4)
         FAIL("host write: %s", strerror(errno));
+    if (new_guest_mac_set && memcmp(new_guest_mac, guest_mac, 6) != 0) {
+        uint8_t mine[6];
+        memcpy(mine, guest_mac, 6);
+        memcpy(guest_mac, new_guest_mac, 6);
+        n = build_arp(f); /* from the other MAC: vnat holds the first one */
+        memcpy(guest_mac, mine, 6);
+        send_frame(fd, f, n, false);
+    }
     /* the VM goes away with vnat's "pong" unread, as a killed QEMU does */
     usleep(100000);
     close(fd);
@@ -469,6 +499,8 @@ static int restart(const char *path)
     close(hfd);
 
     /* the new guest: ARP, DHCP, TCP from the same port, data */
+    if (new_guest_mac_set)
+        memcpy(guest_mac, new_guest_mac, 6);
     fd = connect_unix(path);
     n = build_arp(f);
     send_frame(fd, f, n, false);
@@ -588,10 +620,66 @@ static int sigterm(const char *path, pid_t vpid)
     return 0;
 }
 
+/* One hexadecimal digit's value, or -1. */
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = (char)(c | 0x20);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* XX:XX:XX:XX:XX:XX (hexadecimal, either case) into mac: 0, or -1. */
+static int mac_from_text(const char *s, uint8_t mac[6])
+{
+    if (strlen(s) != 17)
+        return -1;
+    for (int i = 0; i < 6; i++) {
+        int hi = hex_digit(s[3 * i]), lo = hex_digit(s[3 * i + 1]);
+        if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':'))
+            return -1;
+        mac[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return 0;
+}
+
+static void parse_mac(const char *s, uint8_t mac[6])
+{
+    if (mac_from_text(s, mac) < 0)
+        FAIL("bad MAC '%s'", s);
+}
+
+/* --silent: ARP and DHCP from the guest's MAC, and nothing back in 1 s. */
+static int silent(const char *path)
+{
+    uint8_t f[512], hdr[4];
+    int fd = connect_unix(path);
+    size_t n = build_arp(f);
+    send_frame(fd, f, n, false);
+    n = build_dhcp_discover(f, 0x5a5a5a5a);
+    send_frame(fd, f, n, false);
+    struct pollfd pf = {.fd = fd, .events = POLLIN};
+    int pr = poll(&pf, 1, 1000);
+    if (pr == 1 && read(fd, hdr, sizeof hdr) > 0)
+        FAIL("vnat answered a guest whose MAC is not the one fixed");
+    close(fd);
+    printf("serve_client: a guest with another MAC got nothing\n");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN); /* a write to a dropped link fails, it does not kill */
     setvbuf(stdout, NULL, _IOLBF, 0);
+    while (argc >= 3 && (!strcmp(argv[1], "--mac") || !strcmp(argv[1], "--mac2"))) {
+        bool second = argv[1][5] == '2';
+        parse_mac(argv[2], second ? new_guest_mac : guest_mac);
+        new_guest_mac_set |= second;
+        argc -= 2;
+        argv += 2;
+    }
+    if (argc == 3 && !strcmp(argv[1], "--silent"))
+        return silent(argv[2]);
     if (argc == 3 && !strcmp(argv[1], "--restart"))
         return restart(argv[2]);
     if (argc == 4 && !strcmp(argv[1], "--sigterm"))

@@ -380,6 +380,14 @@ struct vnat_forward {
 /* Seed 0 is meant (see vnat_config.seed): without this flag a seed of 0 is
  * refused with VNAT_E_CONFIG. */
 #define VNAT_F_DETERMINISTIC_SEED 0x20u
+/* guest_mac is the guest's MAC, held from the start. Without this flag (the
+ * default) the core learns the guest's MAC from the source of the first
+ * guest frame it accepts (a unicast, non-zero source, and a frame no check
+ * dropped), as a peer on a link does; from then on anti-spoofing holds that
+ * MAC, until vnat_reset_flows() (a new guest) forgets it. Until a MAC is
+ * learned, frames toward the guest (a forward's SYN) go to guest_mac. With
+ * this flag, a multicast or all-zero guest_mac is refused (VNAT_E_CONFIG). */
+#define VNAT_F_GUEST_MAC_FIXED 0x40u
 
 #define VNAT_MAX_DNS_SERVERS 4
 
@@ -393,7 +401,7 @@ struct vnat_config {
     uint32_t struct_size; /* sizeof(struct vnat_config) of the caller */
     uint32_t flags;       /* VNAT_F_* */
 
-    uint8_t guest_mac[6];      /* default 52:54:00:12:34:56 */
+    uint8_t guest_mac[6];      /* default 52:54:00:12:34:56 (VNAT_F_GUEST_MAC_FIXED) */
     uint8_t gateway_mac[6];    /* default 52:54:00:12:34:01 */
     struct vnat_ip guest_ip;   /* default 10.0.2.15 */
     struct vnat_ip gateway_ip; /* default 10.0.2.2 */
@@ -803,6 +811,9 @@ struct vnat_stats {
      * SYN retransmissions time out). */
     uint64_t tcp_connects_unreachable;
     uint64_t tcp_connects_timed_out;
+    /* Guest MACs learned (VNAT_F_GUEST_MAC_FIXED unset): one per guest, the
+     * first after creation and one after each vnat_reset_flows(). */
+    uint64_t guest_macs_learned;
 };
 
 /* Copy the counters into *out. `size` is sizeof(*out) of the caller (fields
@@ -821,6 +832,12 @@ int vnat_check_invariants(const vnat *nat, char *why, size_t why_len);
 
 /* The seed the instance was created with (0 for a NULL nat). */
 uint64_t vnat_seed(const vnat *nat);
+
+/* The guest's MAC in force, into mac: the one configured, or the one learned
+ * (VNAT_F_GUEST_MAC_FIXED). Returns 1 when it is held (fixed, or learned),
+ * 0 while the core is still learning it (mac is then guest_mac of the
+ * configuration), -1 for a NULL argument. */
+int vnat_guest_mac(const vnat *nat, uint8_t mac[6]);
 
 #ifdef __cplusplus
 }
