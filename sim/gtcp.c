@@ -1022,6 +1022,13 @@ void gtcp_on_timer(struct gtcp_stack *s, uint64_t now, uint32_t index, uint32_t 
     struct gtcp_conn *c = &s->conns[index];
     if (c->gen != gen || c->state == GT_FREE)
         return;
+    /* A connection has one timer due at a time (timer_at). An event for an
+     * earlier or later time was superseded when timer_update armed another:
+     * handling it would arm one more and keep both, so the events of a
+     * connection whose deadline keeps moving earlier would multiply (swarm
+     * seed 3000027712: 20 000 events pending, each refiring its copy). */
+    if (c->timer_at != now)
+        return;
     c->timer_at = 0;
     if (c->tw_at != 0 && now >= c->tw_at) {
         c->tw_at = 0;
