@@ -1851,7 +1851,37 @@ PIN(tcp_full_table_reclaims_the_flow_lingering_longest)
     fh_free(&h);
 }
 
+/* A late FIN in the linger is acknowledged again and the linger restarts
+ * from it, as TIME-WAIT does (RFC 9293 3.10.7.4): a linger counted from
+ * its start ended while a congested link refused the ACKs, and the guest's
+ * next FIN, 3 s after the close, got a RST (swarm seed 7015376 and three
+ * others). The linger still ends TCP_LINGER_NS after the last FIN. */
+PIN(tcp_late_fin_restarts_the_linger)
+{
+    struct fh h;
+    fh_init(&h, NULL);
+    struct fh_conn c;
+    close_cleanly(&h, &c, 44010);
+    fh_drain(&h);
+    for (int i = 0; i < 2; i++) {
+        h.now += TCP_LINGER_NS * 3 / 4;
+        fh_tick(&h);
+        fh_send_seg(&h, DST, 44010, 80, c.gseq - 1, c.gack, VW_TCP_ACK | VW_TCP_FIN, 65535, 0, NULL,
+                    0);
+        struct fh_seg r = fh_next(&h);
+        assert_true(r.ok);
+        assert_int_equal(r.flags, VW_TCP_ACK); /* not a RST */
+        assert_int_equal(r.dport, 44010);
+    }
+    assert_int_equal(FH_STAT(&h, tcp_flows_by_state[VNAT_TCP_CLOSED]), 1);
+    h.now += TCP_LINGER_NS + 1;
+    fh_tick(&h);
+    assert_int_equal(FH_STAT(&h, flows_live), 0);
+    fh_free(&h);
+}
+
 PIN_MAIN(cmocka_unit_test(tcp_handshake_emits_synack),
+         cmocka_unit_test(tcp_late_fin_restarts_the_linger),
          cmocka_unit_test(tcp_full_table_reclaims_the_flow_lingering_longest),
          cmocka_unit_test(tcp_data_round_trip),
          cmocka_unit_test(tcp_writes_more_than_256kb_succeed),

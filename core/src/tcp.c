@@ -1439,7 +1439,14 @@ static void on_lingering(struct vnat *nat, struct flow *f, const struct flow_key
     } else if (seg->flags & VW_TCP_RST) {
         release(nat, f);
     } else if ((seg->flags & VW_TCP_FIN) || seg->payload_len > 0) {
+        /* The guest has not seen our ACK of its FIN: acknowledge it again
+         * and linger on from now, as TIME-WAIT restarts on a retransmitted
+         * FIN (RFC 9293 3.10.7.4). A linger counted from its start ended
+         * while a congested link was refusing the ACKs, and the guest's
+         * next FIN got a RST (swarm seeds 7015376, 7011144, 7000262,
+         * 5006867). */
         send_ack(nat, f);
+        flow_timer_touch(nat, f);
     }
 }
 
