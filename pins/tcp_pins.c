@@ -1880,7 +1880,35 @@ PIN(tcp_late_fin_restarts_the_linger)
     fh_free(&h);
 }
 
+/* Swarm seed 5006603 (MTU 1500; 66 714 frames refused by a full guest
+ * link): every ACK of the guest's late FIN in the linger was refused by the
+ * link, a lingering flow owes nothing, the guest's FIN backoff passed the
+ * linger, and its next FIN got a RST. Desired: an ACK the link refused in
+ * the linger is owed and sent on link-writable, as a refused RST is. */
+BROKEN_ON_PURPOSE(tcp_late_fin_ack_refused_by_the_link_is_resent,
+                  "a lingering flow does not owe an ACK the full link refused (swarm seed "
+                  "5006603; issue 14 item 7)")
+{
+    struct fh h;
+    fh_init(&h, NULL);
+    struct fh_conn c;
+    close_cleanly(&h, &c, 44020);
+    fh_drain(&h);
+    h.refuse = 1; /* the link is full when the guest's FIN comes again */
+    fh_send_seg(&h, DST, 44020, 80, c.gseq - 1, c.gack, VW_TCP_ACK | VW_TCP_FIN, 65535, 0, NULL, 0);
+    h.refuse = 0;
+    size_t before = fh_pending(&h);
+    vnat_on_link_writable(h.nat, h.now);
+    assert_true(fh_pending(&h) > before);
+    struct fh_seg r = fh_next(&h);
+    assert_true(r.ok);
+    assert_int_equal(r.flags, VW_TCP_ACK);
+    assert_int_equal(r.dport, 44020);
+    fh_free(&h);
+}
+
 PIN_MAIN(cmocka_unit_test(tcp_handshake_emits_synack),
+         cmocka_unit_test(tcp_late_fin_ack_refused_by_the_link_is_resent),
          cmocka_unit_test(tcp_late_fin_restarts_the_linger),
          cmocka_unit_test(tcp_full_table_reclaims_the_flow_lingering_longest),
          cmocka_unit_test(tcp_data_round_trip),
