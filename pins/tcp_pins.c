@@ -1883,11 +1883,9 @@ PIN(tcp_late_fin_restarts_the_linger)
 /* Swarm seed 5006603 (MTU 1500; 66 714 frames refused by a full guest
  * link): every ACK of the guest's late FIN in the linger was refused by the
  * link, a lingering flow owes nothing, the guest's FIN backoff passed the
- * linger, and its next FIN got a RST. Desired: an ACK the link refused in
- * the linger is owed and sent on link-writable, as a refused RST is. */
-BROKEN_ON_PURPOSE(tcp_late_fin_ack_refused_by_the_link_is_resent,
-                  "a lingering flow does not owe an ACK the full link refused (swarm seed "
-                  "5006603; issue 14 item 7)")
+ * linger, and its next FIN got a RST. An ACK the link refused in the
+ * linger is owed and sent on link-writable, as a refused RST is. */
+PIN(tcp_late_fin_ack_refused_by_the_link_is_resent)
 {
     struct fh h;
     fh_init(&h, NULL);

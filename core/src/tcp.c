@@ -1445,7 +1445,8 @@ static void on_lingering(struct vnat *nat, struct flow *f, const struct flow_key
          * while a congested link was refusing the ACKs, and the guest's
          * next FIN got a RST (swarm seeds 7015376, 7011144, 7000262,
          * 5006867). */
-        send_ack(nat, f);
+        if (send_ack(nat, f) != 0)
+            f->flags |= FF_ACK_OWED; /* link-writable sends it */
         flow_timer_touch(nat, f);
     }
 }
@@ -1793,12 +1794,20 @@ void tcp_on_link_writable(struct vnat *nat, struct flow *f)
             release(nat, f); /* refused again: still owed, still waiting */
         return;
     }
-    /* A lingering flow has nothing in flight: both FINs were acknowledged,
-     * and it owes nothing (a refused re-ACK of a late FIN is asked again by
-     * the guest's next FIN). */
+    /* A lingering flow has nothing in flight: both FINs were acknowledged.
+     * It owes only an ACK of a late guest FIN that the link refused
+     * (FF_ACK_OWED): waiting for the guest's next FIN was not
+     * enough, because a guest's FIN backoff outgrows the linger (swarm seed
+     * 5006603: every re-ACK refused, then the next FIN got a RST). */
     VNAT_ASSERT(nat, t->state != VNAT_TCP_CLOSED || t->snd_nxt == t->snd_una);
-    if (t->state == VNAT_TCP_CLOSED)
+    if (t->state == VNAT_TCP_CLOSED) {
+        if (f->flags & FF_ACK_OWED) {
+            f->flags &= (uint16_t)~FF_ACK_OWED;
+            if (send_ack(nat, f) != 0)
+                f->flags |= FF_ACK_OWED; /* refused again: still owed */
+        }
         return;
+    }
     switch (t->state) {
     case VNAT_TCP_SYN_RCVD:
         send_synack(nat, f);

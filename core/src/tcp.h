@@ -27,6 +27,7 @@ struct vw_tcp;
 #define FF_FIN_OWED 0x0800u  /* our FIN at snd_nxt-1 was refused */
 #define FF_RETX_OWED 0x1000u /* the retransmission at snd_una was refused */
 #define FF_RST_OWED 0x2000u  /* closed by a reset the full link refused: resent on link-writable */
+#define FF_ACK_OWED 0x4000u  /* lingering: our ACK of a late guest FIN was refused */
 
 /* TCP part of a flow. Names follow RFC 9293 from the core's side: "snd" is
  * host->guest (our sequence space), "rcv" is guest->host. */
