@@ -422,6 +422,17 @@ static void snd_una_beyond_snd_nxt(uint8_t *img, size_t len)
     uint8_t *r = img + flow_rec(img, len, 0);
     put32(r + TCP_SND_UNA, get32(r + TCP_SND_NXT) + 1000);
 }
+/* A TCP or UDP key with port 0: the guest path drops such frames, so no
+ * flow has one (fuzz_restore found a restored one reset toward the guest
+ * from port 0). */
+static void guest_port_zero(uint8_t *img, size_t len)
+{
+    memset(img + flow_rec(img, len, 0) + REC_KEY + 34, 0, 2);
+}
+static void dst_port_zero(uint8_t *img, size_t len)
+{
+    memset(img + flow_rec(img, len, 0) + REC_KEY + 36, 0, 2);
+}
 static void slot_out_of_range(uint8_t *img, size_t len)
 {
     put32(img + flow_rec(img, len, 0) + REC_SLOT, 32);
@@ -455,6 +466,8 @@ PIN(snapshot_restore_rejects_inconsistent_contents)
     assert_int_equal(edited(&h, img, len, tcp_state_out_of_range), VNAT_E_SNAP_RANGE);
     assert_int_equal(edited(&h, img, len, snd_una_beyond_snd_nxt), VNAT_E_SNAP_RANGE);
     assert_int_equal(edited(&h, img, len, slot_out_of_range), VNAT_E_SNAP_RANGE);
+    assert_int_equal(edited(&h, img, len, guest_port_zero), VNAT_E_SNAP_RANGE);
+    assert_int_equal(edited(&h, img, len, dst_port_zero), VNAT_E_SNAP_RANGE);
     assert_int_equal(edited(&h, img, len, more_flows_than_capacity), VNAT_E_SNAP_CAPACITY);
     assert_int_equal(edited(&h, img, len, generation_zero), VNAT_E_SNAP_TOKEN);
     assert_int_equal(edited(&h, img, len, tcp_flow_on_udp_list), VNAT_E_SNAP_INVARIANT);

@@ -785,6 +785,11 @@ static int get_flow_head(const struct vnat *nat, struct sbuf_r *r, struct flow_r
         !ip4_clean(&x->key.guest_ip) || !ip4_clean(&x->key.dst_ip) ||
         (p != VNAT_PROTO_TCP && p != VNAT_PROTO_UDP && p != VNAT_PROTO_ICMP))
         return VNAT_E_SNAP_RANGE;
+    /* The guest path drops TCP and UDP with port 0 (dispatch.c), and an
+     * ICMP key has none on the far side (icmp.c): no flow holds another. */
+    if (p == VNAT_PROTO_ICMP ? x->key.dst_port != 0
+                             : x->key.guest_port == 0 || x->key.dst_port == 0)
+        return VNAT_E_SNAP_RANGE;
     return 0;
 }
 
