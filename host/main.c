@@ -481,6 +481,8 @@ static void print_stats(struct host *h)
     P(s.tcp_connects_unreachable);
     P(s.tcp_connects_timed_out);
     P(s.guest_macs_learned);
+    P(s.udp_fragmented);
+    P(s.dns_truncated);
     uint8_t m[6];
     int held = vnat_guest_mac(h->io.nat, m);
     fprintf(f, "vnat:   %-22s %02x:%02x:%02x:%02x:%02x:%02x%s\n", "guest_mac", m[0], m[1], m[2],

@@ -747,16 +747,17 @@ PIN(snapshot_api_refuses_bad_arguments)
 /* The golden image of the current format version                      */
 /* ------------------------------------------------------------------ */
 
-/* pins/data/snapshot-v1.2.bin is populate()'s image (fh_init's config: seed
+/* pins/data/snapshot-v1.3.bin is populate()'s image (fh_init's config: seed
  * 42, max_flows 32, now 1000 s) in the current format, 1.2. Regenerate it,
  * only together with a format version bump (docs/snapshot.md), with
- *   VNAT_WRITE_GOLDEN=pins/data/snapshot-v1.2.bin build/dev/pins/pin_snapshot \
+ *   VNAT_WRITE_GOLDEN=pins/data/snapshot-v1.3.bin build/dev/pins/pin_snapshot \
  *       snapshot_golden_v1_restores
  * pins/data/snapshot-v1.0.bin is the same image written by format 1.0 (no
  * ICMP budget, no datagram rate bucket, no DNS queries, 3 counters fewer),
  * pins/data/snapshot-v1.1.bin by format 1.1 (no guest MAC state, 3 counters
  * fewer): the current release must keep reading both (the versioning rule). */
-#define GOLDEN VNAT_PIN_DATA "/snapshot-v1.2.bin"
+#define GOLDEN VNAT_PIN_DATA "/snapshot-v1.3.bin"
+#define GOLDEN_1_2 VNAT_PIN_DATA "/snapshot-v1.2.bin"
 #define GOLDEN_1_1 VNAT_PIN_DATA "/snapshot-v1.1.bin"
 #define GOLDEN_1_0 VNAT_PIN_DATA "/snapshot-v1.0.bin"
 
@@ -866,6 +867,35 @@ PIN(snapshot_golden_v1_1_still_restores)
     restore_into_h(&h, again, n, VNAT_RESTORE_SAME_CLOCK);
     assert_int_equal(FH_STAT(&h, tcp_flows_by_state[VNAT_TCP_ESTABLISHED]), 2);
     assert_int_equal(vnat_guest_mac(h.nat, mac), 1);
+    free(again);
+    free(gold);
+    fh_free(&h);
+}
+
+/* An image of format 1.2 restores into this release: the 1.3 additions
+ * (the counters udp_fragmented and dns_truncated) are zero, and its own
+ * image (1.3) restores again. */
+PIN(snapshot_golden_v1_2_still_restores)
+{
+    struct fh h;
+    size_t len;
+    uint8_t *gold = read_file(GOLDEN_1_2, &len);
+    assert_int_equal(gold[8], 1);  /* major 1 */
+    assert_int_equal(gold[10], 2); /* minor 2 */
+    fh_init(&h, NULL);
+    h.now = 1000 * VNAT_NS_PER_S + 10 * VNAT_NS_PER_MS;
+    restore_into_h(&h, gold, len, VNAT_RESTORE_SAME_CLOCK);
+    assert_int_equal(FH_STAT(&h, tcp_flows_by_state[VNAT_TCP_ESTABLISHED]), 2);
+    assert_int_equal(FH_STAT(&h, udp_flows), 1);
+    assert_int_equal(vnat_seed(h.nat), 42);
+    assert_int_equal(FH_STAT(&h, udp_fragmented), 0); /* absent in 1.2: zero */
+    assert_int_equal(FH_STAT(&h, dns_truncated), 0);
+    size_t n;
+    uint8_t *again = take_snapshot(&h, &n);
+    assert_int_equal(n, len + 16); /* two more counters */
+    assert_int_equal(again[10], VNAT_SNAPSHOT_MINOR);
+    restore_into_h(&h, again, n, VNAT_RESTORE_SAME_CLOCK);
+    assert_int_equal(FH_STAT(&h, tcp_flows_by_state[VNAT_TCP_ESTABLISHED]), 2);
     free(again);
     free(gold);
     fh_free(&h);
@@ -1112,6 +1142,7 @@ PIN_MAIN(cmocka_unit_test(snapshot_round_trip_gives_the_same_bytes),
          cmocka_unit_test(snapshot_golden_v1_restores),
          cmocka_unit_test(snapshot_golden_v1_0_still_restores),
          cmocka_unit_test(snapshot_golden_v1_1_still_restores),
+         cmocka_unit_test(snapshot_golden_v1_2_still_restores),
          cmocka_unit_test(snapshot_restore_checks_the_guest_mac_state),
          cmocka_unit_test(snapshot_restore_at_later_now_keeps_remaining_timer_time),
          cmocka_unit_test(snapshot_sockets_lost_resets_tcp_toward_the_guest),

@@ -453,7 +453,112 @@ PIN(dns_flow_ends_when_every_query_it_carried_is_answered)
     sfh_free(&h);
 }
 
+/* An answer larger than the guest MTU allows (mtu - 28: EDNS answers over
+ * 1472 bytes, common with DNSSEC) reaches the guest truncated (issue 14
+ * item 3): its header with TC set and the answer, authority and
+ * additional counts 0, and its question, in one datagram. The guest's
+ * resolver then asks again over TCP (RFC 1035 4.2.1, RFC 7766), which
+ * reaches the resolver through the TCP path. It is never fragmented. */
+PIN(dns_answer_larger_than_the_guest_mtu_is_truncated_so_the_guest_retries_over_tcp)
+{
+    struct sfh h;
+    sfh_init(&h, cache_on);
+    struct vnat_sockaddr res = sfh_addr4(127, 0, 0, 53, 53);
+    struct dmsg q;
+    query(&q, 0x7e57, "Big.Test");
+    struct sfh_sock *s = ask(&h, &q, 40000);
+    assert_non_null(s);
+    /* 150 A records: 12 + 14 + 150 * 16 = 2426 bytes, with an OPT record. */
+    static uint8_t big[4096];
+    memcpy(big, q.b, q.len);
+    vw_put16(big + 2, 0x8180);
+    vw_put16(big + 6, 150);
+    vw_put16(big + 10, 1);
+    size_t len = q.len;
+    for (unsigned i = 0; i < 150; i++, len += 16) {
+        uint8_t *p = big + len;
+        vw_put16(p, 0xC00C);
+        vw_put16(p + 2, 1);
+        vw_put16(p + 4, 1);
+        vw_put32(p + 6, 300);
+        vw_put16(p + 10, 4);
+        p[12] = 192, p[13] = 0, p[14] = 2, p[15] = (uint8_t)i;
+    }
+    static const uint8_t opt[11] = {0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 0};
+    memcpy(big + len, opt, sizeof opt);
+    len += sizeof opt;
+    sfh_incoming(s, &res, big, len);
+    assert_int_equal(sfh_readable(&h, s->tok), VNAT_OK);
+    struct tk_pkt o = expect_guest_answer(&h, 40000);
+    assert_false(o.ip.is_fragment);
+    assert_int_equal(o.len, q.len); /* header and question only */
+    assert_int_equal(vw_get16(o.payload), 0x7e57);
+    assert_int_equal(vw_get16(o.payload + 2), 0x8380); /* QR, TC, RD, RA, NOERROR */
+    assert_int_equal(vw_get16(o.payload + 4), 1);
+    assert_int_equal(vw_get16(o.payload + 6), 0);
+    assert_int_equal(vw_get16(o.payload + 8), 0);
+    assert_int_equal(vw_get16(o.payload + 10), 0);
+    assert_memory_equal(o.payload + 12, q.b + 12, q.len - 12); /* the guest's own case */
+    assert_int_equal(SFH_STAT(&h, drops[VNAT_DROP_OTHER]), 0);
+    assert_int_equal(SFH_STAT(&h, dns_truncated), 1);
+    assert_int_equal(SFH_STAT(&h, udp_fragmented), 0);
+    /* The query is answered: the flow ends, and nothing was cached. */
+    assert_true(s->closed);
+    query(&q, 0x7e58, "big.test");
+    assert_non_null(ask(&h, &q, 40001));
+    assert_int_equal(SFH_STAT(&h, dns_cache_hits), 0);
+    sfh_free(&h);
+}
+
+/* At MTU 576 the bound is 548 bytes: a 600-byte answer is truncated, a
+ * 548-byte one goes whole. */
+static void mtu576(struct vnat_config *c)
+{
+    c->mtu = 576;
+}
+
+PIN(dns_truncation_follows_the_guest_mtu)
+{
+    struct sfh h;
+    sfh_init(&h, mtu576);
+    struct vnat_sockaddr res = sfh_addr4(127, 0, 0, 53, 53);
+    static uint8_t big[1024];
+    for (unsigned k = 0; k < 2; k++) {
+        size_t want = k == 0 ? 548 : 549;
+        struct dmsg q;
+        query(&q, (uint16_t)(0x100 + k), "edge.test");
+        struct sfh_sock *s = ask(&h, &q, (uint16_t)(40000 + k));
+        assert_non_null(s);
+        memset(big, 0, sizeof big);
+        memcpy(big, q.b, q.len);
+        vw_put16(big + 2, 0x8180);
+        vw_put16(big + 6, 1);
+        uint8_t *p = big + q.len; /* one TXT-like record padded to size */
+        vw_put16(p, 0xC00C);
+        vw_put16(p + 2, 16);
+        vw_put16(p + 4, 1);
+        vw_put32(p + 6, 60);
+        vw_put16(p + 10, (uint16_t)(want - q.len - 12));
+        sfh_incoming(s, &res, big, want);
+        sfh_readable(&h, s->tok);
+        struct tk_pkt o = expect_guest_answer(&h, (uint16_t)(40000 + k));
+        if (k == 0) {
+            assert_int_equal(o.len, 548);
+            assert_memory_equal(o.payload, big, 548);
+        } else {
+            assert_int_equal(o.len, q.len);
+            assert_true(o.payload[2] & 0x02); /* TC */
+            assert_int_equal(vw_get16(o.payload + 6), 0);
+        }
+    }
+    assert_int_equal(SFH_STAT(&h, dns_truncated), 1);
+    sfh_free(&h);
+}
+
 PIN_MAIN(cmocka_unit_test(dns_query_resolves),
+         cmocka_unit_test(
+             dns_answer_larger_than_the_guest_mtu_is_truncated_so_the_guest_retries_over_tcp),
+         cmocka_unit_test(dns_truncation_follows_the_guest_mtu),
          cmocka_unit_test(dns_flow_ends_when_every_query_it_carried_is_answered),
          cmocka_unit_test(dns_answers_to_no_outstanding_query_are_dropped_never_cached),
          cmocka_unit_test(dns_cache_keys_by_question_not_xid),

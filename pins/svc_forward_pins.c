@@ -304,6 +304,51 @@ PIN(udp_port_forward_round_trips)
     sfh_free(&h);
 }
 
+/* A host client's datagram to a UDP forward that is larger than the guest
+ * MTU allows reaches the guest in IPv4 fragments (issue 14 item 3), each
+ * within the MTU, reassembling to exactly the client's datagram. */
+PIN(udp_port_forward_fragments_a_datagram_larger_than_the_guest_mtu)
+{
+    struct sfh h;
+    sfh_init(&h, with_forwards);
+    struct sfh_sock *b = sfh_find(&h, SFH_DGRAM_BOUND, 0);
+    assert_non_null(b);
+    struct vnat_sockaddr peer = sfh_addr4(127, 0, 0, 1, 40000);
+    static uint8_t big[3000], got[3008];
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (uint8_t)(i ^ (i >> 3));
+    sfh_incoming(b, &peer, big, sizeof big);
+    assert_int_equal(sfh_readable(&h, b->tok), VNAT_OK);
+    size_t at = 0, n = 0;
+    bool more = true;
+    while (more) {
+        const struct tk_frame *f = tk_capture_next(&h.out);
+        assert_non_null(f);
+        assert_true(f->len <= h.cfg.mtu + VW_ETH_HLEN);
+        struct vw_eth eth;
+        struct vw_ipv4 ip;
+        assert_int_equal(vw_eth_parse(f->data, f->len, &eth), VW_OK);
+        assert_int_equal(vw_ipv4_parse(eth.payload, eth.payload_len, &ip), VW_OK);
+        assert_int_equal(ip.proto, VW_IPPROTO_UDP);
+        assert_memory_equal(ip.src, GW, 4);
+        assert_int_equal(ip.frag_offset, at);
+        more = ip.mf;
+        assert_true(at + ip.payload_len <= sizeof got);
+        memcpy(got + at, ip.payload, ip.payload_len);
+        at += ip.payload_len;
+        n++;
+    }
+    assert_int_equal(n, 3); /* 1480 + 1480 + 48 */
+    assert_int_equal(at, sizeof got);
+    assert_int_equal(vw_get16(got), 40000);
+    assert_int_equal(vw_get16(got + 2), 53);
+    assert_true(vw_l4_csum_ok4(GW, h.cfg.guest_ip.addr, VW_IPPROTO_UDP, got, at));
+    assert_memory_equal(got + 8, big, sizeof big);
+    assert_int_equal(SFH_STAT(&h, drops[VNAT_DROP_OTHER]), 0);
+    assert_int_equal(SFH_STAT(&h, udp_fragmented), 1);
+    sfh_free(&h);
+}
+
 static void max_one_forward(struct vnat_config *c)
 {
     c->max_forwards = 1;
@@ -433,6 +478,7 @@ PIN_MAIN(cmocka_unit_test(tcp_port_forward_inbound_connect_succeeds),
          cmocka_unit_test(forward_beyond_the_flow_limit_is_reset_at_once),
          cmocka_unit_test(forward_closed_at_once_never_reissues_its_token),
          cmocka_unit_test(udp_port_forward_round_trips),
+         cmocka_unit_test(udp_port_forward_fragments_a_datagram_larger_than_the_guest_mtu),
          cmocka_unit_test(forwards_are_added_and_removed_at_run_time),
          cmocka_unit_test(forward_that_cannot_listen_fails_creation_cleanly),
          cmocka_unit_test(shutdown_closes_listeners_and_datagram_flows),

@@ -273,20 +273,125 @@ PIN(udp_impossible_host_results_close_the_flow_and_are_counted)
     sfh_free(&h);
 }
 
-PIN(udp_datagram_larger_than_the_guest_mtu_is_dropped_and_counted)
+/* Take the frames pending at h as the fragments of one IPv4 datagram, in
+ * order, checking each: within the guest MTU, a valid header (checksum),
+ * one ID for all, DF clear, offsets contiguous and 8-aligned, MF on every
+ * one but the last, the same addresses and protocol. The reassembled IP
+ * payload goes to out and its length to *len; returns the fragment count. */
+static size_t reassemble(struct sfh *h, uint8_t *out, size_t cap, size_t *len)
+{
+    size_t n = 0, at = 0;
+    uint16_t id = 0;
+    bool more = true;
+    while (more) {
+        const struct tk_frame *f = tk_capture_next(&h->out);
+        assert_non_null(f);
+        assert_true(f->len <= h->cfg.mtu + VW_ETH_HLEN);
+        struct vw_eth eth;
+        struct vw_ipv4 ip;
+        assert_int_equal(vw_eth_parse(f->data, f->len, &eth), VW_OK);
+        assert_int_equal(eth.ethertype, VW_ETH_P_IPV4);
+        assert_int_equal(vw_ipv4_parse(eth.payload, eth.payload_len, &ip), VW_OK);
+        assert_int_equal(ip.proto, VW_IPPROTO_UDP);
+        assert_memory_equal(ip.dst, h->cfg.guest_ip.addr, 4);
+        assert_false(ip.df);
+        if (n == 0)
+            id = ip.id;
+        assert_int_equal(ip.id, id);
+        assert_int_equal(ip.frag_offset, at);
+        more = ip.mf;
+        if (more)
+            assert_int_equal(ip.payload_len % 8, 0);
+        assert_true(at + ip.payload_len <= cap);
+        memcpy(out + at, ip.payload, ip.payload_len);
+        at += ip.payload_len;
+        n++;
+    }
+    *len = at;
+    return n;
+}
+
+/* A host datagram larger than the guest MTU allows (mtu - 28) reaches the
+ * guest in IPv4 fragments (issue 14 item 3), as libslirp does: each within
+ * the MTU, and the reassembled datagram exactly the host's, with a valid
+ * UDP checksum over the whole. One that fits goes whole, with DF. */
+static uint32_t g_mtu;
+static void set_mtu(struct vnat_config *c)
+{
+    c->mtu = g_mtu;
+}
+
+static void expect_fragments(uint32_t mtu, size_t size, size_t frags)
+{
+    g_mtu = mtu;
+    struct sfh h;
+    sfh_init(&h, set_mtu);
+    sfh_send_udp(&h, FAR, 5000, 9, "a", 1);
+    struct sfh_sock *s = sfh_last(&h);
+    static uint8_t big[65507], got[65535];
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (uint8_t)(i * 7 + (i >> 8));
+    struct vnat_sockaddr far = sfh_addr4(198, 51, 100, 7, 9);
+    sfh_incoming(s, &far, big, size);
+    assert_int_equal(sfh_readable(&h, s->tok), VNAT_OK);
+    size_t len = 0;
+    assert_int_equal(reassemble(&h, got, sizeof got, &len), frags);
+    assert_int_equal(sfh_pending(&h), 0);
+    assert_int_equal(len, VW_UDP_HLEN + size);
+    assert_int_equal(vw_get16(got), 9);
+    assert_int_equal(vw_get16(got + 2), 5000);
+    assert_int_equal(vw_get16(got + 4), VW_UDP_HLEN + size);
+    assert_true(vw_get16(got + 6) != 0);
+    assert_true(vw_l4_csum_ok4(FAR, h.cfg.guest_ip.addr, VW_IPPROTO_UDP, got, len));
+    assert_memory_equal(got + VW_UDP_HLEN, big, size);
+    assert_int_equal(SFH_STAT(&h, drops[VNAT_DROP_OTHER]), 0);
+    assert_int_equal(SFH_STAT(&h, bytes_host_to_guest), size);
+    assert_int_equal(SFH_STAT(&h, udp_fragmented), 1);
+    assert_int_equal(SFH_STAT(&h, frames_out), frags);
+    sfh_free(&h);
+}
+
+PIN(udp_datagram_larger_than_the_guest_mtu_is_fragmented_toward_the_guest)
+{
+    expect_fragments(1500, 1473, 2);   /* 1500 - 20 - 8 = 1472 fits whole */
+    expect_fragments(1500, 4000, 3);   /* 1480 + 1480 + 1048 bytes of IP payload */
+    expect_fragments(576, 1000, 2);    /* 552 + 456 */
+    expect_fragments(1500, 65507, 45); /* the largest IPv4 UDP datagram */
+    expect_fragments(9000, 20000, 3);
+    /* One that fits goes whole, DF set, as before. */
+    struct sfh h;
+    sfh_init(&h, NULL);
+    sfh_send_udp(&h, FAR, 5000, 9, "a", 1);
+    struct sfh_sock *s = sfh_last(&h);
+    static uint8_t one[1472];
+    struct vnat_sockaddr far = sfh_addr4(198, 51, 100, 7, 9);
+    sfh_incoming(s, &far, one, sizeof one);
+    sfh_readable(&h, s->tok);
+    struct tk_pkt o = expect_udp(&h, FAR, 9, 5000);
+    assert_int_equal(o.len, 1472);
+    assert_true(o.ip.df);
+    assert_false(o.ip.is_fragment);
+    assert_int_equal(SFH_STAT(&h, udp_fragmented), 0);
+    sfh_free(&h);
+}
+
+/* A host datagram too large for any IPv4 datagram (an IPv6 peer's, or a
+ * host that lies about the length) is dropped and counted. */
+PIN(udp_datagram_larger_than_ipv4_allows_is_dropped_and_counted)
 {
     struct sfh h;
     sfh_init(&h, NULL);
     sfh_send_udp(&h, FAR, 5000, 9, "a", 1);
     struct sfh_sock *s = sfh_last(&h);
-    static uint8_t big[2000];
+    static uint8_t big[65508];
     struct vnat_sockaddr far = sfh_addr4(198, 51, 100, 7, 9);
-    sfh_incoming(s, &far, big, 1473); /* 1500 - 20 - 8 = 1472 fits */
-    sfh_incoming(s, &far, big, 1472);
+    sfh_incoming(s, &far, big, sizeof big);
+    sfh_incoming(s, &far, big, 10);
     sfh_readable(&h, s->tok);
     assert_int_equal(SFH_STAT(&h, drops[VNAT_DROP_OTHER]), 1);
     struct tk_pkt o = expect_udp(&h, FAR, 9, 5000);
-    assert_int_equal(o.len, 1472);
+    assert_int_equal(o.len, 10);
+    assert_int_equal(sfh_pending(&h), 0);
     sfh_free(&h);
 }
 
@@ -433,5 +538,6 @@ PIN_MAIN(cmocka_unit_test(udp_non_dns_round_trips),
          cmocka_unit_test(udp_flow_limit_is_enforced_and_counted),
          cmocka_unit_test(udp_full_guest_link_pauses_reading_until_it_drains),
          cmocka_unit_test(udp_impossible_host_results_close_the_flow_and_are_counted),
-         cmocka_unit_test(udp_datagram_larger_than_the_guest_mtu_is_dropped_and_counted),
+         cmocka_unit_test(udp_datagram_larger_than_the_guest_mtu_is_fragmented_toward_the_guest),
+         cmocka_unit_test(udp_datagram_larger_than_ipv4_allows_is_dropped_and_counted),
          cmocka_unit_test(udp_bad_guest_datagrams_are_dropped_and_counted))

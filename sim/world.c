@@ -1275,6 +1275,8 @@ static const struct stat_field stat_fields[] = {
     SF(tcp_connects_unreachable),
     SF(tcp_connects_timed_out),
     SF(guest_macs_learned),
+    SF(udp_fragmented),
+    SF(dns_truncated),
 };
 #undef SF
 

@@ -109,6 +109,10 @@ struct dns_state;    /* dns.h */
 struct dhcp_state;   /* dhcp.h */
 struct fwd_state;    /* forward.h */
 
+/* Bytes of the scratch region: an Ethernet header and the largest IPv4
+ * datagram (total length 65535). */
+#define VNAT_SCRATCH_CAP (14u + 65535u)
+
 struct vnat {
     struct vnat_config cfg; /* defaults applied; rules/forwards point into our memory */
     struct vnat_host_ops ops;
@@ -118,8 +122,14 @@ struct vnat {
 
     uint64_t now; /* largest now seen */
 
-    uint8_t *scratch; /* one output frame: mtu + 14 bytes */
+    /* The scratch region: one output frame of at most scratch_len bytes
+     * (mtu + 14) is built at its start. It holds scratch_cap bytes
+     * (VNAT_SCRATCH_CAP: Ethernet and a whole IPv4 datagram), so a host
+     * datagram too large for one frame can be received whole and sent to
+     * the guest in fragments (dgram.c). */
+    uint8_t *scratch;
     size_t scratch_len;
+    size_t scratch_cap;
     uint16_t ip_id;    /* IPv4 identification of the next frame the core builds */
     uint8_t link_full; /* the guest link refused a frame since the last link-writable */
     uint8_t shut_down;

@@ -9,6 +9,16 @@
  * (30 s) until traffic went both ways, then udp_stream_timeout_ns (120 s);
  * ICMP flows use icmp_timeout_ns. Every datagram refreshes the timer (an
  * O(1) move to the tail of its class list).
+ *
+ * A host datagram is received whole into the scratch region (up to 65507
+ * bytes, the most an IPv4 datagram holds). One larger than a guest frame
+ * allows (mtu - 28) goes to the guest in IPv4 fragments (RFC 791), as
+ * libslirp does: the datagram is built once (one UDP checksum over the
+ * whole), then each fragment's Ethernet and IPv4 headers are written in
+ * place just before its data, over bytes of the fragment already sent, so
+ * nothing is copied but the 34 header bytes. If the link refuses a
+ * fragment, the rest are not sent: the datagram is lost, as a refused
+ * whole one is.
  */
 #include "dgram.h"
 
@@ -190,10 +200,36 @@ bool dgram_transient(long err)
 /* Host -> guest                                                       */
 /* ------------------------------------------------------------------ */
 
+size_t dgram_recv_cap(const struct vnat *nat)
+{
+    return nat->scratch_cap - VW_UDP4_PAYLOAD_OFF;
+}
+
+/* Send the n-byte frame at nat->scratch (an IPv4 datagram larger than one
+ * guest frame) as fragments of at most mtu bytes of IP. */
+static int send_fragments(struct vnat *nat, size_t n)
+{
+    enum { HDR = VW_ETH_HLEN + VW_IPV4_HLEN };
+    size_t payload = n - HDR;
+    size_t step = (nat->cfg.mtu - VW_IPV4_HLEN) & ~(size_t)7; /* >= 552 > HDR */
+    uint8_t hdr[HDR];
+    memcpy(hdr, nat->scratch, HDR);
+    nat->stats.udp_fragmented++;
+    for (size_t off = 0; off < payload; off += step) {
+        size_t chunk = payload - off < step ? payload - off : step;
+        uint8_t *frame = nat->scratch + off; /* its data follows at + HDR */
+        memcpy(frame, hdr, HDR);
+        vw_ipv4_set_fragment(frame + VW_ETH_HLEN, off, chunk, off + chunk < payload);
+        int r = host_guest_send(nat, frame, HDR + chunk);
+        if (r != 0)
+            return r; /* the rest of the datagram is lost with it */
+    }
+    return 0;
+}
+
 int dgram_deliver(struct vnat *nat, struct flow *f, size_t len)
 {
-    VNAT_ASSERT(nat, f->in_use && f->key.proto == VNAT_PROTO_UDP &&
-                         VW_UDP4_PAYLOAD_OFF + len <= nat->scratch_len);
+    VNAT_ASSERT(nat, f->in_use && f->key.proto == VNAT_PROTO_UDP && len <= dgram_recv_cap(nat));
     struct vw_l2l3 a = {
         .eth_dst = nat->guest_mac,
         .eth_src = nat->cfg.gateway_mac,
@@ -203,11 +239,13 @@ int dgram_deliver(struct vnat *nat, struct flow *f, size_t len)
         .ttl = 64,
     };
     size_t n =
-        vw_udp4_frame(nat->scratch, nat->scratch_len, &a, f->key.dst_port, f->key.guest_port, len);
+        vw_udp4_frame(nat->scratch, nat->scratch_cap, &a, f->key.dst_port, f->key.guest_port, len);
     VNAT_VERIFY(nat, n > 0);
     dgram_of(f)->to_guest++;
     nat->stats.bytes_host_to_guest += len;
     dgram_saw(nat, f, DGDIR_IN);
+    if (n > nat->scratch_len)
+        return send_fragments(nat, n);
     return host_guest_send(nat, nat->scratch, n);
 }
 

@@ -94,10 +94,14 @@ void dgram_saw(struct vnat *nat, struct flow *f, unsigned dir);
 /* Its timer expired. */
 void dgram_on_timer(struct vnat *nat, struct flow *f);
 
-/* Give the guest the datagram of len bytes already at
+/* Bytes of a host datagram that fit at nat->scratch + VW_UDP4_PAYLOAD_OFF
+ * (65507: the most an IPv4 UDP datagram carries): the receive capacity. */
+size_t dgram_recv_cap(const struct vnat *nat);
+/* Give the guest the datagram of len (<= dgram_recv_cap) bytes already at
  * nat->scratch + VW_UDP4_PAYLOAD_OFF, from the flow's destination to the
- * guest; counts it and refreshes the flow's timer. Returns the sink's
- * result (0 = taken). */
+ * guest, in IPv4 fragments if it is larger than one frame allows; counts
+ * it and refreshes the flow's timer. Returns the sink's result (0 = every
+ * fragment taken). */
 int dgram_deliver(struct vnat *nat, struct flow *f, size_t len);
 /* The guest link refused a frame: stop reading until it takes frames again. */
 void dgram_pause(struct vnat *nat, struct flow *f);

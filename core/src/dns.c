@@ -357,6 +357,23 @@ enum dns_match dns_on_host_answer(struct vnat *nat, struct dns_pending *p, const
     return DNS_MATCHED;
 }
 
+size_t dns_truncate(struct vnat *nat, uint8_t *msg, size_t len)
+{
+    VNAT_ASSERT(nat, len >= DNS_HDR); /* dns_on_host_answer matched it */
+    uint8_t q[DNS_MAX_NAME + 4];
+    size_t qlen, end = DNS_HDR;
+    if (vw_get16(msg + 4) != 1 || read_question(msg, len, q, &qlen, &end) != NAME_OK) {
+        end = DNS_HDR;
+        vw_put16(msg + 4, 0);
+    }
+    msg[2] |= 0x02; /* TC */
+    vw_put16(msg + 6, 0);
+    vw_put16(msg + 8, 0);
+    vw_put16(msg + 10, 0);
+    nat->stats.dns_truncated++;
+    return end;
+}
+
 bool dns_pending_valid(const struct dns_pending *p)
 {
     if (p->next >= DNS_PENDING_SLOTS)

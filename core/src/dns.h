@@ -52,6 +52,11 @@ void dns_note_query(struct vnat *nat, struct dns_pending *p, const uint8_t *msg,
  * its question was matched byte for byte); the caller delivers or drops. */
 enum dns_match dns_on_host_answer(struct vnat *nat, struct dns_pending *p, const uint8_t *msg,
                                   size_t len);
+/* A matched answer of len bytes at msg, too large for one guest frame, cut
+ * down in place to its header with TC set and the answer, authority and
+ * additional counts 0, and its question (none if its one question does not
+ * parse). Returns the new length; counts dns_truncated. */
+size_t dns_truncate(struct vnat *nat, uint8_t *msg, size_t len);
 /* Are its fields in range (a restored snapshot)? */
 bool dns_pending_valid(const struct dns_pending *p);
 /* Does any query of the flow still wait for its answer? */

@@ -305,7 +305,7 @@ static void udp_listener_burst(struct vnat *nat, struct listener *l, uint32_t sl
     VNAT_ASSERT(nat, slot < nat->cfg.max_forwards && l->in_use && l->fwd.proto == VNAT_PROTO_UDP);
     vnat_token ltok = listener_token(nat, slot);
     uint8_t *buf = nat->scratch + VW_UDP4_PAYLOAD_OFF;
-    size_t cap = nat->scratch_len - VW_UDP4_PAYLOAD_OFF;
+    size_t cap = dgram_recv_cap(nat);
     for (int n = 0; n < FWD_RECV_BURST; n++) {
         struct vnat_sockaddr from;
         long r = host_dgram_recv(nat, ltok, buf, cap, &from);
@@ -322,7 +322,7 @@ static void udp_listener_burst(struct vnat *nat, struct listener *l, uint32_t sl
             return;
         }
         if ((size_t)r > cap) {
-            stats_drop(nat, VNAT_DROP_OTHER); /* larger than the guest MTU */
+            stats_drop(nat, VNAT_DROP_OTHER); /* larger than any IPv4 datagram */
             continue;
         }
         if (from.port == 0 || (from.ip.family != VNAT_AF_INET && from.ip.family != VNAT_AF_INET6)) {

@@ -69,8 +69,10 @@ void log_restore(struct vnat *nat, const void *image, size_t len, int mode, uint
 
 int host_guest_send(struct vnat *nat, const uint8_t *frame, size_t len)
 {
-    /* Every frame the core sends is built in its one scratch frame. */
-    VNAT_ASSERT(nat, frame == nat->scratch && len > 0 && len <= nat->scratch_len);
+    /* Every frame the core sends is built in its scratch region: at its
+     * start, or (a fragment, dgram.c) further in. */
+    VNAT_ASSERT(nat, frame >= nat->scratch && len > 0 && len <= nat->scratch_len &&
+                         frame + len <= nat->scratch + nat->scratch_cap);
     int r = nat->ops.guest_send(nat->ctx, frame, len);
     if (nat->ops.log != NULL)
         emit(nat, VNAT_LOG_OUT_FRAME, VNAT_OP_GUEST_SEND, 0, r, r, NULL, frame, len);
@@ -200,7 +202,7 @@ long host_dgram_send(struct vnat *nat, vnat_token tok, const uint8_t *buf, size_
 long host_dgram_recv(struct vnat *nat, vnat_token tok, uint8_t *buf, size_t cap,
                      struct vnat_sockaddr *from)
 {
-    VNAT_ASSERT(nat, buf >= nat->scratch && buf + cap <= nat->scratch + nat->scratch_len);
+    VNAT_ASSERT(nat, buf >= nat->scratch && buf + cap <= nat->scratch + nat->scratch_cap);
     memset(from, 0, sizeof *from);
     long r = nat->ops.dgram_recv(nat->ctx, tok, buf, cap, from);
     if (nat->ops.log != NULL) {

@@ -190,7 +190,7 @@ void udp_on_readable(struct vnat *nat, struct flow *f)
     VNAT_ASSERT(nat, f->key.proto == VNAT_PROTO_UDP && !dgram_paused(f) && (f->flags & FF_SOCKET));
     vnat_token tok = flow_token(nat, f);
     uint8_t *buf = nat->scratch + VW_UDP4_PAYLOAD_OFF;
-    size_t cap = nat->scratch_len - VW_UDP4_PAYLOAD_OFF;
+    size_t cap = dgram_recv_cap(nat);
     for (int n = 0; n < UDP_RECV_BURST; n++) {
         struct vnat_sockaddr from;
         long r = host_dgram_recv(nat, tok, buf, cap, &from);
@@ -211,7 +211,7 @@ void udp_on_readable(struct vnat *nat, struct flow *f)
             continue;
         }
         if ((size_t)r > cap) {
-            stats_drop(nat, VNAT_DROP_OTHER); /* larger than the guest MTU: no fragments */
+            stats_drop(nat, VNAT_DROP_OTHER); /* larger than any IPv4 datagram */
             continue;
         }
         if (dgram_of(f)->kind == DG_DNS) {
@@ -221,6 +221,10 @@ void udp_on_readable(struct vnat *nat, struct flow *f)
              * a spoofed REFUSED cannot. */
             if (resolver_refused(buf, (size_t)r))
                 policy_resolver_failed(nat, dgram_of(f)->dns_server);
+            /* Too large for one frame: the guest gets it truncated (TC)
+             * and asks again over TCP; DNS answers are not fragmented. */
+            if ((size_t)r > nat->scratch_len - VW_UDP4_PAYLOAD_OFF)
+                r = (long)dns_truncate(nat, buf, (size_t)r);
         }
         if (dgram_deliver(nat, f, (size_t)r) != 0) {
             /* The link is full: keep the rest in the socket until it drains. */

@@ -241,12 +241,21 @@ static void compute_layout(const struct vnat_config *c, struct layout *l)
     l->heap = off;
     off = align16(off + (size_t)c->max_flows * sizeof(uint32_t));
     l->scratch = off;
-    off = align16(off + c->mtu + VW_ETH_HLEN);
+    off = align16(off + VNAT_SCRATCH_CAP);
     l->dns = off; /* the DNS cache, if enabled */
     off = align16(off + dns_memory_size(c));
     l->total = off;
-    VNAT_ASSERT(NULL,
-                nb >= 2 * (uint64_t)c->max_flows && l->scratch + c->mtu + VW_ETH_HLEN <= l->total);
+    VNAT_ASSERT(NULL, nb >= 2 * (uint64_t)c->max_flows &&
+                          c->mtu + VW_ETH_HLEN <= VNAT_SCRATCH_CAP &&
+                          l->scratch + VNAT_SCRATCH_CAP <= l->total);
+}
+
+/* The scratch region, after place_config (it reads the MTU in force). */
+static void place_scratch(struct vnat *nat, uint8_t *base, const struct layout *l)
+{
+    nat->scratch = base + l->scratch;
+    nat->scratch_len = nat->cfg.mtu + VW_ETH_HLEN;
+    nat->scratch_cap = VNAT_SCRATCH_CAP;
 }
 
 size_t vnat_memory_size(const struct vnat_config *cfg)
@@ -374,8 +383,7 @@ vnat_err vnat_create(const struct vnat_config *cfg, const struct vnat_host_ops *
     uint8_t *base = mem;
     struct vnat *nat = start_instance(mem, mem_size, &l, &o, ctx);
     place_config(nat, &c, base, &l);
-    nat->scratch = base + l.scratch;
-    nat->scratch_len = c.mtu + VW_ETH_HLEN;
+    place_scratch(nat, base, &l);
     init_layers(nat, base, &l);
 
     size_t image_len = sizeof(struct vnat_config) + (size_t)c.n_rules * sizeof(struct vnat_rule) +
@@ -530,8 +538,7 @@ static vnat_err restore_into(uint8_t *base, struct vnat_config *c, struct sbuf_r
         return VNAT_E_SNAP_RANGE;
     struct vnat *nat = (struct vnat *)base;
     place_config(nat, &n, base, l);
-    nat->scratch = base + l->scratch;
-    nat->scratch_len = n.mtu + VW_ETH_HLEN;
+    place_scratch(nat, base, l);
     init_layers(nat, base, l);
     vnat_err e = snap_read_state(nat, in, now, same_clock);
     if (e != VNAT_OK)

@@ -151,6 +151,11 @@ int vw_ipv4_parse(const uint8_t *buf, size_t len, struct vw_ipv4 *out);
  * its checksum for a payload of payload_len bytes. Returns 20 or 0. */
 size_t vw_ipv4_build(uint8_t *buf, size_t cap, const uint8_t src[4], const uint8_t dst[4],
                      uint8_t proto, uint16_t id, uint8_t ttl, size_t payload_len);
+/* Make the 20-byte header at buf (as vw_ipv4_build wrote it) the header of
+ * one fragment: payload_len bytes at byte offset off of the datagram's
+ * payload (off a multiple of 8), more fragments to follow if more; DF
+ * cleared, total length and checksum rewritten (RFC 791 3.2). */
+void vw_ipv4_set_fragment(uint8_t *buf, size_t off, size_t payload_len, bool more);
 
 /* ---------------------------------------------------------------- */
 /* IPv6 (fixed header and extension-header walk, for later use)      */

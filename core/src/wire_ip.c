@@ -85,7 +85,7 @@ size_t vw_ipv4_build(uint8_t *buf, size_t cap, const uint8_t src[4], const uint8
     buf[1] = 0;
     vw_put16(buf + 2, (uint16_t)(VW_IPV4_HLEN + payload_len));
     vw_put16(buf + 4, id);
-    vw_put16(buf + 6, 0x4000); /* DF: the core never fragments */
+    vw_put16(buf + 6, 0x4000); /* DF: only vw_ipv4_set_fragment clears it */
     buf[8] = ttl;
     buf[9] = proto;
     vw_put16(buf + 10, 0);
@@ -93,6 +93,14 @@ size_t vw_ipv4_build(uint8_t *buf, size_t cap, const uint8_t src[4], const uint8
     memcpy(buf + 16, dst, 4);
     vw_put16(buf + 10, vw_csum_fold(vw_csum_add(0, buf, VW_IPV4_HLEN)));
     return VW_IPV4_HLEN;
+}
+
+void vw_ipv4_set_fragment(uint8_t *buf, size_t off, size_t payload_len, bool more)
+{
+    vw_put16(buf + 2, (uint16_t)(VW_IPV4_HLEN + payload_len));
+    vw_put16(buf + 6, (uint16_t)((more ? 0x2000u : 0u) | ((off / 8) & 0x1FFFu)));
+    vw_put16(buf + 10, 0);
+    vw_put16(buf + 10, vw_csum_fold(vw_csum_add(0, buf, VW_IPV4_HLEN)));
 }
 
 /* Length of the extension header at p (2+ bytes available) of type nh. */

@@ -617,6 +617,106 @@ def client_drink(host, port, log):
     os.rename(log + ".tmp", log)
 
 
+def big_pattern(n):
+    """n deterministic bytes: the datagram a udp-big server sends for n."""
+    return bytes((i * 7 + (i >> 8)) & 0xFF for i in range(n))
+
+
+def serve_udp_big():
+    """A datagram holding a size N (decimal) gets an N-byte answer."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
+    s.bind(("127.0.0.1", 0))
+    announce(s.getsockname()[1])
+    while True:
+        d, peer = s.recvfrom(100)
+        s.sendto(big_pattern(int(d)), peer)
+
+
+def client_udp_big(host, port, sizes):
+    """Ask for each size and check the whole datagram arrives intact; print
+    'ok SIZE' per size, or 'bad SIZE ...' / 'timeout SIZE'."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    s.settimeout(2.0)
+    for n in sizes:
+        got = None
+        for _ in range(3):
+            s.sendto(str(n).encode(), (host, int(port)))
+            try:
+                got = s.recv(70000)
+                break
+            except socket.timeout:
+                continue
+        if got is None:
+            print("timeout %d" % n)
+        elif got != big_pattern(n):
+            print("bad %d got %d bytes" % (n, len(got)))
+        else:
+            print("ok %d" % n)
+
+
+def dns_big_answer(q, n_a, tcp):
+    """The answer to query q: n_a A records for an A question, none else."""
+    i = 12
+    while i < len(q) and q[i] != 0:
+        i += 1 + q[i]
+    qtype = struct.unpack("!H", q[i + 1:i + 3])[0]
+    question = q[12:i + 5]
+    n = n_a if qtype == 1 else 0
+    hdr = struct.pack("!HHHHHH", struct.unpack("!H", q[:2])[0], 0x8180, 1, n, 0, 0)
+    ans = b"".join(struct.pack("!HHHLH", 0xC00C, 1, 1, 60, 4) + bytes([192, 0, 2, k % 250 + 1])
+                   for k in range(n))
+    return hdr + question + ans
+
+
+def serve_dns_big(n_a):
+    """A resolver on one port for UDP and TCP that answers every A query with
+    n_a records, ignoring the 512-byte UDP limit (as one honouring a large
+    EDNS size would): over UDP the answer is larger than a 1500-byte frame.
+    Counts the TCP queries in TCPLOG (env) if set."""
+    n_a = int(n_a)
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind(("127.0.0.1", 0))
+    port = u.getsockname()[1]
+    t = socket.socket()
+    t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    t.bind(("127.0.0.1", port))
+    t.listen(8)
+    log = os.environ.get("TCPLOG")
+
+    def tcp_loop():
+        while True:
+            c, _ = t.accept()
+            try:
+                while True:
+                    h = c.recv(2, socket.MSG_WAITALL)
+                    if len(h) < 2:
+                        break
+                    q = c.recv(struct.unpack("!H", h)[0], socket.MSG_WAITALL)
+                    a = dns_big_answer(q, n_a, True)
+                    c.sendall(struct.pack("!H", len(a)) + a)
+                    if log:
+                        with open(log, "a") as f:
+                            f.write("tcp\n")
+            except OSError:
+                pass
+            c.close()
+
+    threading.Thread(target=tcp_loop, daemon=True).start()
+    announce(port)
+    while True:
+        q, peer = u.recvfrom(4096)
+        if len(q) >= 17:
+            u.sendto(dns_big_answer(q, n_a, False), peer)
+
+
+def client_resolve_all(name):
+    """Every IPv4 address glibc's resolver returns for name, counted."""
+    addrs = {ai[4][0] for ai in socket.getaddrinfo(name, None, socket.AF_INET, socket.SOCK_STREAM)}
+    print(len(addrs))
+
+
 def client_resolve(name):
     print(socket.gethostbyname(name))
 
@@ -867,6 +967,14 @@ def main(argv):
         client_soak(argv[2], argv[3], argv[4], argv[5], argv[6])
     elif cmd == "resolve":
         client_resolve(argv[2])
+    elif cmd == "resolve-all":
+        client_resolve_all(argv[2])
+    elif cmd == "udp-big":
+        serve_udp_big()
+    elif cmd == "udp-big-ask":
+        client_udp_big(argv[2], argv[3], [int(x) for x in argv[4:]])
+    elif cmd == "dns-big":
+        serve_dns_big(argv[2])
     else:
         sys.exit("unknown helper " + cmd)
 

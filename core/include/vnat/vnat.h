@@ -536,7 +536,7 @@ vnat_err vnat_reset_flows(vnat *nat, uint64_t now);
  * error code, never a crash.
  */
 #define VNAT_SNAPSHOT_MAJOR 1
-#define VNAT_SNAPSHOT_MINOR 2
+#define VNAT_SNAPSHOT_MINOR 3
 
 /* Restore modes. */
 /* The host sockets named by the snapshot's tokens are still open (a thread
@@ -814,6 +814,11 @@ struct vnat_stats {
     /* Guest MACs learned (VNAT_F_GUEST_MAC_FIXED unset): one per guest, the
      * first after creation and one after each vnat_reset_flows(). */
     uint64_t guest_macs_learned;
+    /* Host datagrams larger than one guest frame, sent in IPv4 fragments. */
+    uint64_t udp_fragmented;
+    /* DNS answers larger than one guest frame, sent truncated (TC) so the
+     * guest asks again over TCP. */
+    uint64_t dns_truncated;
 };
 
 /* Copy the counters into *out. `size` is sizeof(*out) of the caller (fields
