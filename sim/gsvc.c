@@ -1351,8 +1351,8 @@ uint64_t gsvc_outcome_checks(struct sim_world *w, const struct sim_svc_bounds *b
     if (w->failed)
         return missing;
     /* Spoofed frames: each one that reached the core is dropped and counted;
-     * a corrupted Ethernet source (no checksum covers it) is counted too,
-     * and a duplicated frame twice. */
+     * a corrupted one too (a flip elsewhere in it can still leave a frame
+     * that parses), and a duplicated frame twice. */
     if (spoofed != 0) {
         struct vnat_stats st;
         vnat_get_stats(w->nat, &st, sizeof st);
