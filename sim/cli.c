@@ -20,7 +20,7 @@ int sim_bench_main(int argc, char **argv);
 static void usage(FILE *f)
 {
     fprintf(f, "usage: vnat sim COMMAND ...\n"
-               "  run FILE... [--trace] [--record OUT] [--pcap OUT]\n"
+               "  run FILE... [--trace] [--record OUT] [--pcap OUT] [--restore-every T]\n"
                "                                         run scenario files (sim/scenarios/*.scn)\n"
                "  swarm --seeds N [--from S] [--quiet] [--known-failing S1,S2]\n"
                "                                         run N swarm seeds starting at S\n"
@@ -32,6 +32,9 @@ static void usage(FILE *f)
                "                                         pcap, stamped with virtual time\n"
                "                                         (--pcap OUT: the same for a run)\n"
                "  determinism --seeds N [--from S]       run each seed twice, compare hashes\n"
+               "  restore-check --seeds N [--from S]     run each seed without and with\n"
+               "                                         snapshot/restore (sockets kept):\n"
+               "                                         the traces must be equal\n"
                "  bytes FILE                             run the swarm drawn from raw bytes\n"
                "  bench [--quick]                        speed figures (JSON)\n"
                "  hashes [--seeds N] [--from S] [--fast] [FILE...]\n"
@@ -120,12 +123,28 @@ static int close_log(FILE *bin, const char *pcap)
     return rc;
 }
 
+/* "3ms", "500us", "2s" (a whole number and a unit) in ns, or 0. */
+static uint64_t parse_duration(const char *s)
+{
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (end == s || v == 0)
+        return 0;
+    if (strcmp(end, "us") == 0)
+        return v * 1000ull;
+    if (strcmp(end, "ms") == 0)
+        return v * 1000000ull;
+    if (strcmp(end, "s") == 0)
+        return v * 1000000000ull;
+    return 0;
+}
+
 static int cmd_run(int argc, char **argv)
 {
     bool trace = false;
     const char *record = NULL, *pcap = NULL;
     int files = 0, failed = 0;
-    uint64_t events = 0;
+    uint64_t events = 0, restore_every = 0;
     double t0 = sim_wall_seconds();
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "--trace") == 0)
@@ -134,12 +153,20 @@ static int cmd_run(int argc, char **argv)
             record = argv[++i];
         else if (strcmp(argv[i], "--pcap") == 0 && i + 1 < argc)
             pcap = argv[++i];
+        else if (strcmp(argv[i], "--restore-every") == 0 && i + 1 < argc) {
+            restore_every = parse_duration(argv[++i]);
+            if (restore_every == 0) {
+                usage(stderr);
+                return 2;
+            }
+        }
     }
     printf("%-44s %s\n", "scenario", "result");
     for (int i = 2; i < argc && argv[i] != NULL; i++) {
         if (strcmp(argv[i], "--trace") == 0)
             continue;
-        if (strcmp(argv[i], "--record") == 0 || strcmp(argv[i], "--pcap") == 0) {
+        if (strcmp(argv[i], "--record") == 0 || strcmp(argv[i], "--pcap") == 0 ||
+            strcmp(argv[i], "--restore-every") == 0) {
             i++;
             continue;
         }
@@ -159,7 +186,14 @@ static int cmd_run(int argc, char **argv)
             sim_config_free(&cfg);
             return 2;
         }
-        struct sim_result res;
+        struct sim_result res, plain;
+        bool restoring = restore_every != 0 && cfg.restore_every == 0;
+        if (restoring) {
+            /* The run as written first; then with a restore every T, whose
+             * trace must be equal record for record (restores aside). */
+            sim_run(&cfg, NULL, NULL, &plain, NULL);
+            cfg.restore_every = restore_every;
+        }
         double t = sim_wall_seconds();
         int rc = sim_run(&cfg, trace ? stdout : NULL, bin, &res, stdout);
         if (close_log(bin, pcap) != 0)
@@ -168,6 +202,11 @@ static int cmd_run(int argc, char **argv)
         if (rc != 0) {
             failed++;
             printf("  %s\n  replay: vnat sim run %s --trace\n", res.fail, argv[i]);
+        } else if (restoring && (plain.hash_kept != res.hash_kept || !plain.ok)) {
+            failed++;
+            printf("  %" PRIu64 " restores (sockets kept) changed the trace: %016" PRIx64
+                   " without, %016" PRIx64 " with\n",
+                   res.restores, plain.hash_kept, res.hash_kept);
         }
         events += res.events;
         sim_config_free(&cfg);
@@ -513,6 +552,45 @@ static int cmd_replay_file(int argc, char **argv)
     return 1;
 }
 
+/* Each seed twice: without restores, and restoring the core (sockets kept,
+ * same clock) every T (its own draw, else 23 ms). The two traces must be
+ * equal record for record, the restore records aside (hash_kept), and the
+ * outcome the same: a kept restore changes nothing for any flow. */
+static int cmd_restore_check(int argc, char **argv)
+{
+    uint64_t n, from;
+    if (seeds_args(argc, argv, &n, &from, NULL) != 0) {
+        usage(stderr);
+        return 2;
+    }
+    uint64_t bad = 0, restores = 0;
+    for (uint64_t s = from; s < from + n; s++) {
+        struct sim_result a, b;
+        struct sim_rng r;
+        struct sim_config cfg;
+        sim_rng_seed(&r, s);
+        sim_swarm_config(&r, s, &cfg);
+        uint64_t every = cfg.restore_every ? cfg.restore_every : 23 * SIM_MS;
+        cfg.restore_every = 0;
+        sim_run(&cfg, NULL, NULL, &a, NULL);
+        cfg.restore_every = every;
+        sim_run(&cfg, NULL, NULL, &b, NULL);
+        sim_config_free(&cfg);
+        restores += b.restores;
+        if (a.hash_kept != b.hash_kept || a.ok != b.ok || (b.restores == 0 && b.sim_time > every)) {
+            bad++;
+            printf("RESTORE CHANGED seed %" PRIu64 " (every %" PRIu64 " ms, %" PRIu64
+                   " restores): hash %016" PRIx64 " vs %016" PRIx64 ", %s vs %s%s%s\n",
+                   s, every / SIM_MS, b.restores, a.hash_kept, b.hash_kept, a.ok ? "PASS" : "FAIL",
+                   b.ok ? "PASS" : "FAIL", b.ok ? "" : ": ", b.ok ? "" : b.fail);
+        }
+    }
+    printf("restore-check: %" PRIu64 " seeds from %" PRIu64 ", %" PRIu64
+           " restores (sockets kept, same clock): %" PRIu64 " differ\n",
+           n, from, restores, bad);
+    return bad ? 1 : 0;
+}
+
 static int cmd_determinism(int argc, char **argv)
 {
     uint64_t n, from;
@@ -577,11 +655,17 @@ int vnat_sim_main(int argc, char **argv)
         const char *name;
         int (*run)(int argc, char **argv);
     } commands[] = {
-        {"run", cmd_run},       {"swarm", cmd_swarm},
-        {"replay", cmd_replay}, {"replay-file", cmd_replay_file},
-        {"record", cmd_record}, {"determinism", cmd_determinism},
-        {"bytes", cmd_bytes},   {"bench", sim_bench_main},
-        {"hashes", cmd_hashes}, {"pcap", cmd_pcap},
+        {"run", cmd_run},
+        {"swarm", cmd_swarm},
+        {"replay", cmd_replay},
+        {"replay-file", cmd_replay_file},
+        {"record", cmd_record},
+        {"determinism", cmd_determinism},
+        {"restore-check", cmd_restore_check},
+        {"bytes", cmd_bytes},
+        {"bench", sim_bench_main},
+        {"hashes", cmd_hashes},
+        {"pcap", cmd_pcap},
     };
     if (argc < 2) {
         usage(stderr);

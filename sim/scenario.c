@@ -409,6 +409,36 @@ static bool dir_expect(struct sim_parser *p, struct sim_config *cfg, char **w, i
     return sim_parse_num(p, w[3], SIM_NUM_ANY, 0, UINT64_MAX, &e->value);
 }
 
+/* restore every=TIME [start=TIME] [count=N] */
+static bool dir_restore(struct sim_parser *p, struct sim_config *cfg, char **w, int n)
+{
+    static const char usage[] = "restore every=TIME [start=TIME] [count=N]";
+    for (int i = 1; i < n; i++) {
+        char *eq = strchr(w[i], '=');
+        if (eq == NULL)
+            return sim_parse_fail(p, usage, w[i]);
+        *eq = 0;
+        const char *k = w[i], *v = eq + 1;
+        uint64_t x;
+        if (strcmp(k, "every") == 0) {
+            if (!sim_parse_time(p, v, &cfg->restore_every))
+                return false;
+        } else if (strcmp(k, "start") == 0) {
+            if (!sim_parse_time(p, v, &cfg->restore_start))
+                return false;
+        } else if (strcmp(k, "count") == 0) {
+            if (!sim_parse_num(p, v, SIM_NUM_NUMBER, 1, 1000000, &x))
+                return false;
+            cfg->restore_count = (uint32_t)x;
+        } else {
+            return sim_parse_fail(p, usage, k);
+        }
+    }
+    if (cfg->restore_every == 0)
+        return sim_parse_fail(p, usage, "every= must be above 0");
+    return true;
+}
+
 static bool directive(struct sim_parser *p, struct sim_config *cfg, char **w, int n)
 {
     const char *d = w[0];
@@ -459,6 +489,8 @@ static bool directive(struct sim_parser *p, struct sim_config *cfg, char **w, in
         cfg->link_queue = (uint32_t)v;
         return true;
     }
+    if (strcmp(d, "restore") == 0)
+        return dir_restore(p, cfg, w, n);
     if (strcmp(d, "core") == 0)
         return dir_core(p, cfg, w, n);
     if (strcmp(d, "link") == 0)

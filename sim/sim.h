@@ -166,6 +166,13 @@ struct sim_config {
     /* forwards, inbound clients, guest servers (inbound.h) */
     struct sim_inbound_cfg *inbound;
     uint32_t cap_flows, cap_dests, cap_groups, cap_expects;
+    /* `restore every=T [start=T] [count=N]`: snapshot the core and restore
+     * it into fresh memory in sockets-kept mode (issue 12), first at start
+     * (default: every) after start_time, then every T while other events
+     * are pending, at most count times (0: no bound). */
+    uint64_t restore_every, restore_start;
+    uint32_t restore_count;
+    uint32_t restore_pad_;
 };
 
 void sim_config_init(struct sim_config *cfg);
@@ -303,7 +310,7 @@ struct sim_world {
     uint64_t tick_at, tick_gen;
     bool in_core; /* a core call is under way (host ops must not re-enter) */
     /* trace */
-    struct vnat_trace_hash th;
+    struct vnat_trace_hash th, th_kept;
     FILE *trace_text, *trace_bin;
     uint64_t records;
     /* outcome */
@@ -316,12 +323,18 @@ struct sim_world {
     struct vnat_stats core_stats;
     bool core_missing;
     struct sim_inbound *inb; /* inbound.c's run state (NULL without inbound config) */
+    uint64_t restores;       /* snapshot-and-restore rounds done (`restore`) */
+    uint64_t snapshot_bytes; /* the largest image taken */
 };
 
 struct sim_result {
     bool ok;
     char fail[1024];
     uint64_t hash;
+    /* The hash of every record but the VNAT_LOG_RESTORE ones: what a
+     * sockets-kept restore on the same clock must leave unchanged. */
+    uint64_t hash_kept;
+    uint64_t restores;
     uint64_t events, records, sim_time;
     uint64_t flows, complete, reset, refused, timeout, pending, aborted, unreachable;
     uint64_t bytes_to_host, bytes_to_guest;
@@ -366,6 +379,7 @@ enum sim_ev_kind {
     EV_ARP_PROBE,
     EV_SVC,     /* arg: gsvc application, id: what (gsvc.c) */
     EV_INBOUND, /* inbound.c: id & 0xff is its operation */
+    EV_RESTORE, /* `restore`: snapshot the core and restore it, sockets kept */
 };
 
 /* Metrics by name for expectations ("core.rst_sent.connect_timeout",

@@ -386,6 +386,8 @@ static void world_log(void *ctx, const struct vnat_log_record *rec)
     struct sim_world *w = ctx;
     w->records++;
     vnat_trace_hash_record(&w->th, rec);
+    if (rec->kind != VNAT_LOG_RESTORE)
+        vnat_trace_hash_record(&w->th_kept, rec);
     if (w->trace_bin)
         vnat_trace_write(w->trace_bin, rec);
     if (w->trace_text) {
@@ -593,6 +595,72 @@ static void flow_start(struct sim_world *w, uint32_t i)
     f->port = c->lport;
 }
 
+/* ---- snapshot and restore (`restore`, issue 12) ------------------------------------ */
+
+/* Snapshot the core, restore the image into fresh memory in sockets-kept
+ * mode on the same clock (VNAT_RESTORE_SAME_CLOCK), check that the restored core gives back the
+ * same bytes, and go on with it: every host socket, token and timer is the embedder's as before, so
+ * nothing that follows may differ for any flow (the swarm's outcome rules and the scenario's
+ * expectations still hold). */
+static void restore_core(struct sim_world *w)
+{
+    size_t len = vnat_snapshot_size(w->nat);
+    uint8_t *img = len ? malloc(len) : NULL, *again = len ? malloc(len) : NULL;
+    size_t got = 0, mem_size = 0;
+    void *mem = NULL;
+    vnat *nat = NULL;
+    vnat_err e = img && again ? vnat_snapshot(w->nat, img, len, &got) : VNAT_E_NOMEM;
+    if (e == VNAT_OK)
+        e = vnat_restore_memory_size(img, got, &mem_size);
+    if (e == VNAT_OK) {
+        mem = aligned_alloc(16, (mem_size + 15) & ~(size_t)15);
+        e = mem ? vnat_restore(mem, mem_size, &w->ops, w, img, got,
+                               VNAT_RESTORE_SOCKETS_KEPT | VNAT_RESTORE_SAME_CLOCK, w->q.now, &nat)
+                : VNAT_E_NOMEM;
+    }
+    size_t got2 = 0;
+    if (e == VNAT_OK && (vnat_snapshot(nat, again, len, &got2) != VNAT_OK || got2 != got ||
+                         memcmp(img, again, got) != 0)) {
+        size_t at = 0;
+        while (at < got && at < got2 && img[at] == again[at])
+            at++;
+        sim_fail(w,
+                 "the restored core's snapshot differs from the one it was restored from "
+                 "(%zu bytes, then %zu; first difference at byte %zu)",
+                 got, got2, at);
+        if (getenv("VNAT_SIM_SNAP_DUMP") != NULL) {
+            FILE *d = fopen(getenv("VNAT_SIM_SNAP_DUMP"), "wb");
+            if (d != NULL) {
+                fwrite(img, 1, got, d);
+                fwrite(again, 1, got2, d);
+                fclose(d);
+            }
+        }
+        e = VNAT_E_STATE;
+    }
+    if (e != VNAT_OK) {
+        if (!w->failed)
+            sim_fail(w, "snapshot and restore (sockets kept): %s", vnat_strerror(e));
+        free(mem);
+    } else {
+        free(w->nat_mem); /* abandoned, as an embedder abandons it: no host call */
+        w->nat = nat;
+        w->nat_mem = mem;
+        w->restores++;
+        if (got > w->snapshot_bytes)
+            w->snapshot_bytes = got;
+    }
+    free(img);
+    free(again);
+}
+
+static void schedule_restore(struct sim_world *w, uint64_t at)
+{
+    const struct sim_config *c = w->cfg;
+    if (c->restore_count == 0 || w->restores < c->restore_count)
+        sim_schedule(w, at, EV_RESTORE, 0, 0, NULL);
+}
+
 /* ---- the run ---------------------------------------------------------------------- */
 
 /* Returns false for an event that turned out to have nothing to do (a
@@ -669,6 +737,17 @@ static bool dispatch(struct sim_world *w, const struct sim_event *ev)
         break;
     case EV_INBOUND:
         sim_inbound_on_event(w, ev);
+        break;
+    case EV_RESTORE:
+        if (w->q.len == 0)
+            return false; /* nothing else is pending: the run is over */
+        restore_core(w);
+        if (!w->failed) {
+            /* The next round: after `every`, or at the next event if none
+             * comes sooner (through an idle stretch, no empty rounds). */
+            uint64_t next = w->q.now + w->cfg->restore_every, first = sim_queue_peek_time(&w->q);
+            schedule_restore(w, first > next ? first : next);
+        }
         break;
     default:
         break;
@@ -1093,6 +1172,7 @@ int sim_run(const struct sim_config *cfg, FILE *trace_text, FILE *trace_bin, str
     sim_pattern_init();
     sim_rng_seed(&w->rng, cfg->seed);
     vnat_trace_hash_init(&w->th);
+    vnat_trace_hash_init(&w->th_kept);
     if (trace_bin)
         vnat_trace_write_header(trace_bin);
     w->frame_cap = cfg->core.mtu + VW_ETH_HLEN + 64;
@@ -1152,6 +1232,9 @@ int sim_run(const struct sim_config *cfg, FILE *trace_text, FILE *trace_bin, str
         if (gsvc_init(w) != 0)
             sim_fail(w, "out of memory for the guest's datagram applications");
         schedule_tick(w);
+        if (cfg->restore_every)
+            schedule_restore(w, cfg->start_time +
+                                    (cfg->restore_start ? cfg->restore_start : cfg->restore_every));
     }
     uint64_t limit = cfg->start_time + cfg->duration;
     struct sim_event ev;
@@ -1208,6 +1291,8 @@ int sim_run(const struct sim_config *cfg, FILE *trace_text, FILE *trace_bin, str
     else if (exp_failed)
         snprintf(res->fail, sizeof res->fail, "%d expectation(s) failed", exp_failed);
     res->hash = vnat_trace_hash_final(&w->th);
+    res->hash_kept = vnat_trace_hash_final(&w->th_kept);
+    res->restores = w->restores;
     res->events = w->events;
     res->records = w->records;
     res->sim_time = w->end_time - cfg->start_time;
@@ -1424,6 +1509,10 @@ bool sim_metric(const struct sim_world *w, const char *name, uint64_t *out)
     if (glen == 3 && strncmp(name, "run", 3) == 0) {
         if (strcmp(m, "events") == 0)
             *out = w->events;
+        else if (strcmp(m, "restores") == 0)
+            *out = w->restores;
+        else if (strcmp(m, "snapshot_bytes") == 0)
+            *out = w->snapshot_bytes;
         else if (strcmp(m, "time") == 0)
             *out = w->end_time - w->cfg->start_time;
         else
