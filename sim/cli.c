@@ -626,6 +626,9 @@ int vnat_sim_run_bytes(const uint8_t *data, size_t len, FILE *report)
     sim_swarm_config(&r, 0, &cfg);
     /* The run's own rolls come from the same bytes: one random source. */
     cfg.seed = sim_rng_u64(&r);
+    /* One input stays well under a second: at most 16 restore rounds. */
+    if (cfg.restore_every)
+        cfg.restore_count = 16;
     struct sim_result res;
     int rc = sim_run(&cfg, NULL, NULL, &res, report);
     sim_config_free(&cfg);

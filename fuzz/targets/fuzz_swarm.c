@@ -42,6 +42,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (d->reset_after > CAP_BYTES / 2)
             d->reset_after = CAP_BYTES / 2;
     }
+    if (cfg.restore_every)
+        cfg.restore_count = 16; /* snapshot/restore rounds: a few are enough here */
     struct sim_result res;
     int rc = sim_run(&cfg, NULL, NULL, &res, NULL);
     if (rc != 0) {
