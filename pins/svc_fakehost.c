@@ -511,3 +511,41 @@ uint64_t sfh_stat(struct sfh *h, size_t offset)
     memcpy(&v, (const uint8_t *)&st + offset, sizeof v);
     return v;
 }
+
+/* Take the frames pending at h as the fragments of one IPv4 datagram, in
+ * order, checking each: within the guest MTU, a valid header (checksum),
+ * one ID for all, DF clear, offsets contiguous and 8-aligned, MF on every
+ * one but the last, the same addresses and protocol. The reassembled IP
+ * payload goes to out and its length to *len; returns the fragment count. */
+size_t sfh_reassemble(struct sfh *h, uint8_t *out, size_t cap, size_t *len)
+{
+    size_t n = 0, at = 0;
+    uint16_t id = 0;
+    bool more = true;
+    while (more) {
+        const struct tk_frame *f = tk_capture_next(&h->out);
+        assert_non_null(f);
+        assert_true(f->len <= h->cfg.mtu + VW_ETH_HLEN);
+        struct vw_eth eth;
+        struct vw_ipv4 ip;
+        assert_int_equal(vw_eth_parse(f->data, f->len, &eth), VW_OK);
+        assert_int_equal(eth.ethertype, VW_ETH_P_IPV4);
+        assert_int_equal(vw_ipv4_parse(eth.payload, eth.payload_len, &ip), VW_OK);
+        assert_int_equal(ip.proto, VW_IPPROTO_UDP);
+        assert_memory_equal(ip.dst, h->cfg.guest_ip.addr, 4);
+        assert_false(ip.df);
+        if (n == 0)
+            id = ip.id;
+        assert_int_equal(ip.id, id);
+        assert_int_equal(ip.frag_offset, at);
+        more = ip.mf;
+        if (more)
+            assert_int_equal(ip.payload_len % 8, 0);
+        assert_true(at + ip.payload_len <= cap);
+        memcpy(out + at, ip.payload, ip.payload_len);
+        at += ip.payload_len;
+        n++;
+    }
+    *len = at;
+    return n;
+}

@@ -120,6 +120,11 @@ vnat_err sfh_send_arp(struct sfh *h, uint16_t op, const uint8_t spa[4], const ui
 size_t sfh_pending(struct sfh *h);
 struct tk_pkt sfh_next(struct sfh *h); /* consume the next frame */
 void sfh_drain(struct sfh *h);
+/* Consume the pending frames that are the IPv4 fragments of one datagram,
+ * checking each (within the MTU, valid header, one ID, DF clear, offsets
+ * contiguous and 8-aligned, MF on all but the last): the reassembled IP
+ * payload goes to out (cap bytes), its length to *len; returns the count. */
+size_t sfh_reassemble(struct sfh *h, uint8_t *out, size_t cap, size_t *len);
 
 uint64_t sfh_stat(struct sfh *h, size_t offset);
 #define SFH_STAT(h, field) sfh_stat((h), offsetof(struct vnat_stats, field))

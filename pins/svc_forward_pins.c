@@ -319,25 +319,8 @@ PIN(udp_port_forward_fragments_a_datagram_larger_than_the_guest_mtu)
         big[i] = (uint8_t)(i ^ (i >> 3));
     sfh_incoming(b, &peer, big, sizeof big);
     assert_int_equal(sfh_readable(&h, b->tok), VNAT_OK);
-    size_t at = 0, n = 0;
-    bool more = true;
-    while (more) {
-        const struct tk_frame *f = tk_capture_next(&h.out);
-        assert_non_null(f);
-        assert_true(f->len <= h.cfg.mtu + VW_ETH_HLEN);
-        struct vw_eth eth;
-        struct vw_ipv4 ip;
-        assert_int_equal(vw_eth_parse(f->data, f->len, &eth), VW_OK);
-        assert_int_equal(vw_ipv4_parse(eth.payload, eth.payload_len, &ip), VW_OK);
-        assert_int_equal(ip.proto, VW_IPPROTO_UDP);
-        assert_memory_equal(ip.src, GW, 4);
-        assert_int_equal(ip.frag_offset, at);
-        more = ip.mf;
-        assert_true(at + ip.payload_len <= sizeof got);
-        memcpy(got + at, ip.payload, ip.payload_len);
-        at += ip.payload_len;
-        n++;
-    }
+    size_t at = 0;
+    size_t n = sfh_reassemble(&h, got, sizeof got, &at);
     assert_int_equal(n, 3); /* 1480 + 1480 + 48 */
     assert_int_equal(at, sizeof got);
     assert_int_equal(vw_get16(got), 40000);

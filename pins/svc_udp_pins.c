@@ -273,44 +273,6 @@ PIN(udp_impossible_host_results_close_the_flow_and_are_counted)
     sfh_free(&h);
 }
 
-/* Take the frames pending at h as the fragments of one IPv4 datagram, in
- * order, checking each: within the guest MTU, a valid header (checksum),
- * one ID for all, DF clear, offsets contiguous and 8-aligned, MF on every
- * one but the last, the same addresses and protocol. The reassembled IP
- * payload goes to out and its length to *len; returns the fragment count. */
-static size_t reassemble(struct sfh *h, uint8_t *out, size_t cap, size_t *len)
-{
-    size_t n = 0, at = 0;
-    uint16_t id = 0;
-    bool more = true;
-    while (more) {
-        const struct tk_frame *f = tk_capture_next(&h->out);
-        assert_non_null(f);
-        assert_true(f->len <= h->cfg.mtu + VW_ETH_HLEN);
-        struct vw_eth eth;
-        struct vw_ipv4 ip;
-        assert_int_equal(vw_eth_parse(f->data, f->len, &eth), VW_OK);
-        assert_int_equal(eth.ethertype, VW_ETH_P_IPV4);
-        assert_int_equal(vw_ipv4_parse(eth.payload, eth.payload_len, &ip), VW_OK);
-        assert_int_equal(ip.proto, VW_IPPROTO_UDP);
-        assert_memory_equal(ip.dst, h->cfg.guest_ip.addr, 4);
-        assert_false(ip.df);
-        if (n == 0)
-            id = ip.id;
-        assert_int_equal(ip.id, id);
-        assert_int_equal(ip.frag_offset, at);
-        more = ip.mf;
-        if (more)
-            assert_int_equal(ip.payload_len % 8, 0);
-        assert_true(at + ip.payload_len <= cap);
-        memcpy(out + at, ip.payload, ip.payload_len);
-        at += ip.payload_len;
-        n++;
-    }
-    *len = at;
-    return n;
-}
-
 /* A host datagram larger than the guest MTU allows (mtu - 28) reaches the
  * guest in IPv4 fragments (issue 14 item 3), as libslirp does: each within
  * the MTU, and the reassembled datagram exactly the host's, with a valid
@@ -335,7 +297,7 @@ static void expect_fragments(uint32_t mtu, size_t size, size_t frags)
     sfh_incoming(s, &far, big, size);
     assert_int_equal(sfh_readable(&h, s->tok), VNAT_OK);
     size_t len = 0;
-    assert_int_equal(reassemble(&h, got, sizeof got, &len), frags);
+    assert_int_equal(sfh_reassemble(&h, got, sizeof got, &len), frags);
     assert_int_equal(sfh_pending(&h), 0);
     assert_int_equal(len, VW_UDP_HLEN + size);
     assert_int_equal(vw_get16(got), 9);
