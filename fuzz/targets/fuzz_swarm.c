@@ -20,6 +20,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define CAP_FLOWS 16u
 #define CAP_BYTES (32u * 1024u)
+/* Slow readers and tiny socket buffers: at least this many bytes move per
+ * read or per buffer, so CAP_BYTES drains in a few dozen reads. A 1-byte
+ * receive buffer read every 20 ms turns 32 KiB into 10 virtual minutes and
+ * millions of events (tens of seconds under ASan): a timeout, not a find. */
+#define MIN_CHUNK 1024u
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -30,9 +35,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cfg.seed = sim_rng_u64(&r); /* in-run rolls: from the same input */
     if (cfg.n_flows > CAP_FLOWS)
         cfg.n_flows = CAP_FLOWS;
-    for (uint32_t i = 0; i < cfg.n_flows; i++)
-        if (cfg.flows[i].send > CAP_BYTES)
-            cfg.flows[i].send = CAP_BYTES;
+    for (uint32_t i = 0; i < cfg.n_flows; i++) {
+        struct sim_flow_spec *f = &cfg.flows[i];
+        if (f->send > CAP_BYTES)
+            f->send = CAP_BYTES;
+        if (f->read_chunk != 0 && f->read_chunk < MIN_CHUNK)
+            f->read_chunk = MIN_CHUNK;
+    }
     for (uint32_t i = 0; i < cfg.n_dests; i++) {
         struct sim_dest *d = &cfg.dests[i];
         if (d->greeting > CAP_BYTES)
@@ -41,6 +50,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             d->after_eof = CAP_BYTES;
         if (d->reset_after > CAP_BYTES / 2)
             d->reset_after = CAP_BYTES / 2;
+        if (d->sndbuf < MIN_CHUNK)
+            d->sndbuf = MIN_CHUNK;
+        if (d->rcvbuf < MIN_CHUNK)
+            d->rcvbuf = MIN_CHUNK;
+        if (d->read_chunk != 0 && d->read_chunk < MIN_CHUNK)
+            d->read_chunk = MIN_CHUNK;
     }
     if (cfg.restore_every)
         cfg.restore_count = 16; /* snapshot/restore rounds: a few are enough here */
