@@ -68,4 +68,43 @@ struct vs_fwd_row {
 char *vs_connection_table(const struct vs_fwd_row *fwds, size_t n_fwds, const char *dump,
                           int (*fd_of)(void *ctx, vnat_token tok), void *ctx);
 
+/* The migration stream slirp_state_save writes (docs/libslirp.md, "State"):
+ * a header of the library's own (what it knows beside the core: whether
+ * the guest was learned, the guest, the forward list), checksummed, then
+ * the core's snapshot (vnat_snapshot, checksummed itself). All fields are
+ * little-endian. Untrusted on load: every field is checked. */
+#define VS_STATE_MAGIC "vnatslrp" /* 8 bytes, no NUL */
+#define VS_STATE_FORMAT 1u
+#define VS_STATE_FIXED 32u                 /* magic .. forward count */
+#define VS_STATE_FWD 24u                   /* bytes per forward */
+#define VS_STATE_MAX_FWDS 64u              /* the library's own limit */
+#define VS_STATE_MAX_SNAPSHOT (256u << 20) /* refused above: far over any core */
+#define VS_STATE_F_MAC 0x1u                /* the guest's MAC was learned */
+#define VS_STATE_F_IP 0x2u                 /* the guest's address was learned */
+
+struct vs_state_head {
+    uint32_t flags;
+    uint8_t guest_mac[6];
+    uint8_t guest_ip[4];
+    uint32_t n_fwds;
+    struct vnat_forward fwds[VS_STATE_MAX_FWDS];
+    uint32_t snap_len;
+};
+
+/* Bytes of the header with n forwards (up to and including its checksum). */
+size_t vs_state_head_size(uint32_t n_fwds);
+
+/* Encode h into out (vs_state_head_size(h->n_fwds) bytes). Returns the size. */
+size_t vs_state_head_encode(const struct vs_state_head *h, uint8_t *out);
+
+/* Check the first VS_STATE_FIXED bytes (magic, format, flags, padding, the
+ * forward count) and set *n_fwds. 0, or -1 with why. */
+int vs_state_head_fixed(const uint8_t *fixed, uint32_t *n_fwds, char *why, size_t why_len);
+
+/* Parse a whole header (len == vs_state_head_size(n) for the count in its
+ * fixed part): its checksum, every forward, the snapshot length (at most
+ * VS_STATE_MAX_SNAPSHOT). 0 and *h, or -1 with why. Pure. */
+int vs_state_head_parse(const uint8_t *buf, size_t len, struct vs_state_head *h, char *why,
+                        size_t why_len);
+
 #endif

@@ -866,29 +866,153 @@ int slirp_state_version(void)
     return 4; /* what QEMU asserts */
 }
 
+/* The migration stream (docs/libslirp.md, "State"): the library's header
+ * (internal.h) and the core's snapshot. QEMU frames nothing around it, so
+ * the header says how long the snapshot is. */
 void slirp_state_save(Slirp *s, SlirpWriteCb write_cb, void *opaque)
 {
-    (void)write_cb;
-    (void)opaque;
-    /* Nothing is written: the core has no snapshot yet (issue 12). The
-     * destination's slirp_state_load refuses the (empty) section, so a
-     * migration fails there with QEMU's error rather than restoring a
-     * network that is not the one saved. */
-    if (s != NULL)
-        vs_error(&s->cb, s->opaque,
-                 "slirp state not saved: vnat cannot snapshot its NAT yet; "
-                 "loading this migration stream will fail");
+    if (s == NULL || write_cb == NULL)
+        return;
+    if (s->nat == NULL) {
+        vs_error(&s->cb, s->opaque, "slirp state not saved: the NAT is down");
+        return;
+    }
+    size_t need = vnat_snapshot_size(s->nat), got = 0;
+    uint8_t *snap = need != 0 && need <= VS_STATE_MAX_SNAPSHOT ? malloc(need) : NULL;
+    if (snap == NULL || vnat_snapshot(s->nat, snap, need, &got) != VNAT_OK) {
+        free(snap);
+        vs_error(&s->cb, s->opaque, "slirp state not saved: no snapshot of %zu bytes", need);
+        return;
+    }
+    struct vs_state_head h;
+    memset(&h, 0, sizeof h);
+    h.flags = (s->mac_learned ? VS_STATE_F_MAC : 0) | (s->ip_learned ? VS_STATE_F_IP : 0);
+    memcpy(h.guest_mac, s->conf.cfg.guest_mac, 6);
+    memcpy(h.guest_ip, s->conf.cfg.guest_ip.addr, 4);
+    h.n_fwds = (uint32_t)s->n_fwds;
+    for (size_t i = 0; i < s->n_fwds; i++)
+        h.fwds[i] = s->fwds[i].f;
+    h.snap_len = (uint32_t)got;
+    uint8_t head[VS_STATE_FIXED + VS_STATE_MAX_FWDS * VS_STATE_FWD + 8];
+    size_t hn = vs_state_head_encode(&h, head);
+    if (write_cb(head, hn, opaque) != (ssize_t)hn || write_cb(snap, got, opaque) != (ssize_t)got)
+        vs_error(&s->cb, s->opaque, "slirp state not saved: the stream refused it");
+    free(snap);
 }
 
+/* Read exactly len bytes, in steps of at most 1 MiB into a buffer grown as
+ * they arrive (a stream that claims more than it holds costs what it
+ * holds, not what it claims). Returns the buffer or NULL. */
+static uint8_t *vs_read_all(SlirpReadCb read_cb, void *opaque, size_t len)
+{
+    uint8_t *buf = NULL;
+    size_t have = 0;
+    while (have < len) {
+        size_t step = len - have < (1u << 20) ? len - have : (1u << 20);
+        uint8_t *b = realloc(buf, have + step);
+        if (b == NULL)
+            break;
+        buf = b;
+        if (read_cb(buf + have, step, opaque) != (ssize_t)step)
+            break;
+        have += step;
+    }
+    if (have == len)
+        return buf;
+    free(buf);
+    return NULL;
+}
+
+static int vs_load_fail(Slirp *s, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int vs_load_fail(Slirp *s, int err, const char *fmt, ...)
+{
+    char why[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    vs_error(&s->cb, s->opaque, "cannot load slirp state: %s", why);
+    return err;
+}
+
+/* Restore with sockets lost (this is a new process: the source's sockets
+ * are gone): the snapshot's forwards listen again, its TCP connections are
+ * reset toward the guest, its datagram flows are forgotten. The stream is
+ * checked whole before the running network is touched; if the core refuses
+ * it after that (a forward's port taken here), the destination's own
+ * network is made again and the load fails. */
 int slirp_state_load(Slirp *s, int version_id, SlirpReadCb read_cb, void *opaque)
 {
-    (void)read_cb;
-    (void)opaque;
-    if (s != NULL)
-        vs_error(&s->cb, s->opaque,
-                 "cannot load slirp state (version %d): vnat cannot restore a NAT snapshot yet",
-                 version_id);
-    return -ENOTSUP;
+    if (s == NULL || read_cb == NULL)
+        return -EINVAL;
+    if (version_id != slirp_state_version())
+        return vs_load_fail(s, -EINVAL, "version %d, this library writes %d", version_id,
+                            slirp_state_version());
+    uint8_t head[VS_STATE_FIXED + VS_STATE_MAX_FWDS * VS_STATE_FWD + 8];
+    char why[256];
+    uint32_t nf;
+    if (read_cb(head, VS_STATE_FIXED, opaque) != (ssize_t)VS_STATE_FIXED)
+        return vs_load_fail(s, -EIO, "stream truncated in its header");
+    if (vs_state_head_fixed(head, &nf, why, sizeof why) < 0)
+        return vs_load_fail(s, -EINVAL, "%s", why);
+    size_t hn = vs_state_head_size(nf);
+    if (read_cb(head + VS_STATE_FIXED, hn - VS_STATE_FIXED, opaque) !=
+        (ssize_t)(hn - VS_STATE_FIXED))
+        return vs_load_fail(s, -EIO, "stream truncated in its header");
+    struct vs_state_head h;
+    if (vs_state_head_parse(head, hn, &h, why, sizeof why) < 0)
+        return vs_load_fail(s, -EINVAL, "%s", why);
+    uint8_t *snap = vs_read_all(read_cb, opaque, h.snap_len);
+    if (snap == NULL)
+        return vs_load_fail(s, -EIO, "stream truncated in its %u-byte snapshot", h.snap_len);
+    size_t mem_size = 0;
+    vnat_err rc = vnat_restore_memory_size(snap, h.snap_len, &mem_size);
+    void *mem = rc == VNAT_OK ? vs_alloc16(NULL, mem_size) : NULL;
+    if (mem == NULL) {
+        free(snap);
+        return vs_load_fail(s, -EINVAL, "snapshot refused: %s",
+                            rc != VNAT_OK ? vnat_strerror(rc) : "out of memory");
+    }
+    memset(mem, 0, mem_size);
+    /* The stream is sound: the network this process made for the command
+     * line gives way (its listeners close; no frame for the guest). */
+    s->closing = true;
+    vs_core_destroy(s);
+    s->closing = false;
+    vnat *nat = NULL;
+    rc = vnat_restore(mem, mem_size, &s->ops, &s->io, snap, h.snap_len, VNAT_RESTORE_SOCKETS_LOST,
+                      vs_now(s), &nat);
+    free(snap);
+    uint8_t mac[6];
+    if (rc == VNAT_OK && (h.flags & VS_STATE_F_MAC) &&
+        (vnat_guest_mac(nat, mac) < 0 || memcmp(mac, h.guest_mac, 6) != 0)) {
+        s->closing = true;
+        vnat_shutdown(nat, vs_now(s));
+        s->closing = false;
+        rc = VNAT_E_SNAP_RANGE; /* the header and the snapshot disagree */
+    }
+    if (rc != VNAT_OK) {
+        free(mem);
+        s->timer_ms = INT64_MAX;
+        if (vs_core_create(s) < 0)
+            vs_error(&s->cb, s->opaque, "the guest's network is down");
+        vs_rearm(s);
+        return vs_load_fail(s, -EINVAL, "snapshot refused: %s", vnat_strerror(rc));
+    }
+    s->nat = nat;
+    s->nat_mem = mem;
+    s->io.nat = nat;
+    s->mac_learned = (h.flags & VS_STATE_F_MAC) != 0;
+    s->ip_learned = (h.flags & VS_STATE_F_IP) != 0;
+    memcpy(s->conf.cfg.guest_mac, h.guest_mac, 6);
+    s->conf.cfg.guest_ip = vnat_ip4(h.guest_ip[0], h.guest_ip[1], h.guest_ip[2], h.guest_ip[3]);
+    s->n_fwds = h.n_fwds;
+    for (uint32_t i = 0; i < h.n_fwds; i++)
+        s->fwds[i].f = h.fwds[i];
+    s->timer_ms = INT64_MAX;
+    vs_rearm(s);
+    return 0;
 }
 
 const char *slirp_version_string(void)

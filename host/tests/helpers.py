@@ -12,6 +12,10 @@ line of stdout, then serves until killed.
   helpers.py firehose [LOG]    per connection: send until the peer goes away;
                                append how it ended ("reset", "closed") to LOG
   helpers.py dns NAME ADDR     UDP DNS: answers A queries for NAME with ADDR
+  helpers.py http-hold         HTTP whose every answer promises 1 GB, sends
+                               one line and then holds the connection until
+                               the client closes it (a transfer in progress
+                               the client sees end as a reset or an EOF)
   helpers.py holder [ADDR PORT]  TCP (127.0.0.1, any port unless given):
                                per connection send "hi\n", then hold it
                                until the peer closes
@@ -215,6 +219,20 @@ def serve_holder(addr="127.0.0.1", port=0):
     while True:
         c, _ = ls.accept()
         threading.Thread(target=handle, args=(c,), daemon=True).start()
+
+
+def serve_http_hold():
+    def handle(c):
+        try:
+            c.recv(4096)
+            c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 1000000000\r\n\r\nheld\n")
+            while c.recv(4096):
+                pass
+        except OSError:
+            pass
+        c.close()
+
+    tcp_server(handle)
 
 
 def grab_one(host, port):
@@ -923,6 +941,8 @@ def main(argv):
         serve_dns(argv[2], argv[3])
     elif cmd == "holder":
         serve_holder(*argv[2:4])
+    elif cmd == "http-hold":
+        serve_http_hold()
     elif cmd == "grab":
         client_grab(*argv[2:6])
     elif cmd == "dns-rcode":
