@@ -6,16 +6,19 @@ failed, into a failure record that keeps what the tool said. `finish` groups
 the samples by NAT and metric and writes the report in the format of
 bench/benchout.h ({"program", "build", "benchmarks": [{name, unit, median,
 min, max, runs, samples, params, target}]}, plus "meta" and "failures"),
-with ratio entries vnat/pasta and vnat/slirp4netns per metric (the median
-of the per-repetition ratios: the NATs of one repetition ran back to back),
-and prints the table.
+with ratio entries vnat/pasta, vnat/slirp4netns and s4n-vnat/slirp4netns
+(slirp4netns on vnat's libslirp against stock libslirp) per metric (the
+median of the per-repetition ratios: the NATs of one repetition ran back to
+back), and prints the table.
 """
 import json
 import statistics
 import sys
 
-PEERS = ["pasta", "slirp4netns"]
-COLUMNS = ["loopback", "vnat", "pasta", "slirp4netns"]
+# (numerator, denominator, column title) of the ratio entries.
+PAIRS = [("vnat", "pasta", "vnat/pasta"), ("vnat", "slirp4netns", "vnat/slirp"),
+         ("s4n-vnat", "slirp4netns", "s4nv/s4n")]
+COLUMNS = ["loopback", "vnat", "pasta", "slirp4netns", "s4n-vnat"]
 
 
 def append(path, rec):
@@ -135,20 +138,21 @@ def finish(a):
         e = entry("%s.%s" % (nat, metric), rs[0]["unit"], [r["value"] for r in rs], p)
         benches.append(e)
         med[(nat, metric)] = e
-    for peer in PEERS:
+    for num, peer, _ in PAIRS:
         for nat, metric in order:
-            if nat != "vnat" or (peer, metric) not in groups:
+            if nat != num or (peer, metric) not in groups:
                 continue
-            v = {r["rep"]: r["value"] for r in groups[("vnat", metric)]}
+            v = {r["rep"]: r["value"] for r in groups[(num, metric)]}
             q = {r["rep"]: r["value"] for r in groups[(peer, metric)]}
             ratios = [v[k] / q[k] for k in sorted(v) if k in q and q[k] > 0]
             if not ratios:
                 continue
-            benches.append(entry("ratio.vnat/%s.%s" % (peer, metric), "ratio", ratios, {
-                "metric": metric, "better": groups[("vnat", metric)][0]["better"],
-                "numerator": "vnat", "denominator": peer,
-                "how": "median of per-repetition ratios vnat/%s (same repetition, back to back)" % peer,
-                "ratio_of_medians": med[("vnat", metric)]["median"] / med[(peer, metric)]["median"]
+            benches.append(entry("ratio.%s/%s.%s" % (num, peer, metric), "ratio", ratios, {
+                "metric": metric, "better": groups[(num, metric)][0]["better"],
+                "numerator": num, "denominator": peer,
+                "how": "median of per-repetition ratios %s/%s (same repetition, back to back)"
+                % (num, peer),
+                "ratio_of_medians": med[(num, metric)]["median"] / med[(peer, metric)]["median"]
                 if med[(peer, metric)]["median"] else None}))
     doc = {"program": "bench/e2e/run", "build": "release", "meta": meta,
            "benchmarks": benches, "failures": fails}
@@ -181,14 +185,14 @@ def fmt(x):
 
 
 def print_table(order, med, benches, fails, meta):
-    ratios = {(b["params"]["denominator"], b["params"]["metric"]): b for b in benches
-              if b["name"].startswith("ratio.")}
+    ratios = {(b["params"]["numerator"], b["params"]["denominator"], b["params"]["metric"]): b
+              for b in benches if b["name"].startswith("ratio.")}
     metrics = []
     for nat, metric in order:
         if nat != "loopback" and metric not in metrics:
             metrics.append(metric)
     hdr = "%-34s %-7s" % ("metric (median of reps)", "unit") + "".join(
-        "%12s" % c for c in COLUMNS) + "%12s%12s" % ("vnat/pasta", "vnat/slirp")
+        "%12s" % c for c in COLUMNS) + "".join("%12s" % t for _, _, t in PAIRS)
     print(hdr)
     for m in metrics:
         unit = next(med[(n, m)]["unit"] for n in COLUMNS if (n, m) in med)
@@ -196,8 +200,8 @@ def print_table(order, med, benches, fails, meta):
         for n in COLUMNS:
             k = (n, loop_key(m)) if n == "loopback" else (n, m)
             row += "%12s" % (fmt(med[k]["median"]) if k in med else "-")
-        for p in PEERS:
-            b = ratios.get((p, m))
+        for num, p, _ in PAIRS:
+            b = ratios.get((num, p, m))
             row += "%12s" % (fmt(b["median"]) if b else "-")
         print(row)
     for f in fails:
