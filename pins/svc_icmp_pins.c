@@ -3,6 +3,7 @@
  * sockets, identifiers translated, under the same policy as TCP and UDP.
  * The reference's icmp_echo_returns_reply appears under its own name.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "pin.h"
@@ -165,8 +166,81 @@ PIN(icmp_host_errors_are_counted_and_impossible_replies_close_the_flow)
     sfh_free(&h);
 }
 
+/* Every send error a ping socket may report is a counted drop that keeps
+ * the flow (each named: a connective or comparison changed in the list
+ * turns one of them into a closed flow); any other is a bad host result
+ * that closes it. */
+PIN(icmp_send_errors_the_host_may_report_drop_the_echo_and_keep_the_flow)
+{
+    static const int soft[] = {EAGAIN,    ENOBUFS, ENOMEM, ENETUNREACH, EHOSTUNREACH, ENETDOWN,
+                               EHOSTDOWN, EACCES,  EPERM,  EMSGSIZE,    ECONNREFUSED};
+    static const int hard[] = {EBADF, EINVAL, ENOTSOCK};
+    for (size_t i = 0; i < sizeof soft / sizeof soft[0] + sizeof hard / sizeof hard[0]; i++) {
+        bool is_soft = i < sizeof soft / sizeof soft[0];
+        int e = is_soft ? soft[i] : hard[i - sizeof soft / sizeof soft[0]];
+        struct sfh h;
+        sfh_init(&h, NULL);
+        assert_int_equal(sfh_send_ping(&h, FAR, 7, 1, "x", 1), VNAT_OK);
+        struct sfh_sock *s = sfh_last(&h);
+        assert_non_null(s);
+        tk_script_once(&h.script, VNAT_OP_DGRAM_SEND, s->tok, -e);
+        sfh_send_ping(&h, FAR, 7, 2, "y", 1);
+        if (is_soft) {
+            if (s->closed || SFH_STAT(&h, drops[VNAT_DROP_HOST_ERROR]) != 1 ||
+                SFH_STAT(&h, bad_host_results) != 0)
+                fail_msg("send error %d: closed %d, host_error drops %llu, bad results %llu", e,
+                         s->closed, (unsigned long long)SFH_STAT(&h, drops[VNAT_DROP_HOST_ERROR]),
+                         (unsigned long long)SFH_STAT(&h, bad_host_results));
+            sfh_send_ping(&h, FAR, 7, 3, "z", 1); /* the flow still carries echoes */
+            assert_int_equal(s->nsent, 2);
+        } else if (!s->closed || SFH_STAT(&h, bad_host_results) != 1) {
+            fail_msg("send error %d: closed %d, bad results %llu (want the flow closed)", e,
+                     s->closed, (unsigned long long)SFH_STAT(&h, bad_host_results));
+        }
+        sfh_free(&h);
+    }
+}
+
+/* The same for errors a ping socket reports on receive (an ICMP error the
+ * kernel queued): a counted drop, the flow reads on; others close it. */
+PIN(icmp_receive_errors_the_host_may_report_are_drops_and_the_flow_reads_on)
+{
+    static const int soft[] = {ENOBUFS,      ENOMEM,    ENETUNREACH, EHOSTUNREACH,
+                               ECONNREFUSED, EHOSTDOWN, ENETDOWN};
+    static const int hard[] = {EBADF, EINVAL, EACCES};
+    for (size_t i = 0; i < sizeof soft / sizeof soft[0] + sizeof hard / sizeof hard[0]; i++) {
+        bool is_soft = i < sizeof soft / sizeof soft[0];
+        int e = is_soft ? soft[i] : hard[i - sizeof soft / sizeof soft[0]];
+        struct sfh h;
+        sfh_init(&h, NULL);
+        assert_int_equal(sfh_send_ping(&h, FAR, 7, 1, "x", 1), VNAT_OK);
+        struct sfh_sock *s = sfh_last(&h);
+        assert_non_null(s);
+        struct vnat_sockaddr far = sfh_addr4(198, 51, 100, 7, 0);
+        uint8_t r[64];
+        size_t n = host_reply(r, 0x9999, 1, "x", 1);
+        sfh_incoming(s, &far, r, n); /* behind the error: read on to it */
+        tk_script_once(&h.script, VNAT_OP_DGRAM_RECV, s->tok, -e);
+        sfh_readable(&h, s->tok);
+        if (is_soft) {
+            if (s->closed || SFH_STAT(&h, drops[VNAT_DROP_HOST_ERROR]) != 1 ||
+                SFH_STAT(&h, bad_host_results) != 0)
+                fail_msg("receive error %d: closed %d, host_error drops %llu, bad results %llu", e,
+                         s->closed, (unsigned long long)SFH_STAT(&h, drops[VNAT_DROP_HOST_ERROR]),
+                         (unsigned long long)SFH_STAT(&h, bad_host_results));
+            expect_echo_reply(&h, FAR, 7, 1);
+        } else if (!s->closed || SFH_STAT(&h, bad_host_results) != 1) {
+            fail_msg("receive error %d: closed %d, bad results %llu (want the flow closed)", e,
+                     s->closed, (unsigned long long)SFH_STAT(&h, bad_host_results));
+        }
+        sfh_free(&h);
+    }
+}
+
 PIN_MAIN(cmocka_unit_test(icmp_echo_returns_reply), cmocka_unit_test(icmp_echo_obeys_the_deny_list),
          cmocka_unit_test(icmp_echo_to_vnat_addresses_is_answered_by_vnat),
          cmocka_unit_test(icmp_flow_times_out),
          cmocka_unit_test(icmp_other_than_echo_is_dropped_and_counted),
-         cmocka_unit_test(icmp_host_errors_are_counted_and_impossible_replies_close_the_flow))
+         cmocka_unit_test(icmp_host_errors_are_counted_and_impossible_replies_close_the_flow),
+         cmocka_unit_test(icmp_send_errors_the_host_may_report_drop_the_echo_and_keep_the_flow),
+         cmocka_unit_test(icmp_receive_errors_the_host_may_report_are_drops_and_the_flow_reads_on))
