@@ -155,6 +155,9 @@ static int op_discard(void *ctx, vnat_token tok, size_t len)
 {
     struct fh *h = ctx;
     h->ops_count[VNAT_OP_DISCARD]++;
+    long rc;
+    if (tk_script_take(&h->script, VNAT_OP_DISCARD, tok, &rc))
+        return (int)rc;
     tk_stream_discard(&known(h, tok)->stream, len);
     return 0;
 }
@@ -163,6 +166,9 @@ static int op_shutdown_write(void *ctx, vnat_token tok)
 {
     struct fh *h = ctx;
     h->ops_count[VNAT_OP_SHUTDOWN_WRITE]++;
+    long rc;
+    if (tk_script_take(&h->script, VNAT_OP_SHUTDOWN_WRITE, tok, &rc))
+        return (int)rc;
     known(h, tok)->shut_wr = true;
     return 0;
 }

@@ -54,7 +54,9 @@ struct fh_seg {
  *   VNAT_OP_SEND_SPACE   take: send_space's result; add: added to the free space
  *                        (an adapter estimate that overstates, docs/adapter.md)
  *   VNAT_OP_PEEK         take: peek's result once the data is exhausted;
- *                        add: added to what peek copied */
+ *                        add: added to what peek copied
+ *   VNAT_OP_DISCARD, VNAT_OP_SHUTDOWN_WRITE  take: the call's result (nothing
+ *                        discarded or shut down) */
 struct fh {
     vnat *nat;
     void *mem;

@@ -71,9 +71,12 @@ static int open_sock(struct sfh *h, enum vnat_op op, vnat_token tok, enum sfh_ki
                      int dgram_kind, const struct vnat_sockaddr *addr)
 {
     h->ops[op]++;
-    long rc;
-    if (scripted(h, op, tok, &rc))
+    long rc = 0;
+    if (scripted(h, op, tok, &rc) && rc <= 0)
         return (int)rc;
+    /* A scripted positive (impossible) result is answered with a socket
+     * made under the token all the same: "a socket may exist" is what the
+     * core must assume, and it closes it. */
     struct sfh_sock *s = claim(h, tok, kind);
     s->addr = *addr;
     if (dgram_kind >= 0) {
@@ -81,7 +84,7 @@ static int open_sock(struct sfh *h, enum vnat_op op, vnat_token tok, enum sfh_ki
         s->sent = calloc(SFH_MAX_DGRAMS, sizeof *s->sent);
         s->rxq = calloc(SFH_MAX_DGRAMS, sizeof *s->rxq);
     }
-    return 0;
+    return rc > 0 ? (int)rc : 0;
 }
 
 static int op_tcp_connect(void *ctx, vnat_token tok, const struct vnat_sockaddr *dst)

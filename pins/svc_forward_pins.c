@@ -372,6 +372,33 @@ PIN(forwards_are_added_and_removed_at_run_time)
     sfh_free(&h);
 }
 
+/* A listen (or bind) whose result is impossible (positive) may have left a
+ * socket under its token: the core closes it and retires the token, so the
+ * next forward in that slot is named differently and an event still queued
+ * for the old one is stale (tools/mutate: forward.c's generation bump). */
+PIN(forward_listen_with_an_impossible_result_retires_its_token)
+{
+    const struct vnat_forward *fw[2] = {&fwd_tcp, &fwd_udp};
+    for (int i = 0; i < 2; i++) {
+        struct sfh h;
+        sfh_init(&h, max_one_forward);
+        tk_script_once(&h.script, i == 0 ? VNAT_OP_TCP_LISTEN : VNAT_OP_DGRAM_BIND, VNAT_TOKEN_NONE,
+                       1);
+        assert_int_equal(vnat_forward_add(h.nat, h.now, fw[i]), VNAT_E_HOST);
+        assert_int_equal(SFH_STAT(&h, bad_host_results), 1);
+        assert_int_equal(h.ops[VNAT_OP_CLOSE], 1);
+        vnat_token burnt = h.last_tok;
+        assert_int_equal(vnat_forward_add(h.nat, h.now, fw[i]), VNAT_OK);
+        vnat_token now_tok = sfh_last(&h)->tok;
+        if (now_tok == burnt)
+            fail_msg("forward %d: the token %llx named the socket closed after the impossible "
+                     "result and names the new listener",
+                     i, (unsigned long long)burnt);
+        assert_int_equal(vnat_on_listener_ready(h.nat, h.now, burnt), VNAT_E_STALE);
+        sfh_free(&h);
+    }
+}
+
 PIN(forward_that_cannot_listen_fails_creation_cleanly)
 {
     struct sfh h;
@@ -463,6 +490,7 @@ PIN_MAIN(cmocka_unit_test(tcp_port_forward_inbound_connect_succeeds),
          cmocka_unit_test(udp_port_forward_round_trips),
          cmocka_unit_test(udp_port_forward_fragments_a_datagram_larger_than_the_guest_mtu),
          cmocka_unit_test(forwards_are_added_and_removed_at_run_time),
+         cmocka_unit_test(forward_listen_with_an_impossible_result_retires_its_token),
          cmocka_unit_test(forward_that_cannot_listen_fails_creation_cleanly),
          cmocka_unit_test(shutdown_closes_listeners_and_datagram_flows),
          cmocka_unit_test(reset_flows_ends_every_flow_and_keeps_the_forwards))

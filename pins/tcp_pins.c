@@ -1530,6 +1530,152 @@ PIN(tcp_transfer_across_sequence_wrap_with_isn_ffffffff)
 /* Host results, bad input                                             */
 /* ------------------------------------------------------------------ */
 
+/* One host error, on each host operation of an established flow: EAGAIN
+ * where it means "later", a reset-class error (the peer or the path went:
+ * ECONNRESET, EPIPE, ETIMEDOUT, ENOTCONN, ECONNREFUSED, ENOBUFS, ENOMEM...)
+ * ends the flow with a host-reset RST and a host_error drop, and an errno
+ * the core does not expect (EBADF, EINVAL) or a positive result where none
+ * can be is a bad host result (tools/mutate: each classify() test of
+ * tcp.c). */
+enum hop { HOP_SPACE, HOP_SEND, HOP_PEEK, HOP_DISCARD, HOP_SHUT, HOP__N };
+static const char *const hop_name[] = {"send_space", "send", "peek", "discard", "shutdown_write"};
+static const enum vnat_op hop_op[] = {VNAT_OP_SEND_SPACE, VNAT_OP_SEND, VNAT_OP_PEEK,
+                                      VNAT_OP_DISCARD, VNAT_OP_SHUTDOWN_WRITE};
+enum hres { HRES_RESET, HRES_BAD, HRES_KEPT };
+
+static enum hres host_error_on(enum hop op, long rc)
+{
+    struct fh h;
+    fh_init(&h, NULL);
+    struct fh_conn c;
+    fh_connect(&h, &c, DST, 56000, 80, 1, 65535, 0);
+    fh_drain(&h);
+    if (op == HOP_DISCARD) {
+        fh_host_data(c.sock, "abcd", 4); /* to the guest, acknowledged below */
+        fh_readable(&h, c.tok);
+        struct fh_seg d = fh_next(&h);
+        assert_int_equal(d.len, 4);
+        c.gack = d.seq + 4;
+        fh_drain(&h);
+    }
+    uint64_t calls = h.ops_count[hop_op[op]];
+    tk_script_once(&h.script, hop_op[op], c.tok, rc);
+    switch (op) {
+    case HOP_SPACE:
+    case HOP_SEND:
+        fh_guest_data(&h, &c, "xyz", 3);
+        break;
+    case HOP_PEEK:
+        fh_readable(&h, c.tok); /* nothing there: the scripted result answers */
+        break;
+    case HOP_DISCARD:
+        fh_guest_ack(&h, &c);
+        break;
+    default:
+        fh_send_seg(&h, c.dst, c.sport, c.dport, c.gseq, c.gack, VW_TCP_FIN | VW_TCP_ACK, c.win, 0,
+                    NULL, 0);
+        break;
+    }
+    if (h.ops_count[hop_op[op]] == calls)
+        fail_msg("%s was never called: the pin does not reach it", hop_name[op]);
+    enum hres got = HRES_KEPT;
+    if (c.sock->closed) {
+        bool reset = FH_STAT(&h, rst_sent[VNAT_RST_HOST_RESET]) == 1 &&
+                     FH_STAT(&h, drops[VNAT_DROP_HOST_ERROR]) == 1 &&
+                     FH_STAT(&h, bad_host_results) == 0;
+        bool bad = FH_STAT(&h, bad_host_results) == 1 &&
+                   FH_STAT(&h, rst_sent[VNAT_RST_BAD_HOST_RESULT]) == 1 &&
+                   FH_STAT(&h, rst_sent[VNAT_RST_HOST_RESET]) == 0;
+        if (reset == bad)
+            fail_msg("%s -> %ld: closed, but neither a host reset nor a bad result alone",
+                     hop_name[op], rc);
+        got = reset ? HRES_RESET : HRES_BAD;
+    } else if (FH_STAT(&h, bad_host_results) != 0 ||
+               FH_STAT(&h, drops[VNAT_DROP_HOST_ERROR]) != 0) {
+        fail_msg("%s -> %ld: counted but the flow kept its socket", hop_name[op], rc);
+    }
+    fh_free(&h);
+    return got;
+}
+
+PIN(tcp_each_host_error_is_a_reset_or_a_bad_result_on_every_operation)
+{
+    static const int resets[] = {ECONNRESET_,         32 /* EPIPE */,    ETIMEDOUT_,
+                                 EHOSTUNREACH_,       ENETUNREACH_,      103 /* ECONNABORTED */,
+                                 107 /* ENOTCONN */,  ECONNREFUSED_,     100 /* ENETDOWN */,
+                                 112 /* EHOSTDOWN */, 105 /* ENOBUFS */, 12 /* ENOMEM */};
+    static const int bads[] = {9 /* EBADF */, 22 /* EINVAL */};
+    for (int op = 0; op < HOP__N; op++) {
+        for (size_t i = 0; i < sizeof resets / sizeof resets[0]; i++)
+            if (host_error_on((enum hop)op, -resets[i]) != HRES_RESET)
+                fail_msg("%s -> -%d: want a host reset", hop_name[op], resets[i]);
+        for (size_t i = 0; i < sizeof bads / sizeof bads[0]; i++)
+            if (host_error_on((enum hop)op, -bads[i]) != HRES_BAD)
+                fail_msg("%s -> -%d: want a bad host result", hop_name[op], bads[i]);
+    }
+    /* EAGAIN: no space, nothing taken, nothing yet: the flow waits. Where
+     * it cannot be (a discard of bytes the host gave, a shutdown), bad. */
+    assert_int_equal(host_error_on(HOP_SPACE, -11), HRES_KEPT);
+    assert_int_equal(host_error_on(HOP_SEND, -11), HRES_KEPT);
+    assert_int_equal(host_error_on(HOP_PEEK, -11), HRES_KEPT);
+    assert_int_equal(host_error_on(HOP_DISCARD, -11), HRES_BAD);
+    /* A positive result where only 0 or an error can be. */
+    assert_int_equal(host_error_on(HOP_DISCARD, 1), HRES_BAD);
+    assert_int_equal(host_error_on(HOP_SHUT, 1), HRES_BAD);
+}
+
+/* Bytes the host gave once and then cannot give again (a retransmission's
+ * peek finds nothing, or an error): EAGAIN there is a host that took them
+ * back, a bad result; a reset-class error is the peer gone, a host reset.
+ * Both retransmission paths: the RTO (go back and send again) and a fast
+ * retransmit on three duplicate ACKs. */
+static enum hres retransmit_peek_fails(bool fast, long rc)
+{
+    struct fh h;
+    fh_init(&h, NULL);
+    struct fh_conn c;
+    fh_connect(&h, &c, DST, 56100, 80, 1, 65535, 0);
+    fh_drain(&h);
+    fh_host_data(c.sock, "abcdefgh", 8);
+    fh_readable(&h, c.tok);
+    struct fh_seg d = fh_next(&h);
+    assert_int_equal(d.len, 8);
+    fh_drain(&h);
+    tk_stream_discard(&c.sock->stream, 8); /* the host has lost them */
+    tk_script_once(&h.script, VNAT_OP_PEEK, c.tok, rc);
+    uint64_t peeks = h.ops_count[VNAT_OP_PEEK];
+    if (fast) {
+        for (int i = 0; i < 3; i++)
+            fh_guest_ack(&h, &c); /* c.gack is still the data's first byte: duplicates */
+    } else {
+        for (int i = 0; i < 30 && !c.sock->closed && h.ops_count[VNAT_OP_PEEK] == peeks; i++)
+            fh_advance(&h, 200 * MS);
+    }
+    if (h.ops_count[VNAT_OP_PEEK] == peeks)
+        fail_msg("%s: no retransmission peeked", fast ? "fast retransmit" : "RTO");
+    enum hres got = HRES_KEPT;
+    if (c.sock->closed)
+        got = FH_STAT(&h, bad_host_results) == 1                ? HRES_BAD
+              : FH_STAT(&h, rst_sent[VNAT_RST_HOST_RESET]) == 1 ? HRES_RESET
+                                                                : HRES_KEPT;
+    fh_free(&h);
+    return got;
+}
+
+PIN(tcp_retransmission_of_bytes_the_host_lost_is_a_bad_result_or_a_reset)
+{
+    for (int fast = 0; fast < 2; fast++) {
+        if (retransmit_peek_fails(fast, -11) != HRES_BAD)
+            fail_msg("%s: EAGAIN for bytes the host gave: want a bad host result",
+                     fast ? "fast retransmit" : "RTO");
+        if (retransmit_peek_fails(fast, -ECONNRESET_) != HRES_RESET)
+            fail_msg("%s: ECONNRESET: want a host reset", fast ? "fast retransmit" : "RTO");
+        if (retransmit_peek_fails(fast, 0) != HRES_BAD)
+            fail_msg("%s: EOF under bytes the host gave: want a bad host result",
+                     fast ? "fast retransmit" : "RTO");
+    }
+}
+
 PIN(tcp_impossible_host_results_reset_the_flow)
 {
     struct fh h;
@@ -1955,6 +2101,8 @@ PIN_MAIN(cmocka_unit_test(tcp_handshake_emits_synack),
          cmocka_unit_test(tcp_fin_not_acked_until_its_data_is_taken),
          cmocka_unit_test(tcp_retransmitted_fin_is_acknowledged_again),
          cmocka_unit_test(tcp_host_reset_sends_rst_to_guest),
+         cmocka_unit_test(tcp_each_host_error_is_a_reset_or_a_bad_result_on_every_operation),
+         cmocka_unit_test(tcp_retransmission_of_bytes_the_host_lost_is_a_bad_result_or_a_reset),
          cmocka_unit_test(tcp_guest_rst_closes_host_socket_with_reset),
          cmocka_unit_test(tcp_unknown_flow_segments_get_rfc9293_rst),
          cmocka_unit_test(tcp_idle_timeout_reaps_with_rst_and_activity_defers_it),
