@@ -138,6 +138,7 @@ static long op_peek(void *ctx, vnat_token tok, size_t off, uint8_t *buf, size_t 
 {
     struct fh *h = ctx;
     h->ops_count[VNAT_OP_PEEK]++;
+    h->peek_asked = len;
     struct fh_sock *s = known(h, tok);
     assert_false(s->closed);
     s->peeks++;
@@ -222,6 +223,12 @@ static void op_log(void *ctx, const struct vnat_log_record *r)
 {
     struct fh *h = ctx;
     h->log_records++;
+    /* The log's contract (log.c): a peek's record carries every byte a
+     * real result returned, up to all that was asked for. */
+    if (r->kind == VNAT_LOG_OP && r->op == VNAT_OP_PEEK && r->b > 0 &&
+        (size_t)r->b <= h->peek_asked && r->len != (size_t)r->b)
+        fail_msg("the log record of a peek that returned %lld of %zu bytes carries %zu",
+                 (long long)r->b, h->peek_asked, r->len);
     if (h->log_fn)
         h->log_fn(h->log_ctx, r);
 }

@@ -71,6 +71,7 @@ struct fh {
     uint64_t log_records;
     bool logging;
     vnat_token last_tok;
+    size_t peek_asked; /* len of the last peek (the log check below) */
     void (*log_fn)(void *ctx, const struct vnat_log_record *rec);
     void *log_ctx;
 };

@@ -132,6 +132,7 @@ static long op_peek(void *ctx, vnat_token tok, size_t off, uint8_t *buf, size_t 
 {
     struct sfh *h = ctx;
     h->ops[VNAT_OP_PEEK]++;
+    h->peek_asked = len;
     struct sfh_sock *s = live(h, tok, "peek");
     bool none;
     size_t n = tk_stream_peek(&s->stream, off, buf, len, &none);
@@ -215,6 +216,7 @@ static long op_dgram_recv(void *ctx, vnat_token tok, uint8_t *b, size_t cap,
 {
     struct sfh *h = ctx;
     h->ops[VNAT_OP_DGRAM_RECV]++;
+    h->recv_cap = cap;
     struct sfh_sock *s = live(h, tok, "dgram_recv");
     long rc;
     if (scripted(h, VNAT_OP_DGRAM_RECV, tok, &rc))
@@ -227,10 +229,21 @@ static long op_dgram_recv(void *ctx, vnat_token tok, uint8_t *b, size_t cap,
     return (long)d->len;
 }
 
+/* The log's contract (log.c), checked on every record of every pin: a
+ * peek's or a datagram receive's record carries every byte a real result
+ * returned, up to all that was asked for (a replay feeds them back). */
 static void op_log(void *ctx, const struct vnat_log_record *r)
 {
-    (void)ctx;
-    (void)r;
+    struct sfh *h = ctx;
+    if (r->kind != VNAT_LOG_OP || r->b <= 0)
+        return;
+    size_t asked = r->op == VNAT_OP_PEEK         ? h->peek_asked
+                   : r->op == VNAT_OP_DGRAM_RECV ? h->recv_cap
+                                                 : 0;
+    if (asked != 0 && (size_t)r->b <= asked && r->len != (size_t)r->b)
+        fail_msg("the log record of %s that returned %lld of %zu bytes carries %zu",
+                 r->op == VNAT_OP_PEEK ? "a peek" : "a datagram receive", (long long)r->b, asked,
+                 r->len);
 }
 
 static void op_panic(void *ctx, const char *msg)

@@ -66,6 +66,7 @@ struct sfh {
     int refuse; /* guest_send refuses while nonzero */
     uint64_t ops[VNAT_OP__COUNT];
     vnat_token last_tok;
+    size_t peek_asked, recv_cap; /* the last peek's len and recv's cap (the log check) */
     /* Every token closed so far: a new socket named by one of them fails
      * the pin, since an embedder's event still queued for the closed socket
      * would then reach the new one. */
