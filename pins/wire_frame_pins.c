@@ -213,6 +213,19 @@ PIN(frame_builders_refuse_oversized_payloads)
     assert_int_equal(vw_tcp6_frame(f, sizeof f, &a6, &t, 65535 - 20 + 1), 0);
     assert_int_equal(vw_icmp6_frame(f, sizeof f, &a6, 0, 0, NULL, 65535 - 8 + 1), 0);
     assert_int_equal(vw_tcp4_frame(f, sizeof f, &a4, &t, (size_t)-1), 0);
+    /* The largest each family allows is taken (IPv6's payload length is
+     * the 16-bit field itself, 40 header bytes outside it), into a buffer
+     * of exactly its size and not one byte less (tools/mutate: the
+     * builders' length bounds). */
+    assert_int_equal(vw_udp4_frame(f, sizeof f, &a4, 1, 2, 65535 - 28), 14 + 65535);
+    assert_int_equal(vw_icmp4_frame(f, sizeof f, &a4, 0, 0, NULL, 65535 - 28), 14 + 65535);
+    assert_int_equal(vw_udp6_frame(f, sizeof f, &a6, 1, 2, 65535 - 8), 14 + 40 + 65535);
+    assert_int_equal(vw_tcp6_frame(f, sizeof f, &a6, &t, 65535 - 20), 14 + 40 + 65535);
+    assert_int_equal(vw_icmp6_frame(f, sizeof f, &a6, 0, 0, NULL, 65535 - 8), 14 + 40 + 65535);
+    assert_int_equal(vw_udp4_frame(f, 14 + 65535, &a4, 1, 2, 65535 - 28), 14 + 65535);
+    assert_int_equal(vw_udp4_frame(f, 14 + 65535 - 1, &a4, 1, 2, 65535 - 28), 0);
+    assert_int_equal(vw_udp6_frame(f, 14 + 40 + 65535, &a6, 1, 2, 65535 - 8), 14 + 40 + 65535);
+    assert_int_equal(vw_udp6_frame(f, 14 + 40 + 65535 - 1, &a6, 1, 2, 65535 - 8), 0);
 }
 
 PIN_MAIN(cmocka_unit_test(tcp4_frame_round_trips_with_payload_in_place),
