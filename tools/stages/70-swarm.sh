@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # what: the simulator's seeded swarm and determinism check (ctest label swarm, dev build)
-# budget: 190
+# budget: 100
 # ctest-labels: swarm
 # packages: parallel
 set -euo pipefail
