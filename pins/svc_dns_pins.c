@@ -194,6 +194,36 @@ PIN(dns_cache_is_off_by_default_and_sized_at_creation)
     sfh_free(&h);
 }
 
+/* A query the resolver cannot parse (no question: a header alone) goes out
+ * and is matched by its ID; the resolver's answer is a header alone too
+ * (FORMERR), 12 bytes, which is a whole DNS message and reaches the guest;
+ * the query reflected back (QR clear) is not an answer (tools/mutate:
+ * dns.c's shortest-answer bound and its QR test). */
+PIN(dns_header_only_answer_to_a_header_only_query_reaches_the_guest)
+{
+    struct sfh h;
+    sfh_init(&h, NULL);
+    uint8_t q[12] = {0x42, 0x42, 0x01, 0x00}; /* RD, every count 0 */
+    assert_int_equal(sfh_send_udp(&h, DNS, 40000, 53, q, sizeof q), VNAT_OK);
+    struct sfh_sock *s = sfh_last(&h);
+    assert_non_null(s);
+    assert_int_equal(s->nsent, 1);
+    struct vnat_sockaddr res = sfh_addr4(127, 0, 0, 53, 53);
+    /* First the query itself sent back (QR clear): not an answer. */
+    sfh_incoming(s, &res, q, sizeof q);
+    assert_int_equal(sfh_readable(&h, s->tok), VNAT_OK);
+    assert_int_equal(sfh_pending(&h), 0);
+    assert_int_equal(SFH_STAT(&h, dns_answers_unmatched), 1);
+    uint8_t r[12] = {0x42, 0x42, 0x81, 0x01}; /* QR RD RA, FORMERR */
+    sfh_incoming(s, &res, r, sizeof r);
+    assert_int_equal(sfh_readable(&h, s->tok), VNAT_OK);
+    struct tk_pkt o = expect_guest_answer(&h, 40000);
+    assert_int_equal(o.len, sizeof r);
+    assert_memory_equal(o.payload, r, sizeof r);
+    assert_int_equal(SFH_STAT(&h, dns_answers_unmatched), 1);
+    sfh_free(&h);
+}
+
 PIN(dns_malformed_queries_are_dropped_and_counted)
 {
     struct sfh h;
@@ -564,6 +594,7 @@ PIN_MAIN(cmocka_unit_test(dns_query_resolves),
          cmocka_unit_test(dns_cache_keys_by_question_not_xid),
          cmocka_unit_test(dns_cache_ages_ttls_and_expires_at_the_smallest),
          cmocka_unit_test(dns_cache_is_off_by_default_and_sized_at_creation),
+         cmocka_unit_test(dns_header_only_answer_to_a_header_only_query_reaches_the_guest),
          cmocka_unit_test(dns_malformed_queries_are_dropped_and_counted),
          cmocka_unit_test(dns_hostile_answers_are_delivered_but_never_cached),
          cmocka_unit_test(dns_refused_resolver_gives_port_unreachable_and_the_next_one_is_used),

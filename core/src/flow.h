@@ -102,6 +102,7 @@ static inline uint32_t flow_index(const struct vnat *nat, const struct flow *f)
 }
 static inline struct flow *flow_at(const struct vnat *nat, uint32_t slot)
 {
+    VNAT_ASSERT(nat, slot < nat->cfg.max_flows);
     return &nat->ft->slots[slot];
 }
 
