@@ -538,6 +538,39 @@ PIN(core_invariant_check_reports_corruption)
     fh_free(&h);
 }
 
+/* The datagram-flow invariants report their own corruption: a flow marked
+ * paused that is not waiting for the link (tools/mutate: dgram.c's check
+ * returned 0 and nothing noticed). */
+PIN(core_invariant_check_reports_a_paused_datagram_flow_not_waiting_for_the_link)
+{
+    struct fh h;
+    fh_init(&h, NULL);
+    uint8_t f[128];
+    struct vw_l2l3 a = {.eth_dst = h.cfg.gateway_mac,
+                        .eth_src = h.cfg.guest_mac,
+                        .ip_src = h.cfg.guest_ip.addr,
+                        .ip_dst = DST,
+                        .ip_id = 1,
+                        .ttl = 64};
+    memcpy(f + VW_UDP4_PAYLOAD_OFF, "hi", 2);
+    size_t n = vw_udp4_frame(f, sizeof f, &a, 40000, 5300, 2);
+    assert_true(n > 0);
+    assert_int_equal(fh_frame_in(&h, f, n), VNAT_OK);
+    struct flow *u = NULL;
+    for (uint32_t i = 0; i < h.nat->cfg.max_flows && u == NULL; i++)
+        if (flow_at(h.nat, i)->in_use && flow_at(h.nat, i)->key.proto == VNAT_PROTO_UDP)
+            u = flow_at(h.nat, i);
+    assert_non_null(u);
+    char why[128];
+    assert_int_equal(vnat_check_invariants(h.nat, why, sizeof why), 0);
+    dgram_of(u)->paused = 1;
+    assert_int_not_equal(vnat_check_invariants(h.nat, why, sizeof why), 0);
+    assert_non_null(strstr(why, "paused"));
+    dgram_of(u)->paused = 0;
+    assert_int_equal(vnat_check_invariants(h.nat, why, sizeof why), 0);
+    fh_free(&h);
+}
+
 static void run_session(struct fh *h)
 {
     struct fh_conn c;
@@ -676,22 +709,24 @@ PIN(core_tcp_state_machine_doc_matches_code)
     free(seen);
 }
 
-PIN_MAIN(cmocka_unit_test(core_config_init_sets_documented_defaults),
-         cmocka_unit_test(core_flow_budgets_are_derived_from_the_table),
-         cmocka_unit_test(core_create_checks_config_version_and_memory),
-         cmocka_unit_test(core_host_ops_carry_their_size),
-         cmocka_unit_test(core_seed_zero_is_refused_unless_asked_for),
-         cmocka_unit_test(core_flow_memory_within_256_bytes),
-         cmocka_unit_test(core_stale_token_is_counted_and_ignored),
-         cmocka_unit_test(core_time_never_runs_backwards),
-         cmocka_unit_test(core_next_deadline_and_late_ticks),
-         cmocka_unit_test(core_flow_table_is_fixed_and_reuses_slots),
-         cmocka_unit_test(core_siphash_matches_the_papers_test_vector),
-         cmocka_unit_test(core_hash_index_spreads_guest_chosen_ports),
-         cmocka_unit_test(core_boundary_log_replays_to_identical_outputs),
-         cmocka_unit_test(core_dump_lists_live_flows),
-         cmocka_unit_test(core_invariant_check_reports_corruption),
-         cmocka_unit_test(core_same_seed_gives_identical_output_bytes),
-         cmocka_unit_test(core_shutdown_resets_every_flow_and_holds_nothing),
-         cmocka_unit_test(core_other_protocols_reach_the_services_seam_and_are_counted),
-         cmocka_unit_test(core_tcp_state_machine_doc_matches_code))
+PIN_MAIN(
+    cmocka_unit_test(core_config_init_sets_documented_defaults),
+    cmocka_unit_test(core_flow_budgets_are_derived_from_the_table),
+    cmocka_unit_test(core_create_checks_config_version_and_memory),
+    cmocka_unit_test(core_host_ops_carry_their_size),
+    cmocka_unit_test(core_seed_zero_is_refused_unless_asked_for),
+    cmocka_unit_test(core_flow_memory_within_256_bytes),
+    cmocka_unit_test(core_stale_token_is_counted_and_ignored),
+    cmocka_unit_test(core_time_never_runs_backwards),
+    cmocka_unit_test(core_next_deadline_and_late_ticks),
+    cmocka_unit_test(core_flow_table_is_fixed_and_reuses_slots),
+    cmocka_unit_test(core_siphash_matches_the_papers_test_vector),
+    cmocka_unit_test(core_hash_index_spreads_guest_chosen_ports),
+    cmocka_unit_test(core_boundary_log_replays_to_identical_outputs),
+    cmocka_unit_test(core_dump_lists_live_flows),
+    cmocka_unit_test(core_invariant_check_reports_corruption),
+    cmocka_unit_test(core_invariant_check_reports_a_paused_datagram_flow_not_waiting_for_the_link),
+    cmocka_unit_test(core_same_seed_gives_identical_output_bytes),
+    cmocka_unit_test(core_shutdown_resets_every_flow_and_holds_nothing),
+    cmocka_unit_test(core_other_protocols_reach_the_services_seam_and_are_counted),
+    cmocka_unit_test(core_tcp_state_machine_doc_matches_code))
