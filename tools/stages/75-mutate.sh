@@ -11,9 +11,9 @@
 # larger samples, docs/contributing.md). The stage fails only if the
 # mutation machinery itself fails (the unmutated tree does not build, a
 # usage error). Each mutant rebuilds build/dev incrementally and runs the
-# ci suite (no swarm, host, slirp, integration or vm labels) up to its
-# first failing test: about 10 s for a killed mutant, 35-45 s for a
-# survivor on 2 shared cores; no new mutant starts after 30 s, so the
+# ci suite (no swarm, host, slirp, integration or vm labels), the pins
+# first, up to its first failing test: 5-15 s for a killed mutant, 35-45 s
+# for a survivor on 2 shared cores (4 killed ones: 46 s); no new mutant starts after 30 s, so the
 # stage stays under its budget with one survivor running at the end.
 set -uo pipefail
 . "$VNAT_ROOT/tools/lib/common.sh"
