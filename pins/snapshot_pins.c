@@ -1062,14 +1062,23 @@ PIN(snapshot_sockets_lost_refused_listener_fails_whole)
 struct recording {
     FILE *f;
     uint64_t n, restores;
+    struct vnat_log_record last;
+    bool tamper_snapshot; /* write snapshot records with their checksum changed */
+    uint64_t tampered_at; /* the index of the record written changed */
 };
 
 static void record(void *ctx, const struct vnat_log_record *rec)
 {
     struct recording *r = ctx;
-    assert_int_equal(vnat_trace_write(r->f, rec), 0);
+    struct vnat_log_record w = *rec;
+    if (r->tamper_snapshot && rec->kind == VNAT_LOG_SNAPSHOT) {
+        w.b ^= 1;
+        r->tampered_at = r->n;
+    }
+    assert_int_equal(vnat_trace_write(r->f, &w), 0);
     r->n++;
     r->restores += rec->kind == VNAT_LOG_RESTORE;
+    r->last = *rec;
 }
 
 /* One log across the old core and the restored one (the embedder's one
@@ -1131,7 +1140,65 @@ PIN(snapshot_replay_file_replays_across_a_lost_restore)
     replay_across(VNAT_RESTORE_SOCKETS_LOST);
 }
 
+/* A snapshot taken is a record of the boundary log (issue 12 item 4): its
+ * length and its checksum (the image's last 8 bytes), logged once per
+ * image written (a too-small buffer logs nothing); a replay takes a
+ * snapshot of its own core at that record and reports the first one that
+ * differs. */
+static int replay_buf(char *buf, size_t len, struct vnat_replay_result *rr)
+{
+    FILE *f = fmemopen(buf, len, "rb");
+    int rc = vnat_replay_file(f, rr);
+    fclose(f);
+    return rc;
+}
+
+PIN(snapshot_taken_is_a_log_record_a_replay_checks)
+{
+    for (int tamper = 0; tamper < 2; tamper++) {
+        static struct fh h;
+        char *buf = NULL;
+        size_t buflen = 0;
+        struct recording rec = {open_memstream(&buf, &buflen), 0, 0, {0}, tamper == 1, 0};
+        assert_non_null(rec.f);
+        assert_int_equal(vnat_trace_write_header(rec.f), 0);
+        fh_init_log(&h, with_forward, record, &rec);
+        struct fh_conn a, b;
+        populate(&h, &a, &b);
+        uint64_t before = rec.n;
+        size_t len;
+        uint8_t *img = take_snapshot(&h, &len);
+        assert_int_equal(rec.n, before + 1); /* one record: the image written */
+        assert_int_equal(rec.last.kind, VNAT_LOG_SNAPSHOT);
+        assert_int_equal((uint64_t)rec.last.a, len);
+        uint64_t sum = 0;
+        for (int i = 7; i >= 0; i--)
+            sum = sum << 8 | img[len - 8 + (size_t)i];
+        assert_int_equal((uint64_t)rec.last.b, sum);
+        assert_int_equal(rec.last.len, 0);
+        free(img);
+        fh_guest_data(&h, &a, "after", 5);
+        fh_advance(&h, 2 * VNAT_NS_PER_S);
+        fflush(rec.f);
+        uint64_t written = rec.n;
+        fh_free(&h);
+        fclose(rec.f);
+        struct vnat_replay_result rr;
+        int rc = replay_buf(buf, buflen, &rr);
+        if (tamper == 0) {
+            if (rc != 0)
+                fail_msg("replay: rc %d at record %lld: %s", rc, (long long)rr.index, rr.why);
+            assert_int_equal(rr.records, written);
+        } else {
+            assert_int_not_equal(rc, 0);
+            assert_int_equal(rr.index, (long long)rec.tampered_at);
+        }
+        free(buf);
+    }
+}
+
 PIN_MAIN(cmocka_unit_test(snapshot_round_trip_gives_the_same_bytes),
+         cmocka_unit_test(snapshot_taken_is_a_log_record_a_replay_checks),
          cmocka_unit_test(snapshot_kept_mode_transfer_continues_byte_exact_and_identically),
          cmocka_unit_test(snapshot_restore_rejects_bad_frame_each_with_its_code),
          cmocka_unit_test(snapshot_restore_rejects_bad_sections),

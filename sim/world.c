@@ -386,7 +386,7 @@ static void world_log(void *ctx, const struct vnat_log_record *rec)
     struct sim_world *w = ctx;
     w->records++;
     vnat_trace_hash_record(&w->th, rec);
-    if (rec->kind != VNAT_LOG_RESTORE)
+    if (rec->kind != VNAT_LOG_RESTORE && rec->kind != VNAT_LOG_SNAPSHOT)
         vnat_trace_hash_record(&w->th_kept, rec);
     if (w->trace_bin)
         vnat_trace_write(w->trace_bin, rec);

@@ -242,6 +242,7 @@ static bool is_input(uint32_t kind)
     case VNAT_LOG_EV_TICK:
     case VNAT_LOG_API:
     case VNAT_LOG_RESTORE:
+    case VNAT_LOG_SNAPSHOT: /* the embedder took one: take one here and compare */
         return true;
     default:
         return false;
@@ -366,6 +367,19 @@ static void rp_feed(struct replay *rp, vnat **nat, void **mem)
     case VNAT_LOG_EV_TICK:
         (void)vnat_on_tick(*nat, (uint64_t)in.b);
         break;
+    case VNAT_LOG_SNAPSHOT: {
+        /* The core logs the image it writes; the generic comparison then
+         * holds its length and checksum against the record's. */
+        size_t need = vnat_snapshot_size(*nat);
+        uint8_t *img = need ? malloc(need) : NULL;
+        if (img == NULL) {
+            rp_diverge(rp, "no snapshot of the replayed core", "");
+            return;
+        }
+        (void)vnat_snapshot(*nat, img, need, NULL);
+        free(img);
+        break;
+    }
     case VNAT_LOG_API:
         /* API records: a = 1 shutdown, 2 forward_add, 3 forward_remove,
          * 4 reset_flows;

@@ -22,11 +22,15 @@
  *   OUT_FRAME op = GUEST_SEND, data = frame, a = b = the sink's return.
  *   API      a = 1 shutdown, 2 forward_add, 3 forward_remove, 4 reset_flows;
  *            data = the forward for 2 and 3.
+ *   RESTORE  data = the image, a = the mode, b = the now passed.
+ *   SNAPSHOT an image written by vnat_snapshot: a = its length, b = its
+ *            checksum (its last 8 bytes); a replay snapshots its own core
+ *            there and compares.
  */
 #include "log.h"
 
-static void emit(struct vnat *nat, uint32_t kind, uint32_t op, vnat_token tok, int64_t a, int64_t b,
-                 const struct vnat_sockaddr *addr, const uint8_t *data, size_t len)
+static void emit(const struct vnat *nat, uint32_t kind, uint32_t op, vnat_token tok, int64_t a,
+                 int64_t b, const struct vnat_sockaddr *addr, const uint8_t *data, size_t len)
 {
     struct vnat_log_record r;
     memset(&r, 0, sizeof r);
@@ -65,6 +69,17 @@ void log_restore(struct vnat *nat, const void *image, size_t len, int mode, uint
 {
     if (nat->ops.log != NULL)
         emit(nat, VNAT_LOG_RESTORE, 0, 0, mode, (int64_t)raw_now, NULL, image, len);
+}
+
+void log_snapshot(const struct vnat *nat, const uint8_t *image, size_t len)
+{
+    VNAT_ASSERT(nat, len >= 8);
+    if (nat->ops.log == NULL)
+        return;
+    uint64_t sum = 0; /* the image's own checksum: its last 8 bytes, little-endian */
+    for (int i = 7; i >= 0; i--)
+        sum = sum << 8 | image[len - 8 + (size_t)i];
+    emit(nat, VNAT_LOG_SNAPSHOT, 0, 0, (int64_t)len, (int64_t)sum, NULL, NULL, 0);
 }
 
 int host_guest_send(struct vnat *nat, const uint8_t *frame, size_t len)

@@ -15,6 +15,8 @@ void log_event(struct vnat *nat, enum vnat_log_kind kind, uint64_t raw_now, vnat
 void log_api(struct vnat *nat, int64_t which, const void *data, size_t len);
 /* vnat_restore: the RESTORE record (image, mode, the now passed). */
 void log_restore(struct vnat *nat, const void *image, size_t len, int mode, uint64_t raw_now);
+/* An image vnat_snapshot wrote (len bytes): its length and checksum. */
+void log_snapshot(const struct vnat *nat, const uint8_t *image, size_t len);
 
 /* The guest link: counts frames_out / frames_refused and sets link_full
  * when the sink refuses. */

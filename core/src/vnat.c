@@ -480,7 +480,10 @@ vnat_err vnat_snapshot(const vnat *nat, void *buf, size_t len, size_t *written)
     size_t n = snap_write(nat, buf, len);
     if (written != NULL)
         *written = n;
-    return n <= len ? VNAT_OK : VNAT_E_NOMEM;
+    if (n > len)
+        return VNAT_E_NOMEM;
+    log_snapshot(nat, buf, n);
+    return VNAT_OK;
 }
 
 /* The image's header, checksum and configuration counts, and the memory

@@ -276,7 +276,9 @@ struct vnat_host_ops {
     X(VNAT_LOG_API,                                                                                \
       "api") /* in: a public call other than an event (forward add/remove, shutdown) */            \
     X(VNAT_LOG_RESTORE,                                                                            \
-      "restore") /* in: data = snapshot image, a = mode, b = the now passed (vnat_restore) */
+      "restore") /* in: data = snapshot image, a = mode, b = the now passed (vnat_restore) */      \
+    X(VNAT_LOG_SNAPSHOT,                                                                           \
+      "snapshot") /* out: an image written (vnat_snapshot): a = its length, b = its checksum */
 
 enum vnat_log_kind {
 #define VNAT_X_ENUM(name, text) name,
