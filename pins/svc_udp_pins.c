@@ -209,6 +209,44 @@ PIN(udp_host_out_of_descriptors_gives_the_guest_an_icmp_error)
     sfh_free(&h);
 }
 
+/* Each host error the guest can be told reaches it as its own ICMP
+ * destination-unreachable code, on the next send and on the socket
+ * (tools/mutate, the CI stage's seed 1796308973: host unreachable mapped
+ * to net unreachable survived). */
+PIN(udp_each_host_error_reaches_the_guest_as_its_own_icmp_code)
+{
+    static const struct {
+        long err;
+        uint8_t code;
+    } map[] = {{111, 3}, /* ECONNREFUSED: port */
+               {101, 0}, /* ENETUNREACH: net */
+               {100, 0}, /* ENETDOWN: net */
+               {113, 1}, /* EHOSTUNREACH: host */
+               {112, 1}, /* EHOSTDOWN: host */
+               {13, 13}, /* EACCES: administratively prohibited */
+               {1, 13}}; /* EPERM */
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+        for (int on_send = 0; on_send < 2; on_send++) {
+            struct sfh h;
+            sfh_init(&h, NULL);
+            sfh_send_udp(&h, FAR, 5000, 9, "a", 1);
+            struct sfh_sock *s = sfh_last(&h);
+            if (on_send) {
+                tk_script_once(&h.script, VNAT_OP_DGRAM_SEND, s->tok, -map[i].err);
+                sfh_send_udp(&h, FAR, 5000, 9, "b", 1);
+            } else {
+                tk_script_once(&h.script, VNAT_OP_DGRAM_RECV, s->tok, -map[i].err);
+                sfh_readable(&h, s->tok);
+            }
+            if (sfh_pending(&h) != 1)
+                fail_msg("error %ld on %s: %zu frames to the guest, want one ICMP", map[i].err,
+                         on_send ? "send" : "receive", sfh_pending(&h));
+            expect_icmp_unreach(&h, map[i].code);
+            sfh_free(&h);
+        }
+    }
+}
+
 static void two_udp_flows(struct vnat_config *c)
 {
     c->max_udp_flows = 2;
@@ -497,6 +535,7 @@ PIN_MAIN(cmocka_unit_test(udp_non_dns_round_trips),
          cmocka_unit_test(udp_stream_timeout_is_120s_once_the_host_answered),
          cmocka_unit_test(udp_refused_by_the_host_gives_the_guest_port_unreachable),
          cmocka_unit_test(udp_host_out_of_descriptors_gives_the_guest_an_icmp_error),
+         cmocka_unit_test(udp_each_host_error_reaches_the_guest_as_its_own_icmp_code),
          cmocka_unit_test(udp_flow_limit_is_enforced_and_counted),
          cmocka_unit_test(udp_full_guest_link_pauses_reading_until_it_drains),
          cmocka_unit_test(udp_impossible_host_results_close_the_flow_and_are_counted),
