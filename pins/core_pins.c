@@ -517,6 +517,12 @@ PIN(core_dump_lists_live_flows)
     size_t n2 = vnat_dump_flows(h.nat, small, sizeof small);
     assert_int_equal(n2, n);
     assert_int_equal(strlen(small), sizeof small - 1);
+    /* No instance: nothing to list, an empty text (tools/mutate: vnat.c's
+     * NULL branch returned 1 and nothing noticed). */
+    memset(small, 'x', sizeof small);
+    assert_int_equal(vnat_dump_flows(NULL, small, sizeof small), 0);
+    assert_int_equal(small[0], '\0');
+    assert_int_equal(vnat_dump_flows(NULL, NULL, 0), 0);
     fh_free(&h);
 }
 
