@@ -166,6 +166,48 @@ PIN(icmp_host_errors_are_counted_and_impossible_replies_close_the_flow)
     sfh_free(&h);
 }
 
+/* One host error on an ICMP flow, reported by the send of the next echo
+ * (recv false) or on the socket before a reply queued behind it (recv
+ * true). soft: a counted drop that keeps the flow, which carries echoes
+ * on; otherwise a bad host result that closes it. */
+static void icmp_host_error(bool recv, int e, bool soft)
+{
+    const char *where = recv ? "receive" : "send";
+    struct sfh h;
+    sfh_init(&h, NULL);
+    assert_int_equal(sfh_send_ping(&h, FAR, 7, 1, "x", 1), VNAT_OK);
+    struct sfh_sock *s = sfh_last(&h);
+    assert_non_null(s);
+    if (recv) {
+        struct vnat_sockaddr far = sfh_addr4(198, 51, 100, 7, 0);
+        uint8_t r[64];
+        size_t n = host_reply(r, 0x9999, 1, "x", 1);
+        sfh_incoming(s, &far, r, n); /* behind the error: read on to it */
+        tk_script_once(&h.script, VNAT_OP_DGRAM_RECV, s->tok, -e);
+        sfh_readable(&h, s->tok);
+    } else {
+        tk_script_once(&h.script, VNAT_OP_DGRAM_SEND, s->tok, -e);
+        sfh_send_ping(&h, FAR, 7, 2, "y", 1);
+    }
+    if (soft) {
+        if (s->closed || SFH_STAT(&h, drops[VNAT_DROP_HOST_ERROR]) != 1 ||
+            SFH_STAT(&h, bad_host_results) != 0)
+            fail_msg("%s error %d: closed %d, host_error drops %llu, bad results %llu", where, e,
+                     s->closed, (unsigned long long)SFH_STAT(&h, drops[VNAT_DROP_HOST_ERROR]),
+                     (unsigned long long)SFH_STAT(&h, bad_host_results));
+        if (recv) {
+            expect_echo_reply(&h, FAR, 7, 1);
+        } else {
+            sfh_send_ping(&h, FAR, 7, 3, "z", 1); /* the flow still carries echoes */
+            assert_int_equal(s->nsent, 2);
+        }
+    } else if (!s->closed || SFH_STAT(&h, bad_host_results) != 1) {
+        fail_msg("%s error %d: closed %d, bad results %llu (want the flow closed)", where, e,
+                 s->closed, (unsigned long long)SFH_STAT(&h, bad_host_results));
+    }
+    sfh_free(&h);
+}
+
 /* Every send error a ping socket may report is a counted drop that keeps
  * the flow (each named: a connective or comparison changed in the list
  * turns one of them into a closed flow); any other is a bad host result
@@ -175,30 +217,10 @@ PIN(icmp_send_errors_the_host_may_report_drop_the_echo_and_keep_the_flow)
     static const int soft[] = {EAGAIN,    ENOBUFS, ENOMEM, ENETUNREACH, EHOSTUNREACH, ENETDOWN,
                                EHOSTDOWN, EACCES,  EPERM,  EMSGSIZE,    ECONNREFUSED};
     static const int hard[] = {EBADF, EINVAL, ENOTSOCK};
-    for (size_t i = 0; i < sizeof soft / sizeof soft[0] + sizeof hard / sizeof hard[0]; i++) {
-        bool is_soft = i < sizeof soft / sizeof soft[0];
-        int e = is_soft ? soft[i] : hard[i - sizeof soft / sizeof soft[0]];
-        struct sfh h;
-        sfh_init(&h, NULL);
-        assert_int_equal(sfh_send_ping(&h, FAR, 7, 1, "x", 1), VNAT_OK);
-        struct sfh_sock *s = sfh_last(&h);
-        assert_non_null(s);
-        tk_script_once(&h.script, VNAT_OP_DGRAM_SEND, s->tok, -e);
-        sfh_send_ping(&h, FAR, 7, 2, "y", 1);
-        if (is_soft) {
-            if (s->closed || SFH_STAT(&h, drops[VNAT_DROP_HOST_ERROR]) != 1 ||
-                SFH_STAT(&h, bad_host_results) != 0)
-                fail_msg("send error %d: closed %d, host_error drops %llu, bad results %llu", e,
-                         s->closed, (unsigned long long)SFH_STAT(&h, drops[VNAT_DROP_HOST_ERROR]),
-                         (unsigned long long)SFH_STAT(&h, bad_host_results));
-            sfh_send_ping(&h, FAR, 7, 3, "z", 1); /* the flow still carries echoes */
-            assert_int_equal(s->nsent, 2);
-        } else if (!s->closed || SFH_STAT(&h, bad_host_results) != 1) {
-            fail_msg("send error %d: closed %d, bad results %llu (want the flow closed)", e,
-                     s->closed, (unsigned long long)SFH_STAT(&h, bad_host_results));
-        }
-        sfh_free(&h);
-    }
+    for (size_t i = 0; i < sizeof soft / sizeof soft[0]; i++)
+        icmp_host_error(false, soft[i], true);
+    for (size_t i = 0; i < sizeof hard / sizeof hard[0]; i++)
+        icmp_host_error(false, hard[i], false);
 }
 
 /* The same for errors a ping socket reports on receive (an ICMP error the
@@ -208,33 +230,10 @@ PIN(icmp_receive_errors_the_host_may_report_are_drops_and_the_flow_reads_on)
     static const int soft[] = {ENOBUFS,      ENOMEM,    ENETUNREACH, EHOSTUNREACH,
                                ECONNREFUSED, EHOSTDOWN, ENETDOWN};
     static const int hard[] = {EBADF, EINVAL, EACCES};
-    for (size_t i = 0; i < sizeof soft / sizeof soft[0] + sizeof hard / sizeof hard[0]; i++) {
-        bool is_soft = i < sizeof soft / sizeof soft[0];
-        int e = is_soft ? soft[i] : hard[i - sizeof soft / sizeof soft[0]];
-        struct sfh h;
-        sfh_init(&h, NULL);
-        assert_int_equal(sfh_send_ping(&h, FAR, 7, 1, "x", 1), VNAT_OK);
-        struct sfh_sock *s = sfh_last(&h);
-        assert_non_null(s);
-        struct vnat_sockaddr far = sfh_addr4(198, 51, 100, 7, 0);
-        uint8_t r[64];
-        size_t n = host_reply(r, 0x9999, 1, "x", 1);
-        sfh_incoming(s, &far, r, n); /* behind the error: read on to it */
-        tk_script_once(&h.script, VNAT_OP_DGRAM_RECV, s->tok, -e);
-        sfh_readable(&h, s->tok);
-        if (is_soft) {
-            if (s->closed || SFH_STAT(&h, drops[VNAT_DROP_HOST_ERROR]) != 1 ||
-                SFH_STAT(&h, bad_host_results) != 0)
-                fail_msg("receive error %d: closed %d, host_error drops %llu, bad results %llu", e,
-                         s->closed, (unsigned long long)SFH_STAT(&h, drops[VNAT_DROP_HOST_ERROR]),
-                         (unsigned long long)SFH_STAT(&h, bad_host_results));
-            expect_echo_reply(&h, FAR, 7, 1);
-        } else if (!s->closed || SFH_STAT(&h, bad_host_results) != 1) {
-            fail_msg("receive error %d: closed %d, bad results %llu (want the flow closed)", e,
-                     s->closed, (unsigned long long)SFH_STAT(&h, bad_host_results));
-        }
-        sfh_free(&h);
-    }
+    for (size_t i = 0; i < sizeof soft / sizeof soft[0]; i++)
+        icmp_host_error(true, soft[i], true);
+    for (size_t i = 0; i < sizeof hard / sizeof hard[0]; i++)
+        icmp_host_error(true, hard[i], false);
 }
 
 PIN_MAIN(cmocka_unit_test(icmp_echo_returns_reply), cmocka_unit_test(icmp_echo_obeys_the_deny_list),

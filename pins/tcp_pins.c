@@ -27,6 +27,18 @@ static void fill(uint8_t *b, size_t n, uint32_t salt)
         b[i] = (uint8_t)((i * 7 + salt + (i >> 8)) & 0xff);
 }
 
+/* The host has n bytes for c: they reach the guest as one segment, which
+ * is returned (nothing else pending after it). */
+static struct fh_seg host_segment(struct fh *h, struct fh_conn *c, const void *data, size_t n)
+{
+    fh_host_data(c->sock, data, n);
+    fh_readable(h, c->tok);
+    struct fh_seg d = fh_next(h);
+    assert_int_equal(d.len, n);
+    fh_drain(h);
+    return d;
+}
+
 /* Read every frame the core sent since the last call; ACK data segments
  * in order, append their payload to out. Returns bytes appended. */
 static size_t guest_collect(struct fh *h, struct fh_conn *c, uint8_t *out, size_t *have)
@@ -1055,10 +1067,7 @@ PIN(tcp_rto_retransmits_with_exponential_backoff)
     struct fh_conn c;
     fh_connect(&h, &c, DST, 51000, 80, 1, 65535, 0);
     fh_drain(&h);
-    fh_host_data(c.sock, "lost", 4);
-    fh_readable(&h, c.tok);
-    struct fh_seg d = fh_next(&h);
-    assert_int_equal(d.len, 4);
+    struct fh_seg d = host_segment(&h, &c, "lost", 4);
     uint64_t t0 = h.now;
     uint64_t gaps[3];
     for (int i = 0; i < 3; i++) {
@@ -1551,12 +1560,7 @@ static enum hres host_error_on(enum hop op, long rc)
     fh_connect(&h, &c, DST, 56000, 80, 1, 65535, 0);
     fh_drain(&h);
     if (op == HOP_DISCARD) {
-        fh_host_data(c.sock, "abcd", 4); /* to the guest, acknowledged below */
-        fh_readable(&h, c.tok);
-        struct fh_seg d = fh_next(&h);
-        assert_int_equal(d.len, 4);
-        c.gack = d.seq + 4;
-        fh_drain(&h);
+        c.gack = host_segment(&h, &c, "abcd", 4).seq + 4; /* acknowledged below */
     }
     uint64_t calls = h.ops_count[hop_op[op]];
     tk_script_once(&h.script, hop_op[op], c.tok, rc);
@@ -1636,11 +1640,7 @@ static enum hres retransmit_peek_fails(bool fast, long rc)
     struct fh_conn c;
     fh_connect(&h, &c, DST, 56100, 80, 1, 65535, 0);
     fh_drain(&h);
-    fh_host_data(c.sock, "abcdefgh", 8);
-    fh_readable(&h, c.tok);
-    struct fh_seg d = fh_next(&h);
-    assert_int_equal(d.len, 8);
-    fh_drain(&h);
+    (void)host_segment(&h, &c, "abcdefgh", 8);
     tk_stream_discard(&c.sock->stream, 8); /* the host has lost them */
     tk_script_once(&h.script, VNAT_OP_PEEK, c.tok, rc);
     uint64_t peeks = h.ops_count[VNAT_OP_PEEK];

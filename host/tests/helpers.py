@@ -200,6 +200,17 @@ def serve_dns(name, addr):
         s.sendto(hdr + question + ans, peer)
 
 
+def hold(c, greeting):
+    """Send greeting, then read until the peer closes (or the socket fails)."""
+    try:
+        c.sendall(greeting)
+        while c.recv(4096):
+            pass
+    except OSError:
+        pass
+    c.close()
+
+
 def serve_holder(addr="127.0.0.1", port=0):
     ls = socket.socket()
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -208,13 +219,7 @@ def serve_holder(addr="127.0.0.1", port=0):
     announce(ls.getsockname()[1])
 
     def handle(c):
-        try:
-            c.sendall(b"hi\n")
-            while c.recv(4096):
-                pass
-        except OSError:
-            pass
-        c.close()
+        hold(c, b"hi\n")
 
     while True:
         c, _ = ls.accept()
@@ -225,12 +230,9 @@ def serve_http_hold():
     def handle(c):
         try:
             c.recv(4096)
-            c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 1000000000\r\n\r\nheld\n")
-            while c.recv(4096):
-                pass
         except OSError:
             pass
-        c.close()
+        hold(c, b"HTTP/1.0 200 OK\r\nContent-Length: 1000000000\r\n\r\nheld\n")
 
     tcp_server(handle)
 
